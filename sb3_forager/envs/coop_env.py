@@ -31,7 +31,7 @@ class ForagerCoopEnv(ParallelEnv):
     Observation per forager ``Box(0, 1, (15,), float32)`` (the 13 single-forager values plus the
     teammate's position), action ``Box(-1, 1, (2,), float32)``. Foragers act in order within a
     step, a forager at the food is frozen, and the episode ends for everyone at once when both are
-    at the food or after ``max_cycles`` steps; ``agents`` is then empty. See ``docs/MDP.md``.
+    at the food or after ``max_cycles`` steps; ``agents`` is then empty. See the README section "The MDP".
     """
 
     metadata = {"render_modes": ["rgb_array"], "name": "forager_coop_v0", "is_parallelizable": True, "render_fps": 10}

@@ -26,7 +26,7 @@ class ForagerEnv(gym.Env):
 
     Observation ``Box(0, 1, (13,), float32)``, action ``Box(-1, 1, (2,), float32)`` (an
     acceleration, used unclipped like the GAML model), reward and episode end as in
-    ``docs/MDP.md``. ``info["is_success"]`` is set on the last step of an episode.
+    the README section "The MDP". ``info["is_success"]`` is set on the last step of an episode.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}

@@ -1,6 +1,6 @@
 """Vectorised geometry of the forager world: obstacle membership and the 8 range sensors.
 
-GAMA semantics reproduced here (see the spec and ``docs/MDP.md``):
+GAMA semantics reproduced here (see the spec and the README section "The MDP"):
 
 * obstacles are closed axis-aligned squares, so a point on an edge is inside (``intersects``);
 * a sensor ray is the segment from the forager to ``loc + 30 * (cos(a), sin(a))`` with GAMA's
@@ -23,10 +23,10 @@ from .world import WorldConfig
 def points_in_obstacles(px: np.ndarray, py: np.ndarray, world: WorldConfig) -> np.ndarray:
     """Whether each point lies in (or on the edge of) any obstacle. ``px``/``py`` of any shape."""
     lo, hi = world.obstacle_lo, world.obstacle_hi
-    inside = np.zeros(np.shape(px), dtype=bool)
-    for b in range(lo.shape[0]):
-        inside |= (px >= lo[b, 0]) & (px <= hi[b, 0]) & (py >= lo[b, 1]) & (py <= hi[b, 1])
-    return inside
+    extra = (slice(None),) + (None,) * np.ndim(px)  # obstacles on a new leading axis
+    lx, ly, hx, hy = lo[:, 0][extra], lo[:, 1][extra], hi[:, 0][extra], hi[:, 1][extra]
+    inside = (px >= lx) & (px <= hx) & (py >= ly) & (py <= hy)
+    return inside.any(axis=0)
 
 
 class RaySensors:

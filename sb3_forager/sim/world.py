@@ -1,7 +1,7 @@
 """Constants of the ForagerRL world and of its two models (single forager, cooperative pair).
 
 Every number here is the GAML model's (``gaml/forager_gym.gaml``, ``gaml/forager_petz.gaml``); see
-``docs/MDP.md`` and the normative spec. Nothing here knows about Gymnasium or PettingZoo.
+the README section "The MDP" and the normative spec. Nothing here knows about Gymnasium or PettingZoo.
 """
 
 from __future__ import annotations
