@@ -115,6 +115,7 @@ def test_vec_env_rejects_bad_batches() -> None:
         venv.step(bad)
 
 
+@pytest.mark.filterwarnings("ignore:.*possible render_modes:UserWarning")  # Gymnasium's own warning first
 @pytest.mark.parametrize("mode", ["rgb", "ansi"])
 def test_bad_render_mode(mode) -> None:
     with pytest.raises(ValueError, match="render_mode"):
