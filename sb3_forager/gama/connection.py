@@ -1,0 +1,307 @@
+"""One WebSocket connection to a GAMA server, speaking the GAMA server protocol (coroutines).
+
+The wire contract is gama-client's: the server greets with ``ConnectionSuccessful``; each command
+is one JSON object with a ``type`` and an ``api_id`` the answer echoes under ``command``; answers
+can come out of order; messages without ``command`` are unsolicited (console output, status,
+runtime errors). Unlike gama-client, every wait is bounded, a GAML runtime error fails the
+command it interrupts, and a closed connection fails its waiting commands at once.
+All methods run on the backend's I/O loop (:mod:`sb3_forager.gama.io_loop`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import websockets
+import websockets.exceptions
+
+from .address import start_hint, ws_uri
+from .errors import GamaConnectionError, GamaConnectionLostError, GamaSimulationError, GamaTimeoutError
+
+log = logging.getLogger(__name__)
+
+CONNECTION_SUCCESSFUL = "ConnectionSuccessful"
+SUCCESS = "CommandExecutedSuccessfully"
+#: unsolicited message types that mean the GAML model failed
+ERROR_TYPES = frozenset({"SimulationError", "RuntimeError", "SimulationErrorDialog"})
+_CONSOLE_TYPES = frozenset({"SimulationOutput", "SimulationDebug"})
+
+
+def describe_content(content: Any, limit: int = 2000) -> str:
+    """GAMA's message content as one readable string (its ``message`` field when it has one)."""
+    if isinstance(content, Mapping):
+        for key in ("message", "Message", "exception"):
+            if isinstance(content.get(key), str) and content[key]:
+                text = content[key]
+                break
+        else:
+            text = json.dumps(content, default=str)
+        errors = content.get("errors")
+        if isinstance(errors, list) and errors:  # compile errors: say which and where
+            text += ": " + "; ".join(_describe_compile_error(e) for e in errors)
+    elif isinstance(content, list) and content and all(isinstance(c, Mapping) for c in content):
+        text = "; ".join(describe_content(c, limit) for c in content)  # e.g. a list of compile errors
+    elif isinstance(content, str):
+        text = content
+    else:
+        text = json.dumps(content, default=str)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _describe_compile_error(error: Any) -> str:
+    if not isinstance(error, Mapping):
+        return str(error)
+    text = str(error.get("message", error))
+    line = error.get("starting_at_line")
+    source = error.get("source")
+    if source and line is not None:
+        return f"{text} ({source}, line {line})"
+    return f"{text} (line {line})" if line is not None else text
+
+
+def describe_command(payload: Mapping[str, Any]) -> str:
+    """A short human description of a command, for error messages."""
+    kind = payload.get("type", "?")
+    if kind == "expression":
+        expr = str(payload.get("expr", ""))
+        return f"expression {expr[:80] + ('...' if len(expr) > 80 else '')!r}"
+    if kind == "load":
+        return f"load of experiment {payload.get('experiment')!r} from {payload.get('model')!r}"
+    return f"'{kind}' command"
+
+
+class GamaConnection:
+    """A connection to the GAMA server at ``host:port``.
+
+    Attributes:
+        address: ``"host:port"``, for messages.
+        closed: whether the connection is closed (or was never opened).
+        close_reason: how it closed, for messages.
+        idle_before_close: when the *server* closed the connection while no command was waiting,
+            how long it had been idle (seconds); otherwise None.
+    """
+
+    def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
+        self.host = host
+        self.port = int(port)
+        self.address = f"{host}:{self.port}"
+        self.connect_timeout = float(connect_timeout)
+        self.socket_id: str | None = None
+        self.pid = os.getpid()  #: the process that opened the connection
+        self.closed = True
+        self.close_reason = "never connected"
+        self.idle_before_close: float | None = None
+        self._ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str, tuple[asyncio.Future[dict[str, Any]], str]] = {}
+        self._ids = itertools.count()
+        self._errors: list[GamaSimulationError] = []
+        self._closing = False
+        self._last_activity = time.monotonic()
+
+    # ------------------------------------------------------------------ open / close
+    async def open(self) -> None:
+        """Connect and wait for GAMA's ``ConnectionSuccessful`` greeting (``connect_timeout`` in all)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout
+        try:
+            ws = await asyncio.wait_for(
+                websockets.connect(
+                    ws_uri(self.host, self.port),
+                    open_timeout=None,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                    max_size=None,
+                    compression=None,
+                ),
+                self.connect_timeout,
+            )
+        except asyncio.TimeoutError:
+            raise GamaConnectionError(
+                f"no WebSocket answer from {self.address} within {self.connect_timeout:g} s: is a GAMA "
+                f"server listening there? If not, {start_hint(self.port)}"
+            ) from None
+        except (OSError, websockets.exceptions.WebSocketException) as exc:
+            raise GamaConnectionError(
+                f"cannot connect to a GAMA server at {self.address} ({exc}); {start_hint(self.port)}, "
+                "or pass the host/port of a running one"
+            ) from exc
+        try:
+            raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            await self._abort(ws)
+            raise GamaConnectionError(
+                f"{self.address} accepted the WebSocket connection but sent no GAMA greeting "
+                f"(ConnectionSuccessful) within {self.connect_timeout:g} s; is it a GAMA server "
+                f"(`gama-headless.sh -socket {self.port}`)?"
+            ) from None
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise GamaConnectionError(f"{self.address} closed the connection before the GAMA greeting ({exc})") from exc
+        try:
+            hello = json.loads(raw)
+        except ValueError:
+            hello = None
+        if not isinstance(hello, dict) or hello.get("type") != CONNECTION_SUCCESSFUL:
+            await self._abort(ws)
+            raise GamaConnectionError(
+                f"{self.address} did not greet like a GAMA server (expected a ConnectionSuccessful "
+                f"message, got {str(raw)[:200]!r})"
+            )
+        self.socket_id = str(hello.get("content"))
+        self._ws = ws
+        self.closed = False
+        self.close_reason = ""
+        self.idle_before_close = None
+        self._closing = False
+        self._last_activity = time.monotonic()
+        self._reader = asyncio.create_task(self._read(ws), name=f"gama-reader-{self.address}")
+        log.debug("connected to GAMA server %s (socket id %s)", self.address, self.socket_id)
+
+    async def close(self) -> None:
+        """Close the connection (the server then disposes this connection's experiments)."""
+        self._closing = True
+        ws, reader = self._ws, self._reader
+        if ws is not None:
+            await self._abort(ws)
+        if reader is not None:
+            await asyncio.wait({reader}, timeout=3.0)  # the reader ends with the connection
+            reader.cancel()
+        self._mark_closed("closed by the client")
+
+    @staticmethod
+    async def _abort(ws: Any) -> None:
+        try:
+            await asyncio.wait_for(ws.close(), 3.0)
+        except Exception:  # already closed or unreachable: nothing more to do
+            pass
+
+    # ------------------------------------------------------------------ commands
+    async def request(self, payload: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one command and return GAMA's answer message (any answer type).
+
+        Raises:
+            GamaSimulationError: a runtime error was reported before or while waiting.
+            GamaConnectionLostError: the connection is closed, or closed while waiting.
+            GamaTimeoutError: no answer within ``timeout`` seconds.
+        """
+        if self._errors:
+            raise self._errors.pop(0)
+        what = describe_command(payload)
+        if self.closed or self._ws is None:
+            raise GamaConnectionLostError(
+                f"not connected to the GAMA server at {self.address} ({self.close_reason}); cannot send the {what}"
+            )
+        api_id = str(next(self._ids))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[api_id] = (future, what)
+        self._last_activity = time.monotonic()
+        try:
+            return await asyncio.wait_for(self._exchange(dict(payload, api_id=api_id), future, what), timeout)
+        except asyncio.TimeoutError:
+            raise GamaTimeoutError(
+                f"the GAMA server at {self.address} did not answer the {what} within {timeout:g} s "
+                "(the command timeout; pass a larger timeout= if the model is slow)"
+            ) from None
+        finally:
+            self._pending.pop(api_id, None)
+            self._last_activity = time.monotonic()
+            if future.done() and not future.cancelled():
+                future.exception()  # mark as retrieved: asyncio would log it otherwise
+
+    async def _exchange(
+        self, message: dict[str, Any], future: asyncio.Future[dict[str, Any]], what: str
+    ) -> dict[str, Any]:
+        try:
+            await self._ws.send(json.dumps(message))
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise GamaConnectionLostError(
+                f"the connection to the GAMA server at {self.address} closed ({exc}) before the {what} could be sent"
+            ) from None
+        return await future
+
+    def discard_errors(self) -> None:
+        """Forget runtime errors reported since the last command (e.g. before a reset)."""
+        for err in self._errors:
+            log.debug("discarding an earlier GAMA error: %s", err)
+        self._errors.clear()
+
+    # ------------------------------------------------------------------ reading
+    async def _read(self, ws: Any) -> None:
+        try:
+            async for raw in ws:
+                self._dispatch(raw)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        except Exception:  # a bug here must not leave commands waiting forever
+            log.exception("error while reading from the GAMA server %s", self.address)
+        finally:
+            code, reason = ws.close_code, ws.close_reason
+            how = f"code {code}" + (f", {reason!r}" if reason else "") if code is not None else "connection lost"
+            self._mark_closed(("closed by the client" if self._closing else f"closed by the server: {how}"))
+
+    def _mark_closed(self, reason: str) -> None:
+        if self.closed:
+            return
+        now = time.monotonic()
+        by_server = not self._closing
+        self.closed = True
+        self.close_reason = reason
+        self.idle_before_close = (now - self._last_activity) if by_server and not self._pending else None
+        for future, what in list(self._pending.values()):
+            if not future.done():
+                future.set_exception(
+                    GamaConnectionLostError(
+                        f"the connection to the GAMA server at {self.address} ended ({reason}) "
+                        f"while waiting for the answer to the {what}"
+                    )
+                )
+        if by_server:
+            log.warning("connection to the GAMA server %s ended (%s)", self.address, reason)
+
+    def _dispatch(self, raw: str | bytes) -> None:
+        self._last_activity = time.monotonic()
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            log.warning("unreadable message from the GAMA server %s: %.200r", self.address, raw)
+            return
+        if not isinstance(msg, dict):
+            log.warning("unexpected message from the GAMA server %s: %.200r", self.address, raw)
+            return
+        kind = msg.get("type")
+        command = msg.get("command")
+        if isinstance(command, Mapping) and "api_id" in command:
+            entry = self._pending.get(str(command["api_id"]))
+            if entry is not None and not entry[0].done():
+                entry[0].set_result(msg)
+            else:
+                log.debug("late or unknown answer from %s ignored: %.200r", self.address, raw)
+            return
+        content = msg.get("content")
+        if kind in ERROR_TYPES:
+            where = f" in experiment {msg['exp_id']}" if msg.get("exp_id") not in (None, "") else ""
+            error = GamaSimulationError(
+                f"the GAML model failed{where} on {self.address} ({kind}): {describe_content(content)}",
+                message_type=kind,
+                content=content,
+            )
+            waiting = [f for f, _ in self._pending.values() if not f.done()]
+            for future in waiting:
+                future.set_exception(error)
+            if not waiting:
+                self._errors.append(error)
+            return
+        if kind == "GamaServerError":
+            log.warning("GAMA server %s: %s", self.address, describe_content(content))
+        elif kind in _CONSOLE_TYPES:
+            log.info("GAMA %s: %s", self.address, describe_content(content))
+        else:
+            log.debug("GAMA %s sent %s: %s", self.address, kind, describe_content(content, 300))

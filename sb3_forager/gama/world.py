@@ -1,0 +1,293 @@
+"""One forager world run by a GAMA experiment: reset and step through a bridge contract.
+
+A :class:`GamaWorld` connects lazily (on its first reset), reconnects and loads again when a reset
+finds the connection gone, and pickles without its connection. The forager models are
+deterministic, so the world keeps the current episode's actions and can rebuild the episode on a
+fresh experiment by replaying them, checking that the replay reproduces the last observation; it
+does so after the server closed an *idle* connection (a keep-alive drop during a long pause) and
+after unpickling. A connection that drops while a command waits, a timeout and a GAML runtime
+error end the episode with an exception instead; the next reset reconnects.
+Methods are coroutines for the backend's I/O loop; envs call them through ``run_sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .contracts import BridgeContract, WorldStep
+from .errors import GamaConnectionLostError, GamaError, GamaSimulationError, GamaTimeoutError
+from .experiment import GamaExperiment
+
+log = logging.getLogger(__name__)
+
+#: a server-side close counts as an idle keep-alive drop when nothing was sent for this long before
+IDLE_GRACE = 0.2
+#: episodes longer than this are not kept for replay (the forager models stop at 300 steps)
+MAX_REPLAY = 10_000
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+class GamaWorld:
+    """A world of ``contract``'s model, run by experiment ``experiment`` of ``gaml_path`` on ``host:port``."""
+
+    def __init__(
+        self,
+        contract: BridgeContract,
+        host: str,
+        port: int,
+        gaml_path: str,
+        experiment: str,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        if float(timeout) <= 0 or float(connect_timeout) <= 0:
+            raise ValueError(f"timeouts must be > 0, got timeout={timeout!r}, connect_timeout={connect_timeout!r}")
+        self.contract = contract
+        self.host = host
+        self.port = int(port)
+        self.gaml_path = str(gaml_path)
+        self.experiment = str(experiment)
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self._exp: GamaExperiment | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._pid = os.getpid()
+        self._broken: str | None = None  # why the current episode cannot go on
+        self._seed: int | None = None
+        self._log: list[str] | None = []  # action statements of the current episode (None: too long)
+        self._last: WorldStep | None = None
+        self._idle_since = time.monotonic()
+        self.steps = 0
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def in_episode(self) -> bool:
+        """Whether an episode is running (reset done, not ended)."""
+        return self._last is not None and not self._last.episode_over
+
+    def max_seconds(self) -> float:
+        """An upper bound on the duration of the next :meth:`reset` or :meth:`step` (a safety net)."""
+        replay = len(self._log or ()) * 3 + 8
+        return replay * self.timeout + 2 * self.connect_timeout + 10.0
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_exp"] = None  # never pickle a live connection; it is rebuilt on use
+        state["_finalizer"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pid = os.getpid()
+
+    # ------------------------------------------------------------------ episodes
+    async def reset(self, seed: int | None = None) -> WorldStep:
+        """Start a new episode: reload the experiment (connecting and loading it first if needed)."""
+        self._last, self._log, self._broken, self.steps = None, [], None, 0
+        try:
+            exp = self._usable_experiment()
+            if exp is None:
+                await self._restart()
+            else:
+                exp.connection.discard_errors()  # errors of the previous episode are stale now
+                try:
+                    await exp.reload()
+                except GamaConnectionLostError as exc:
+                    log.warning("%s; connecting again to start the new episode", exc)
+                    await self._restart()
+            assert self._exp is not None
+            if seed is not None:
+                await self._exp.evaluate(f"seed <- {int(seed)};")
+            first = self.contract.parse_reset(await self._exp.evaluate(self.contract.reset_expr))
+        except (GamaTimeoutError, asyncio.CancelledError):
+            self._break("the reset was interrupted", close=True)  # state unknown: the next reset reconnects
+            raise
+        self._seed = None if seed is None else int(seed)
+        self._last = first
+        self._broken = None
+        self._idle_since = time.monotonic()
+        return first
+
+    async def step(self, actions: Mapping[str, np.ndarray]) -> WorldStep:
+        """Hand ``actions`` (agent -> (2,) array) to the model, run one cycle, read the outcome."""
+        if self._last is None or self._last.episode_over:
+            raise GamaError("no episode is running in this GAMA world: call reset() first")
+        if self._broken is not None:
+            raise GamaConnectionLostError(f"{self._broken}; call reset() to start a new episode")
+        statement = self.contract.action_expr(actions)
+        try:
+            if self._usable_experiment() is None:
+                await self._recover()
+            assert self._exp is not None
+            idle_for = time.monotonic() - self._idle_since
+            try:
+                await self._exp.evaluate(statement)
+            except GamaConnectionLostError:
+                # dropped just as we spoke after a long pause: the server's idle keep-alive drop
+                if idle_for < IDLE_GRACE:
+                    raise
+                await self._recover(idle_drop=True)
+                await self._exp.evaluate(statement)
+            await self._exp.step()
+            result = self.contract.parse_step(await self._exp.evaluate(self.contract.data_expr))
+        except _EpisodeLost:
+            raise
+        except (GamaTimeoutError, GamaConnectionLostError) as exc:
+            self._break(f"the episode was interrupted: {exc}", close=True)
+            raise type(exc)(
+                f"{exc}; the experiment is lost with the connection: call reset() to reconnect and reload"
+            ) from None
+        except GamaSimulationError as exc:
+            self._break(f"the GAML model failed at step {self.steps + 1}: {exc}")
+            raise
+        except BaseException as exc:  # protocol errors, cancellation: the episode cannot be trusted
+            self._break(f"the episode was interrupted: {exc!r}", close=True)
+            raise
+        if self._log is not None:
+            self._log.append(statement)
+            if len(self._log) > MAX_REPLAY:
+                self._log = None
+        self._last = result
+        self.steps += 1
+        self._idle_since = time.monotonic()
+        return result
+
+    async def close(self) -> None:
+        """Close the connection (the server disposes the experiment); a later reset reconnects."""
+        exp, self._exp = self._exp, None
+        self._last = None
+        self._log = []
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if exp is not None and os.getpid() == self._pid:
+            await exp.close()
+
+    # ------------------------------------------------------------------ internals
+    def _usable_experiment(self) -> GamaExperiment | None:
+        if self._pid != os.getpid():  # inherited through fork: the parent's connection is not ours
+            self._exp, self._finalizer, self._pid = None, None, os.getpid()
+        exp = self._exp
+        return exp if exp is not None and exp.usable else None
+
+    def _break(self, reason: str, close: bool = False) -> None:
+        self._broken = reason
+        exp = self._exp
+        if close and exp is not None:  # close in the background: a stalled server must not delay the error
+            self._exp = None
+            task = asyncio.get_running_loop().create_task(exp.close())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def _restart(self) -> None:
+        """A new connection and a freshly loaded experiment, its spaces checked."""
+        if self._exp is not None:
+            old, self._exp = self._exp, None
+            await old.close()
+        exp = GamaExperiment(
+            self.host,
+            self.port,
+            self.gaml_path,
+            self.experiment,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+        )
+        await exp.start()
+        try:
+            self.contract.check_spaces(await exp.evaluate(self.contract.spaces_expr))
+        except BaseException:
+            await exp.close()
+            raise
+        self._exp = exp
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        # a world dropped without close() still closes its connection (the server frees the experiment)
+        self._finalizer = weakref.finalize(self, _close_soon, exp, asyncio.get_running_loop())
+
+    async def _recover(self, idle_drop: bool = False) -> None:
+        """Rebuild the running episode on a fresh experiment by replaying its actions, or raise.
+
+        Allowed after unpickling, or when the server closed the connection after it had been idle
+        for at least :data:`IDLE_GRACE` seconds (``idle_drop``: the caller saw that happen).
+        """
+        old = self._exp
+        idle = old is None or idle_drop or (old.connection.idle_before_close or 0.0) >= IDLE_GRACE
+        if not idle:
+            assert old is not None
+            self._break("the connection ended during the episode", close=True)
+            raise _EpisodeLost(
+                f"the connection to the GAMA server at {self.address} ended during the episode "
+                f"({old.connection.close_reason}); the experiment is lost with it: call reset() to reconnect and reload"
+            )
+        if self._log is None:
+            self._break("the connection is gone and the episode is too long to replay", close=True)
+            raise _EpisodeLost(
+                f"the connection to the GAMA server at {self.address} is gone and this episode is too long "
+                "to replay; call reset()"
+            )
+        target = self._last
+        assert target is not None
+        why = "the server closed the idle connection" if old is not None else "the env was copied or unpickled"
+        log.warning(
+            "%s (%s): reconnecting and replaying %d step(s) to restore the episode", self.address, why, len(self._log)
+        )
+        try:
+            await self._restart()
+            assert self._exp is not None
+            if self._seed is not None:
+                await self._exp.evaluate(f"seed <- {self._seed};")
+            if not self._log:
+                rebuilt = self.contract.parse_reset(await self._exp.evaluate(self.contract.reset_expr))
+            else:
+                for statement in self._log:
+                    await self._exp.evaluate(statement)
+                    await self._exp.step()
+                rebuilt = self.contract.parse_step(await self._exp.evaluate(self.contract.data_expr))
+        except BaseException as exc:
+            self._break(f"restoring the episode failed: {exc}", close=True)
+            if isinstance(exc, GamaError):
+                raise _EpisodeLost(f"{exc} (while reconnecting to restore the episode); call reset()") from exc
+            raise
+        same = (
+            np.array_equal(rebuilt.obs, target.obs)
+            and np.array_equal(rebuilt.reward, target.reward)
+            and rebuilt.episode_over == target.episode_over
+        )
+        if not same:
+            self._break("replaying the episode on a new experiment did not reproduce it (is the model random?)")
+            raise _EpisodeLost(
+                f"the connection to the GAMA server at {self.address} was lost and replaying the episode's "
+                f"{len(self._log)} actions on a new experiment did not reproduce its last observation "
+                "(is the model random?); call reset()"
+            )
+        log.info("%s: episode restored after %d replayed step(s)", self.address, len(self._log))
+
+
+def _close_soon(exp: GamaExperiment, loop: asyncio.AbstractEventLoop) -> None:
+    """Schedule ``exp.close()`` on ``loop`` without waiting (for garbage-collected worlds)."""
+    if exp.connection.closed or loop.is_closed() or exp.connection.pid != os.getpid():
+        return
+    try:
+        asyncio.run_coroutine_threadsafe(exp.close(), loop)
+    except RuntimeError:  # the loop is shutting down with the interpreter
+        pass
+
+
+class _EpisodeLost(GamaConnectionLostError):
+    """The episode could not be continued or restored (its message says why and what to do)."""
