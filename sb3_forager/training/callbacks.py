@@ -1,0 +1,378 @@
+"""SB3 callbacks: team metrics, evaluation with best-model saving, atomic checkpoints, hparams.
+
+Everything is logged through the SB3 logger, so TensorBoard shows it next to SB3's own scalars:
+
+* ``team/success_rate``, ``team/return_mean``, ``team/steps_to_food_mean``, ``team/ep_len_mean``,
+  ``team/episodes``: per *team* episode (a world's episode, both foragers together; for the single
+  forager the team is that one forager), over the last ``window`` training episodes;
+* ``eval/success_rate``, ``eval/steps_to_food``, ``eval/team_return``, ``eval/mean_reward``
+  (per forager), ``eval/mean_ep_length`` and the same with ``eval/stochastic_`` for the
+  stochastic policy, plus per-forager values for the pair.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
+
+from .envs import find_vec_normalize
+from .evaluation import EpisodeBatch, evaluate_team, no_rng_side_effects
+from .run_dir import RunPaths, atomic_save_model, atomic_save_npz, atomic_save_pickle, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TeamMetricsCallback", "TeamEvalCallback", "AtomicCheckpointCallback", "HParamCallback", "read_episodes_csv"]
+
+
+def _episodes_header(n_agents: int) -> list[str]:
+    return ["timesteps", "team_return", "success", "steps", "time_s"] + [f"forager_{k}_return" for k in range(n_agents)]
+
+
+def read_episodes_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """The columns of an ``episodes.csv`` as float arrays (empty arrays if the file is missing)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return {}
+    return {key: np.asarray([float(r[key]) for r in rows]) for key in rows[0]}
+
+
+class TeamMetricsCallback(BaseCallback):
+    """Team metrics of the training episodes (read from the infos of each episode's last step).
+
+    A world's episode ends on the same step for all its K slots; its team return is the sum of
+    the slots' ``VecMonitor`` returns (raw rewards, even under ``VecNormalize``), its success is
+    ``is_success`` and its length ``episode_steps``. Every team episode also becomes a row of
+    ``episodes.csv`` (written atomically at each :meth:`flush`; the rows of a resumed run are kept).
+    """
+
+    def __init__(self, n_agents: int, episodes_path: str | Path | None = None, window: int = 100, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.n_agents = int(n_agents)
+        self.episodes_path = None if episodes_path is None else Path(episodes_path)
+        self.window = int(window)
+        self.recent: deque[tuple[float, bool, int]] = deque(maxlen=self.window)
+        self.rows: list[list[float]] = []
+        self.n_team_episodes = 0
+        self._t0 = time.time()
+        self._time_offset = 0.0
+        if self.episodes_path is not None and self.episodes_path.is_file():
+            old = read_episodes_csv(self.episodes_path)
+            header = _episodes_header(self.n_agents)
+            if old and list(old) == header:
+                self.rows = [list(r) for r in zip(*(old[h] for h in header))]
+                self.n_team_episodes = len(self.rows)
+                self._time_offset = float(old["time_s"][-1]) if len(old["time_s"]) else 0.0
+                for r in self.rows[-self.window :]:
+                    self.recent.append((r[1], bool(r[2]), int(r[3])))
+
+    def _on_training_start(self) -> None:
+        self._t0 = time.time()
+
+    def _on_step(self) -> bool:
+        dones = self.locals.get("dones")
+        infos = self.locals.get("infos")
+        if dones is None or infos is None:
+            return True
+        k = self.n_agents
+        ended = np.flatnonzero(np.asarray(dones, dtype=bool).reshape(-1, k)[:, 0])
+        for w in ended.tolist():
+            slot_infos = infos[w * k : (w + 1) * k]
+            episodes = [i.get("episode") for i in slot_infos]
+            if any(e is None for e in episodes):
+                continue  # not under VecMonitor: nothing to count
+            returns = [float(e["r"]) for e in episodes]
+            team_return = float(sum(returns))
+            success = bool(slot_infos[0].get("is_success", False))
+            steps = int(slot_infos[0].get("episode_steps", episodes[0]["l"]))
+            self.recent.append((team_return, success, steps))
+            self.n_team_episodes += 1
+            elapsed = self._time_offset + time.time() - self._t0
+            self.rows.append([float(self.num_timesteps), team_return, float(success), float(steps), round(elapsed, 3), *returns])
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.record_to(self.logger)
+
+    def record_to(self, sb3_logger: Any) -> None:
+        """Record the window's team metrics into an SB3 logger (dumped with SB3's next dump)."""
+        if not self.recent:
+            return
+        returns, success, steps = (np.asarray(x) for x in zip(*self.recent))
+        sb3_logger.record("team/success_rate", float(success.mean()))
+        sb3_logger.record("team/return_mean", float(returns.mean()))
+        sb3_logger.record("team/ep_len_mean", float(steps.mean()))
+        if success.any():
+            sb3_logger.record("team/steps_to_food_mean", float(steps[success.astype(bool)].mean()))
+        sb3_logger.record("team/episodes", self.n_team_episodes)
+
+    def flush(self) -> None:
+        """Write ``episodes.csv`` (all rows) atomically."""
+        if self.episodes_path is None:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(_episodes_header(self.n_agents))
+        for row in self.rows:
+            writer.writerow([int(row[0]), f"{row[1]:.6g}", int(row[2]), int(row[3]), row[4], *(f"{x:.6g}" for x in row[5:])])
+        atomic_write_text(self.episodes_path, buf.getvalue())
+
+    def _on_training_end(self) -> None:
+        self.flush()
+
+
+def _score(det: Mapping[str, float], stoch: Mapping[str, float] | None) -> tuple[float, ...]:
+    """Best-model order: deterministic success, stochastic success, fewer steps, higher return."""
+
+    def clean(x: float, bad: float) -> float:
+        return bad if x is None or math.isnan(x) else float(x)
+
+    stoch_success = clean(stoch["success_rate"], 0.0) if stoch else 0.0
+    return (
+        clean(det["success_rate"], 0.0),
+        stoch_success,
+        -clean(det["steps_to_food"], math.inf),
+        clean(det["team_return"], -math.inf),
+    )
+
+
+def format_eval_line(num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int) -> str:
+    """The one-line summary printed per evaluation."""
+
+    def pct(x: float) -> str:
+        return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
+
+    def num(x: float, fmt: str = ".1f") -> str:
+        return "n/a" if math.isnan(x) else format(x, fmt)
+
+    ret = "team return" if n_agents > 1 else "return"
+    parts = [f"eval @ {num_timesteps:,} steps", f"success {pct(det['success_rate'])} deterministic"]
+    if stoch is not None:
+        parts[-1] += f", {pct(stoch['success_rate'])} stochastic"
+    steps = f"steps to food {num(det['steps_to_food'], '.0f')}"
+    if stoch is not None:
+        steps += f" (stochastic {num(stoch['steps_to_food'])})"
+    parts.append(steps)
+    parts.append(f"{ret} {num(det['team_return'])}")
+    return " | ".join(parts)
+
+
+class TeamEvalCallback(BaseCallback):
+    """Evaluate every ``eval_freq`` timesteps, per team episode; keep the best model.
+
+    Each evaluation runs ``n_episodes`` deterministic and (if ``stochastic``) ``n_episodes``
+    stochastic episodes on ``eval_env``. The stochastic one runs without touching the global
+    random state, so evaluating does not change the learning curve. Results are logged
+    (``eval/*``), appended to ``evaluations.npz`` (RL Zoo keys ``timesteps``, ``results``,
+    ``ep_lengths``, ``successes``, plus ``forager_returns``, ``stochastic_*``), and the model is
+    saved to ``best_model.zip`` when it beats the best so far (deterministic success, then
+    stochastic success, then fewer steps to food, then return).
+    """
+
+    def __init__(
+        self,
+        eval_env: VecEnv,
+        n_agents: int,
+        eval_freq: int,
+        n_episodes: int,
+        paths: RunPaths | None = None,
+        stochastic: bool = True,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.eval_env = eval_env
+        self.n_agents = int(n_agents)
+        self.eval_freq = int(eval_freq)
+        self.n_episodes = int(n_episodes)
+        self.paths = paths
+        self.stochastic = bool(stochastic)
+        self.history: dict[str, list[Any]] = {}
+        self.best_score: tuple[float, ...] | None = None
+        self.last_eval_timestep: int | None = None
+        self.last: tuple[dict[str, float], dict[str, float] | None] | None = None
+        if paths is not None and paths.evaluations.is_file():
+            self._load_history(paths.evaluations)
+
+    def _load_history(self, path: Path) -> None:
+        with np.load(path) as data:
+            self.history = {key: list(data[key]) for key in data.files}
+        scores = self.history.get("scores")
+        if scores:
+            self.best_score = tuple(max(tuple(float(x) for x in s) for s in scores))
+
+    def _init_callback(self) -> None:
+        if self.last_eval_timestep is None:
+            self.last_eval_timestep = int(self.model.num_timesteps)  # a resumed run goes on from here
+
+    def _on_step(self) -> bool:
+        if self.eval_freq > 0 and self.num_timesteps - int(self.last_eval_timestep or 0) >= self.eval_freq:
+            self.evaluate_now()
+        return True
+
+    def run_evaluation(self, n_episodes: int | None = None) -> tuple[EpisodeBatch, EpisodeBatch | None]:
+        """Deterministic (and stochastic) episodes of the current model, without side effects."""
+        n = self.n_episodes if n_episodes is None else int(n_episodes)
+        train_env = self.model.get_env()
+        if train_env is not None and find_vec_normalize(train_env) is not None:
+            sync_envs_normalization(train_env, self.eval_env)
+        with no_rng_side_effects():
+            det = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=True)
+            stoch = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False) if self.stochastic else None
+        return det, stoch
+
+    def evaluate_now(self) -> tuple[dict[str, float], dict[str, float] | None]:
+        """Evaluate, log, append to ``evaluations.npz``, save the best model; return the summaries."""
+        self.last_eval_timestep = self.num_timesteps
+        det_batch, stoch_batch = self.run_evaluation()
+        det = det_batch.summary()
+        stoch = stoch_batch.summary() if stoch_batch is not None else None
+        self.last = (det, stoch)
+        self._record(det, "eval/")
+        if stoch is not None:
+            self._record(stoch, "eval/stochastic_")
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        score = _score(det, stoch)
+        new_best = self.best_score is None or score > self.best_score
+        self._append_history(det_batch, stoch_batch, score)
+        if new_best:
+            self.best_score = score
+            if self.paths is not None:
+                atomic_save_model(self.model, self.paths.best_model)
+                vn = find_vec_normalize(self.model.get_env()) if self.model.get_env() is not None else None
+                if vn is not None:
+                    atomic_save_pickle(vn, self.paths.best_vecnormalize)
+        line = format_eval_line(self.num_timesteps, det, stoch, self.n_agents) + (" | new best" if new_best else "")
+        logger.info(line)
+        self.logger.dump(self.num_timesteps)
+        return det, stoch
+
+    def _record(self, summary: Mapping[str, float], prefix: str) -> None:
+        rec = self.logger.record
+        rec(f"{prefix}success_rate", summary["success_rate"])
+        rec(f"{prefix}mean_reward", summary["forager_return"])
+        rec(f"{prefix}mean_ep_length", summary["ep_len_mean"])
+        if self.n_agents > 1:
+            rec(f"{prefix}team_return", summary["team_return"])
+        if not math.isnan(summary["steps_to_food"]):
+            rec(f"{prefix}steps_to_food", summary["steps_to_food"])
+        if self.n_agents > 1 and prefix == "eval/":
+            for k in range(self.n_agents):
+                rec(f"eval/forager_{k}_return", summary[f"forager_{k}/return"])
+                if not math.isnan(summary[f"forager_{k}/steps_to_food"]):
+                    rec(f"eval/forager_{k}_steps_to_food", summary[f"forager_{k}/steps_to_food"])
+
+    def _append_history(self, det: EpisodeBatch, stoch: EpisodeBatch | None, score: tuple[float, ...]) -> None:
+        row: dict[str, Any] = {
+            "timesteps": self.num_timesteps,
+            "results": det.team_returns,
+            "ep_lengths": det.steps,
+            "successes": det.success,
+            "forager_returns": det.forager_returns,
+            "scores": np.asarray(score, dtype=np.float64),
+        }
+        if stoch is not None:
+            row.update(
+                stochastic_results=stoch.team_returns,
+                stochastic_ep_lengths=stoch.steps,
+                stochastic_successes=stoch.success,
+            )
+        for key, value in row.items():
+            self.history.setdefault(key, []).append(value)
+        if self.paths is not None:
+            atomic_save_npz(self.paths.evaluations, **{k: _stack_rows(v) for k, v in self.history.items()})
+
+
+def _stack_rows(values: list[Any]) -> np.ndarray:
+    """Stack evaluation rows; rows of different widths (``eval_episodes`` changed on resume) are
+    padded with NaN so that the file never needs pickling."""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        width = max(np.shape(v)[0] for v in values)
+        out = np.full((len(values), width) + np.shape(values[0])[1:], np.nan)
+        for i, v in enumerate(values):
+            out[i, : np.shape(v)[0]] = v
+        return out
+
+
+class AtomicCheckpointCallback(BaseCallback):
+    """Save ``checkpoints/model_<timesteps>_steps.zip`` (and the VecNormalize stats) every
+    ``save_freq`` timesteps, atomically."""
+
+    def __init__(self, save_freq: int, paths: RunPaths, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.save_freq = int(save_freq)
+        self.paths = paths
+        self._last: int | None = None
+
+    def _init_callback(self) -> None:
+        if self._last is None:
+            self._last = int(self.model.num_timesteps)
+
+    def _on_step(self) -> bool:
+        if self.save_freq > 0 and self.num_timesteps - int(self._last or 0) >= self.save_freq:
+            self.save_now()
+        return True
+
+    def save_now(self) -> Path:
+        self._last = self.num_timesteps
+        return save_checkpoint(self.model, self.paths)
+
+
+def save_checkpoint(model: Any, paths: RunPaths) -> Path:
+    """Save the model (and VecNormalize stats, if any) as a checkpoint at its current timestep."""
+    path = atomic_save_model(model, paths.checkpoint(model.num_timesteps))
+    env = model.get_env()
+    vn = find_vec_normalize(env) if env is not None else None
+    if vn is not None:
+        atomic_save_pickle(vn, paths.checkpoint_vecnormalize(model.num_timesteps))
+    logger.debug("checkpoint saved to %s", path)
+    return path
+
+
+def _hparam_value(value: Any) -> bool | str | float | int:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+class HParamCallback(BaseCallback):
+    """Record the run's hyperparameters at the start of training: TensorBoard's HPARAMS tab
+    (SB3 ``HParam``) and the whole resolved config as text (``config/yaml``)."""
+
+    def __init__(self, config: Mapping[str, Any], verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.config = dict(config)
+
+    def _on_training_start(self) -> None:
+        import yaml
+
+        flat: dict[str, Any] = {}
+        for key, value in self.config.items():
+            if key == "hyperparams" and isinstance(value, Mapping):
+                flat.update({f"hp/{k}": _hparam_value(v) for k, v in value.items()})
+            else:
+                flat[key] = _hparam_value(value)
+        metrics = {"team/success_rate": 0.0, "eval/success_rate": 0.0, "rollout/ep_rew_mean": 0.0}
+        exclude = ("stdout", "log", "json", "csv")
+        self.logger.record("hparams", HParam(flat, metrics), exclude=exclude)
+        text = "```yaml\n" + yaml.safe_dump(self.config, sort_keys=False) + "```"
+        self.logger.record("config/yaml", text, exclude=exclude)
+
+    def _on_step(self) -> bool:
+        return True

@@ -1,0 +1,228 @@
+"""Run folders (``logs/<run>/``, RL Zoo layout) and atomic file writes.
+
+Every file the pipeline writes goes through :func:`atomic_write_bytes`: the bytes go to a
+temporary file in the same folder, are flushed to disk, then renamed over the target with
+``os.replace``. An interrupted run therefore never leaves a half-written model, and the previous
+version of a file stays intact until the new one is complete. (TensorBoard's event files are the
+exception: they are append-only streams written by TensorBoard's own writer.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+__all__ = [
+    "RunPaths",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_save_model",
+    "atomic_save_pickle",
+    "atomic_save_npz",
+    "atomic_save_yaml",
+    "create_run_dir",
+    "resolve_resume",
+    "zip_metadata",
+    "detect_algo",
+    "detect_env",
+]
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of one run folder."""
+
+    root: Path
+
+    @property
+    def model(self) -> Path:
+        """The final (or Ctrl-C) model."""
+        return self.root / "model.zip"
+
+    @property
+    def best_model(self) -> Path:
+        return self.root / "best_model.zip"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yml"
+
+    @property
+    def vecnormalize(self) -> Path:
+        return self.root / "vecnormalize.pkl"
+
+    @property
+    def best_vecnormalize(self) -> Path:
+        return self.root / "best_vecnormalize.pkl"
+
+    @property
+    def evaluations(self) -> Path:
+        return self.root / "evaluations.npz"
+
+    @property
+    def episodes(self) -> Path:
+        """One row per finished training episode (per team episode for the pair)."""
+        return self.root / "episodes.csv"
+
+    @property
+    def plot(self) -> Path:
+        return self.root / "training_rewards.png"
+
+    def checkpoint(self, num_timesteps: int) -> Path:
+        return self.checkpoints / f"model_{int(num_timesteps)}_steps.zip"
+
+    def checkpoint_vecnormalize(self, num_timesteps: int) -> Path:
+        return self.checkpoints / f"vecnormalize_{int(num_timesteps)}_steps.pkl"
+
+
+# ---------------------------------------------------------------------- atomic writes
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: files get the usual permissions (mkstemp alone would make them private: 0600)
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save_model(model: Any, path: str | Path) -> Path:
+    """``model.save`` into memory, then :func:`atomic_write_bytes`."""
+    buf = io.BytesIO()
+    model.save(buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_save_pickle(obj: Any, path: str | Path) -> Path:
+    """Pickle ``obj`` atomically (what ``VecNormalize.save`` writes; ``VecNormalize.load`` reads it)."""
+    return atomic_write_bytes(path, pickle.dumps(obj))
+
+
+def atomic_save_npz(path: str | Path, **arrays: Any) -> Path:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_save_yaml(path: str | Path, data: Any) -> Path:
+    return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+
+
+# ---------------------------------------------------------------------- run folders
+def create_run_dir(logdir: str | Path, prefix: str, run_name: str | None = None) -> Path:
+    """Create and return a new run folder under ``logdir``.
+
+    With ``run_name`` the folder is ``logdir/run_name`` and must not exist yet; otherwise it is
+    ``logdir/<prefix>_<k>`` with the next free ``k`` (``coop_ppo_1``, ``coop_ppo_2``, ...).
+    """
+    logdir = Path(logdir)
+    logdir.mkdir(parents=True, exist_ok=True)
+    if run_name:
+        if any(sep in run_name for sep in ("/", "\\")) or run_name in (".", ".."):
+            raise ValueError(f"--run-name must be a plain folder name, got {run_name!r}")
+        path = logdir / run_name
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise FileExistsError(
+                f"the run folder {path} already exists: pick another --run-name, or continue it with --resume {path}"
+            ) from None
+        return path
+    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)$")
+    taken = [int(m.group(1)) for p in logdir.iterdir() if (m := pattern.match(p.name))]
+    k = max(taken, default=0) + 1
+    while True:  # another process may take the same number at the same moment
+        path = logdir / f"{prefix}_{k}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            k += 1
+
+
+def zip_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON ``data`` record of an SB3 model zip (no torch, no unpickling)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.read("data"))
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a Stable-Baselines3 model zip: {exc}") from exc
+
+
+def detect_algo(path: str | Path) -> str:
+    """``"recurrent_ppo"`` if the zip holds an sb3-contrib recurrent policy, else ``"ppo"``."""
+    module = str(zip_metadata(path).get("policy_class", {}).get("__module__", ""))
+    return "recurrent_ppo" if "recurrent" in module else "ppo"
+
+
+def detect_env(path: str | Path) -> str | None:
+    """``"coop"`` or ``"forager"`` from the policy's observation size (15 or 13); None if neither."""
+    shape = zip_metadata(path).get("observation_space", {}).get("_shape")
+    return {(15,): "coop", (13,): "forager"}.get(tuple(shape or ()))
+
+
+def _num_timesteps(path: Path) -> int:
+    return int(zip_metadata(path).get("num_timesteps", 0))
+
+
+def resolve_resume(target: str | Path) -> tuple[Path, Path]:
+    """``--resume`` target -> ``(run_dir, model_zip)``.
+
+    A run folder resumes from whichever of ``model.zip`` and ``checkpoints/*.zip`` has trained
+    the most timesteps; a zip resumes from that zip, in the run folder that holds it (its parent,
+    or the parent's parent for a checkpoint).
+    """
+    target = Path(target)
+    if target.is_dir():
+        paths = RunPaths(target)
+        candidates = [p for p in [paths.model, *sorted(paths.checkpoints.glob("*.zip"))] if p.is_file()]
+        if not candidates:
+            raise FileNotFoundError(f"{target} holds no model.zip and no checkpoints/*.zip to resume from")
+        best = max(candidates, key=lambda p: (_num_timesteps(p), p == paths.model))
+        return target, best
+    if target.is_file():
+        zip_metadata(target)  # fail early on a file that is not a model
+        parent = target.parent
+        run_dir = parent.parent if parent.name == "checkpoints" else parent
+        return run_dir, target
+    raise FileNotFoundError(f"--resume: {target} is neither a run folder nor a model zip")

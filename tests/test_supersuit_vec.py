@@ -1,0 +1,260 @@
+"""The SuperSuit -> SB3 fix-up layer (``sb3_forager.training.supersuit_vec``), one test per gap of
+``stack_compat.md`` §3: seeding, distinct copies, truncations, bool dones, attribute access, close."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
+from sb3_forager import forager_coop_v0
+from sb3_forager.training.supersuit_vec import SuperSuitVecEnv, make_coop_supersuit_vec_env, make_supersuit_vec_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RandomStartPair(ParallelEnv):
+    """Two agents with random starts (RNG made in __init__, as many envs do), fixed-length
+    episodes; ``end="terminate"`` ends by termination instead of the time limit."""
+
+    metadata = {"render_modes": [], "name": "random_start_pair"}
+
+    def __init__(self, length: int = 4, end: str = "truncate") -> None:
+        self.possible_agents = ["a0", "a1"]
+        self.agents: list[str] = []
+        self.render_mode = None
+        self.length = length
+        self.end = end
+        self.rng = np.random.default_rng()
+        self._obs_space = spaces.Box(0.0, 1.0, (3,), dtype=np.float32)
+        self._act_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+        self.t = 0
+        self.start = np.zeros(2)
+
+    def observation_space(self, agent):
+        return self._obs_space
+
+    def action_space(self, agent):
+        return self._act_space
+
+    def _obs(self):
+        return {a: np.array([self.start[i], self.t / self.length, i], dtype=np.float32) for i, a in enumerate(self.agents)}
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.agents = list(self.possible_agents)
+        self.t = 0
+        self.start = self.rng.uniform(0, 1, 2)
+        return self._obs(), {a: {} for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        over = self.t >= self.length
+        obs = self._obs()
+        rewards = {a: 1.0 for a in self.agents}
+        terms = {a: over and self.end == "terminate" for a in self.agents}
+        truncs = {a: over and self.end == "truncate" for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if over:
+            self.agents = []
+        return obs, rewards, terms, truncs, infos
+
+
+def test_vec_env_shape_and_layout():
+    env = make_coop_supersuit_vec_env(3)
+    try:
+        assert isinstance(env, SuperSuitVecEnv)
+        assert env.num_envs == 6 and env.n_copies == 3 and env.agents_per_copy == 2
+        assert env.observation_space.shape == (15,)
+        obs = env.reset()
+        assert obs.shape == (6, 15) and obs.dtype == np.float32
+        start = forager_coop_v0.parallel_env().reset()[0]
+        for slot in range(6):  # world-major: copy i owns slots 2i (forager_0) and 2i+1 (forager_1)
+            np.testing.assert_allclose(obs[slot], start[f"forager_{slot % 2}"])
+    finally:
+        env.close()
+
+
+def test_ppo_seed_does_not_crash():
+    env = VecMonitor(make_coop_supersuit_vec_env(2))
+    model = PPO("MlpPolicy", env, seed=0, n_steps=8, batch_size=16, n_epochs=1, device="cpu")
+    model.learn(32)
+    assert model.num_timesteps == 32
+    env.close()
+
+
+def test_seed_gives_distinct_reproducible_copies():
+    env = make_supersuit_vec_env(RandomStartPair, 4)
+    try:
+        # without seeding, the cloudpickled copies share one RNG state: identical starts (the gap)
+        unseeded = env.reset()[::2, 0]
+        assert np.allclose(unseeded, unseeded[0])
+        assert env.seed(7) == [7, 7, 8, 8, 9, 9, 10, 10]  # copy i gets seed + i, for both of its slots
+        first = env.reset()[::2, 0]
+        assert len(set(first.round(6).tolist())) == 4
+        env.seed(7)
+        np.testing.assert_array_equal(env.reset()[::2, 0], first)
+        # later resets without a seed continue each copy's own stream: still distinct
+        for _ in range(4):
+            obs, *_ = env.step(np.zeros((8, 2), dtype=np.float32))
+        assert len(set(obs[::2, 0].round(6).tolist())) == 4
+    finally:
+        env.close()
+
+
+def test_ppo_seed_seeds_the_copies():
+    env = make_supersuit_vec_env(RandomStartPair, 3)
+    model = PPO("MlpPolicy", env, seed=3, n_steps=4, batch_size=12, n_epochs=1, device="cpu")
+    model.learn(12)
+    other = make_supersuit_vec_env(RandomStartPair, 3)
+    other.seed(3)
+    assert len(set(other.reset()[::2, 0].round(6).tolist())) == 3
+    env.close()
+    other.close()
+
+
+def test_time_limit_is_a_truncation_with_terminal_observation():
+    env = make_supersuit_vec_env(lambda: forager_coop_v0.parallel_env(max_cycles=5), 2)
+    try:
+        env.reset()
+        for t in range(5):
+            obs, rewards, dones, infos = env.step(np.zeros((4, 2), dtype=np.float32))
+            assert dones.dtype == bool and rewards.dtype == np.float32
+            if t < 4:
+                assert not dones.any()
+        assert dones.all()
+        for info in infos:
+            assert info["TimeLimit.truncated"] is True
+            assert info["terminal_observation"].shape == (15,)
+            assert info["is_success"] is False and info["episode_steps"] == 5
+    finally:
+        env.close()
+
+
+def test_termination_is_not_a_truncation():
+    env = make_supersuit_vec_env(lambda: RandomStartPair(length=2, end="terminate"), 2)
+    try:
+        env.reset()
+        env.step(np.zeros((4, 2), dtype=np.float32))
+        _, _, dones, infos = env.step(np.zeros((4, 2), dtype=np.float32))
+        assert dones.all()
+        assert all(info["TimeLimit.truncated"] is False for info in infos)
+        assert all("terminal_observation" in info for info in infos)
+    finally:
+        env.close()
+
+
+def test_bool_dones_let_vecnormalize_reset_every_return():
+    env = VecNormalize(make_supersuit_vec_env(lambda: RandomStartPair(length=3), 2), norm_obs=False)
+    env.reset()
+    for _ in range(2):
+        env.step(np.zeros((4, 2), dtype=np.float32))
+    assert (env.returns != 0).all()
+    _, _, dones, _ = env.step(np.zeros((4, 2), dtype=np.float32))
+    assert dones.all()
+    # with uint8 dones, returns[dones] = 0 would index slot 1 only
+    assert (env.returns == 0).all()
+    env.close()
+
+
+def test_get_attr_set_attr_env_method():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "render_mode attribute is not defined" warning
+        env = VecMonitor(make_coop_supersuit_vec_env(2))
+    try:
+        assert env.render_mode is None
+        assert env.get_attr("max_cycles") == [300] * 4
+        assert env.get_attr("possible_agents", indices=1) == [["forager_0", "forager_1"]]
+        env.set_attr("render_size", 123, indices=[0, 1])  # both slots of copy 0
+        assert env.get_attr("render_size") == [123, 123, 400, 400]
+        env.reset()
+        states = env.env_method("state")
+        assert len(states) == 4 and states[0].shape == (30,)
+        np.testing.assert_array_equal(states[0], states[1])  # one call per copy, shared by its slots
+        assert env.env_is_wrapped(Monitor) == [False] * 4
+        assert env.env_is_wrapped(Monitor, indices=[2]) == [False]
+    finally:
+        env.close()
+
+
+def test_images_for_every_slot():
+    env = make_supersuit_vec_env(lambda: forager_coop_v0.parallel_env(render_mode="rgb_array", render_size=64), 2)
+    try:
+        env.reset()
+        images = env.get_images()
+        assert len(images) == 4 and images[0].shape == (64, 64, 3)
+    finally:
+        env.close()
+
+
+def test_close_is_idempotent():
+    env = make_coop_supersuit_vec_env(1)
+    env.close()
+    env.close()
+
+
+def test_attribute_access_needs_in_process_copies():
+    env = make_supersuit_vec_env(lambda: RandomStartPair(), 2, num_cpus=2)
+    try:
+        assert env.get_attr("render_mode") == [None] * 4
+        with pytest.raises(AttributeError, match="num_cpus=0"):
+            env.get_attr("length")
+        env.seed(1)
+        obs = env.reset()
+        assert len(set(obs[::2, 0].round(6).tolist())) == 2
+        _, _, dones, infos = env.step(np.zeros((4, 2), dtype=np.float32))
+        assert dones.dtype == bool and infos[0] is not infos[1]  # no shared info dicts
+    finally:
+        env.close()
+
+
+@pytest.mark.timeout(120)
+def test_no_hang_at_exit_after_a_crash_with_worker_processes(tmp_path):
+    """With num_cpus=2 a crash in one worker left the interpreter waiting on the other forever
+    (the stock ``concat_vec_envs_v1`` stack does, checked by hand: killed after 20 s)."""
+    script = tmp_path / "crash.py"
+    script.write_text(textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+        import numpy as np
+        from test_supersuit_vec import RandomStartPair
+        from sb3_forager.training.supersuit_vec import make_supersuit_vec_env
+
+        class Crashing(RandomStartPair):
+            # only copy 0 (seed 0) crashes: the other worker is left waiting on its pipe
+
+            def reset(self, seed=None, options=None):
+                if seed is not None:
+                    self.first_seed = seed
+                return super().reset(seed, options)
+
+            def step(self, actions):
+                if self.t >= 1 and getattr(self, "first_seed", None) == 0:
+                    raise RuntimeError("boom")
+                return super().step(actions)
+
+        env = make_supersuit_vec_env(lambda: Crashing(length=10), 4, num_cpus=2)
+        env.seed(0)
+        env.reset()
+        for _ in range(5):
+            env.step(np.zeros((8, 2), dtype=np.float32))
+        """
+    ))
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert proc.returncode != 0
+    assert "boom" in proc.stderr
+    assert time.monotonic() - t0 < 60

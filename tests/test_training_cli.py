@@ -1,0 +1,223 @@
+"""``scripts/train_sb3.py`` end to end, in subprocesses as a user runs it: both envs and both
+algorithms with tiny budgets produce every artifact; the zips open with plain ``PPO.load`` /
+``RecurrentPPO.load`` in a fresh process that cannot import ``sb3_forager``; Ctrl-C leaves a
+loadable model; ``--resume``, ``--config`` and the GAMA flags on the command line."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "train_sb3.py"
+
+pytestmark = pytest.mark.timeout(300)
+
+#: tiny runs: 2 worlds, 16-step rollouts; coop needs > 4 * 300 timesteps for a (time-out) team episode
+TINY = ["--n-envs", "2", "--eval-episodes", "2", "--no-progress-bar", "--hyperparams", "n_steps=16", "batch_size=32", "n_epochs=2"]
+BUDGET = {"forager": ("704", "320"), "coop": ("1344", "640")}  # timesteps, eval/checkpoint frequency
+
+
+def run_script(*args: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, env=env)
+
+
+def load_script_module():
+    spec = importlib.util.spec_from_file_location("train_sb3_cli", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One tiny run per (env, algo), made once for the module."""
+    logdir = tmp_path_factory.mktemp("logs")
+    out = {}
+    for env in ("coop", "forager"):
+        for algo in ("ppo", "recurrent_ppo"):
+            steps, freq = BUDGET[env]
+            extra = ["policy_kwargs={lstm_hidden_size: 8}"] if algo == "recurrent_ppo" else []
+            proc = run_script("--env", env, "--algo", algo, "--timesteps", steps, "--eval-freq", freq,
+                              "--checkpoint-freq", freq, "--logdir", str(logdir), "--seed", "3", *TINY, *extra)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            out[env, algo] = (logdir / f"{env}_{algo}_1", proc)
+    return out
+
+
+@pytest.mark.parametrize("env", ["coop", "forager"])
+@pytest.mark.parametrize("algo", ["ppo", "recurrent_ppo"])
+def test_every_artifact(runs, env, algo):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir, proc = runs[env, algo]
+    steps, freq = BUDGET[env]
+    for name in ("model.zip", "best_model.zip", "config.yml", "evaluations.npz", "episodes.csv", "training_rewards.png"):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "checkpoints" / f"model_{freq}_steps.zip").is_file()
+    assert not (run_dir / "vecnormalize.pkl").exists()  # the defaults do not normalise
+    cfg = yaml.safe_load((run_dir / "config.yml").read_text())
+    assert (cfg["env"], cfg["algo"], cfg["seed"], cfg["n_envs"]) == (env, algo, 3, 2)
+    assert cfg["hyperparams"]["n_steps"] == 16
+    with np.load(run_dir / "evaluations.npz") as ev:
+        assert ev["timesteps"].tolist() == [int(freq), 2 * int(freq)]
+    acc = EventAccumulator(str(run_dir / "tb_1"))
+    acc.Reload()
+    scalars = set(acc.Tags()["scalars"])
+    expected = {"rollout/ep_rew_mean", "rollout/success_rate", "team/success_rate", "team/return_mean",
+                "team/ep_len_mean", "eval/success_rate", "eval/stochastic_success_rate", "eval/mean_reward", "time/fps"}
+    assert expected <= scalars, expected - scalars
+    if env == "coop":
+        assert "eval/team_return" in scalars
+    # hyperparameters: the HPARAMS tab and the config as text
+    assert "config/yaml/text_summary" in acc.Tags()["tensors"]
+    assert list((run_dir / "tb_1").glob("events.out.tfevents.*"))
+    lines = proc.stdout.splitlines()
+    assert sum(line.startswith("eval @ ") for line in lines) == 2  # one summary line per evaluation
+    assert any(line.startswith("final model: ") for line in lines)
+    assert f"run folder: {run_dir}" in proc.stdout
+
+
+LOAD_WITHOUT_PACKAGE = textwrap.dedent(
+    """
+    import importlib.abc, json, sys
+    import numpy as np
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "sb3_forager" or name.startswith("sb3_forager."):
+                raise ImportError("sb3_forager must not be needed to load a model")
+
+    sys.meta_path.insert(0, Block())
+    from stable_baselines3 import PPO
+    from sb3_contrib import RecurrentPPO
+
+    out = []
+    for path, algo in json.loads(sys.argv[1]):
+        model = (PPO if algo == "ppo" else RecurrentPPO).load(path, device="cpu")
+        obs = np.full((1, model.observation_space.shape[0]), 0.5, dtype=np.float32)
+        action, _ = model.predict(obs, deterministic=True)
+        out.append({"path": path, "steps": int(model.num_timesteps), "action": np.asarray(action).tolist()})
+    print(json.dumps({"models": out, "loaded": [m for m in sys.modules if m.startswith("sb3_forager")]}))
+    """
+)
+
+
+def test_plain_load_in_a_fresh_process(runs, tmp_path):
+    """PPO.load / RecurrentPPO.load open every zip with sb3_forager made unimportable."""
+    todo = [(str(run_dir / name), algo) for (env, algo), (run_dir, _) in sorted(runs.items())
+            for name in ("model.zip", "best_model.zip", f"checkpoints/model_{BUDGET[env][1]}_steps.zip")]
+    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_PACKAGE, json.dumps(todo)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["loaded"] == [] and len(out["models"]) == len(todo)
+    for entry in out["models"]:
+        assert len(entry["action"][0]) == 2
+        if entry["path"].endswith("/model.zip"):
+            env = "coop" if "/coop_" in entry["path"] else "forager"
+            assert entry["steps"] == int(BUDGET[env][0])
+
+
+def test_resume_from_the_command_line(runs, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(runs["forager", "ppo"][0], run_dir)
+    proc = run_script("--resume", str(run_dir), "--timesteps", "64", "--eval-freq", "0")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "768 timesteps" in proc.stdout.replace(",", "")
+    assert [p.name for p in run_dir.iterdir() if p.name.startswith("tb")] == ["tb_1"]
+    bad = run_script("--resume", str(run_dir), "--env", "coop")
+    assert bad.returncode == 2 and "does not match" in bad.stderr
+
+
+def test_config_file_from_the_command_line(tmp_path):
+    conf = tmp_path / "hp.yml"
+    conf.write_text("forager:\n  n_steps: 8\n  batch_size: 8\n  gamma: 0.8\n  n_envs: 1\n  eval_freq: 0\n")
+    proc = run_script("--env", "forager", "--config", str(conf), "--timesteps", "16", "--logdir", str(tmp_path),
+                      "--run-name", "c", "--no-progress-bar", "--checkpoint-freq", "0")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    saved = yaml.safe_load((tmp_path / "c" / "config.yml").read_text())
+    assert saved["hyperparams"]["gamma"] == 0.8 and saved["n_envs"] == 1 and saved["eval_freq"] == 0
+
+
+@pytest.mark.timeout(180)
+def test_ctrl_c_saves_a_loadable_model(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--env", "forager", "--timesteps", "100000000", "--eval-freq", "0",
+         "--checkpoint-freq", "0", "--logdir", str(tmp_path), "--run-name", "sig"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    tb = tmp_path / "sig" / "tb_1"
+    deadline = time.monotonic() + 90
+    while not tb.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert tb.exists(), "training did not start"
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert "interrupted" in stdout
+    from stable_baselines3 import PPO
+
+    model = PPO.load(tmp_path / "sig" / "model.zip", device="cpu")
+    assert model.num_timesteps > 0
+    assert (tmp_path / "sig" / "training_rewards.png").is_file() or model.num_timesteps < 5000
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_help_lists_every_flag():
+    proc = run_script("--help", timeout=60)
+    assert proc.returncode == 0
+    for flag in ("--env", "--backend", "--algo", "--timesteps", "--n-envs", "--seed", "--logdir", "--run-name",
+                 "--config", "--resume", "--eval-freq", "--eval-episodes", "--device", "--gama-servers",
+                 "--gama-port", "--gama-timeout", "--no-progress-bar", "--hyperparams"):
+        assert flag in proc.stdout, flag
+
+
+def test_cli_errors_are_clear(tmp_path, monkeypatch, capsys):
+    cli = load_script_module()
+    monkeypatch.setitem(sys.modules, "sb3_forager.gama", None)  # as if the GAMA bridge were missing
+    assert cli.main(["--backend", "gama", "--logdir", str(tmp_path)]) == 2
+    assert "GAMA bridge" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    assert cli.main(["--gama-port", "1001", "--gama-servers", "127.0.0.1:1001"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert cli.main(["--hyperparams", "n_stepz=3", "--logdir", str(tmp_path)]) == 2
+    assert "n_stepz" in capsys.readouterr().err
+    assert cli.main(["--resume", str(tmp_path / "nope")]) == 2
+
+
+def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
+    import types
+
+    from sb3_forager.envs import make_forager_vec_env
+
+    calls = []
+
+    def fake(kind, n_envs=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0):
+        calls.append((kind, n_envs, list(servers), timeout))
+        return make_forager_vec_env(n_envs, kind)
+
+    monkeypatch.setitem(sys.modules, "sb3_forager.gama", types.SimpleNamespace(make_gama_vec_env=fake))
+    cli = load_script_module()
+    args = ["--backend", "gama", "--env", "forager", "--timesteps", "32", "--n-envs", "2", "--eval-freq", "0",
+            "--checkpoint-freq", "0", "--no-progress-bar", "--logdir", str(tmp_path), "--hyperparams", "n_steps=16",
+            "batch_size=32"]
+    assert cli.main([*args, "--gama-port", "1234", "--gama-timeout", "7"]) == 0
+    assert calls[-1] == ("single", 2, ["127.0.0.1:1234"], 7.0)
+    assert cli.main([*args, "--gama-servers", "127.0.0.1:1001,127.0.0.1:1002"]) == 0
+    assert calls[-1] == ("single", 2, ["127.0.0.1:1001", "127.0.0.1:1002"], 30.0)
+    capsys.readouterr()
