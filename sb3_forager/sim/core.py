@@ -104,8 +104,8 @@ class ForagerSim:
 
     def observe_all(self, worlds: slice | np.ndarray = slice(None)) -> None:
         """Recompute every forager's observation in the given worlds from the current state."""
-        for k in range(self.n_agents):
-            self._obs[k][:, worlds] = self._observe(k, worlds)
+        x, y = self.x[:, worlds], self.y[:, worlds]
+        self._obs[:, :, worlds] = self._observe(x, y, *self._teammates(x, y, x, y))
 
     # ------------------------------------------------------------------- step
     def step(self, actions: np.ndarray, acting: np.ndarray | None = None) -> StepResult:
@@ -122,16 +122,16 @@ class ForagerSim:
             raise ValueError(f"actions must have shape {expected}, got {actions.shape}")
         ax = np.ascontiguousarray(actions[:, :, 0].T)  # (K, N)
         ay = np.ascontiguousarray(actions[:, :, 1].T)
-        acting_kn = None if acting is None else np.asarray(acting, dtype=bool).T
+        moving = None if acting is None else np.asarray(acting, dtype=bool).T
         if self.model.kind == "single":
-            return self._step_single(ax[0], ay[0], None if acting_kn is None else acting_kn[0])
-        return self._step_coop(ax, ay, acting_kn)
+            return self._step_single(ax, ay, moving)
+        return self._step_coop(ax, ay, moving)
 
-    def _step_single(self, ax: np.ndarray, ay: np.ndarray, acting: np.ndarray | None) -> StepResult:
+    def _step_single(self, ax: np.ndarray, ay: np.ndarray, moving: np.ndarray | None) -> StepResult:
         w = self.world
-        self._move(0, ax, ay, acting)
+        self._move(ax, ay, moving)
         self.steps += 1
-        self._obs[0] = self._observe(0, slice(None))
+        self._obs[:] = self._observe(self.x, self.y, None, None)
         dist = self._distance_to_food(self.x[0], self.y[0])
         success = dist < w.food_radius
         timeout = ~success & (self.steps >= w.max_steps)
@@ -150,53 +150,57 @@ class ForagerSim:
         )
 
     def _step_coop(self, ax: np.ndarray, ay: np.ndarray, acting: np.ndarray | None) -> StepResult:
+        """The GAML ``ask forager { move; observe; reward }``, in creation order, computed at once.
+
+        A forager's move depends on nothing but its own state, so all K move in one call. Order
+        shows in two places only, both kept: the teammate slot (forager k sees foragers before it
+        after their move, those after it before theirs) and the team test (forager k sees the
+        arrivals of foragers before it, not of those after it).
+        """
         w = self.world
-        n, k_agents = self.n_worlds, self.n_agents
         self.steps += 1
-        reward = np.empty((k_agents, n))
-        terminated = np.zeros((k_agents, n), dtype=bool)
-        truncated = np.zeros((k_agents, n), dtype=bool)
-        timeout_now = self.steps >= w.max_steps
-        everything = slice(None)
-        for k in range(k_agents):
-            moving = ~self.at_food[k]
-            if acting is not None:
-                moving &= acting[k]
-            self._move(k, ax[k], ay[k], moving)
-            self._obs[k] = self._observe(k, everything)
-            dist = self._distance_to_food(self.x[k], self.y[k])
-            self.at_food[k] |= dist < w.food_radius
-            team = self.at_food.all(axis=0)  # as it stands now: later foragers have not acted yet
-            waiting = ~team & self.at_food[k]
-            timeout = ~team & ~waiting & timeout_now
-            shaped = ~(team | waiting | timeout)
-            shaping = w.shaping_scale * (self.prev_dist[k] - dist) - w.step_cost
-            shaping -= w.bump_penalty * self.bumped[k]
-            reward[k] = np.where(
-                team,
-                w.success_reward,
-                np.where(waiting, w.wait_reward, np.where(timeout, w.timeout_reward, shaping)),
-            )
-            terminated[k] = team
-            truncated[k] = timeout
-            self.prev_dist[k] = np.where(shaped, dist, self.prev_dist[k])
+        timeout_now = self.steps >= w.max_steps  # (N,)
+        was_at_food = self.at_food.copy()
+        moving = ~was_at_food if acting is None else ~was_at_food & acting
+        pre_x, pre_y = self.x.copy(), self.y.copy()
+        self._move(ax, ay, moving)
+        self._obs[:] = self._observe(self.x, self.y, *self._teammates(self.x, self.y, pre_x, pre_y))
+        dist = self._distance_to_food(self.x, self.y)  # (K, N)
+        self.at_food |= dist < w.food_radius
+        # team test as forager k runs it: foragers <= k as they are now, foragers > k as they were
+        done_so_far = np.logical_and.accumulate(self.at_food, axis=0)
+        later_done = np.ones_like(was_at_food)
+        if self.n_agents > 1:
+            later_done[:-1] = np.logical_and.accumulate(was_at_food[::-1], axis=0)[::-1][1:]
+        team = done_so_far & later_done
+        waiting = ~team & self.at_food
+        timeout = ~team & ~waiting & timeout_now
+        shaping = w.shaping_scale * (self.prev_dist - dist) - w.step_cost
+        shaping -= w.bump_penalty * self.bumped
+        reward = np.where(
+            team, w.success_reward, np.where(waiting, w.wait_reward, np.where(timeout, w.timeout_reward, shaping))
+        )
+        self.prev_dist = np.where(team | waiting | timeout, self.prev_dist, dist)
         success = self.at_food.all(axis=0)
         return StepResult(
             obs=self.obs,
             reward=reward.T,
-            terminated=terminated.T,
-            truncated=truncated.T,
+            terminated=team.T,
+            truncated=timeout.T,
             episode_over=success | timeout_now,
             success=success,
         )
 
     # ---------------------------------------------------------------- physics
-    def _move(self, k: int, ax: np.ndarray, ay: np.ndarray, moving: np.ndarray | None) -> None:
-        """``apply_action`` of forager ``k`` (velocity, walls, obstacle slides) where ``moving``."""
+    def _move(self, ax: np.ndarray, ay: np.ndarray, moving: np.ndarray | None) -> None:
+        """``apply_action`` of every forager (velocity, walls, obstacle slides), arrays (K, N).
+
+        Foragers where ``moving`` is False keep their position and velocity and do not bump.
+        """
         w = self.world
-        ox, oy = self.x[k], self.y[k]
-        vx = self.vx[k] * w.friction + ax * w.accel_force
-        vy = self.vy[k] * w.friction + ay * w.accel_force
+        ox, oy = self.x, self.y
+        vx = self.vx * w.friction + ax * w.accel_force
+        vy = self.vy * w.friction + ay * w.accel_force
         speed = np.sqrt(vx * vx + vy * vy)
         over = speed > w.max_speed
         if over.any():
@@ -206,9 +210,8 @@ class ForagerSim:
         mx, my = vx, vy
         nx, ny = ox + mx, oy + my
         lo, hi = w.wall_margin, w.world_size - w.wall_margin
-        low_x, high_x, low_y, high_y = nx < lo, nx > hi, ny < lo, ny > hi
-        wall_x = low_x | high_x
-        wall_y = low_y | high_y
+        wall_x = (nx < lo) | (nx > hi)
+        wall_y = (ny < lo) | (ny > hi)
         nx = np.clip(nx, lo, hi)  # same as the two GAML ifs: it only changes values outside [lo, hi]
         ny = np.clip(ny, lo, hi)
         vx = np.where(wall_x, 0.0, vx)
@@ -229,26 +232,46 @@ class ForagerSim:
             vx = np.where((take_sy & ~x_ok) | stay, 0.0, vx)
 
         if moving is None:
-            self.x[k], self.y[k], self.vx[k], self.vy[k] = nx, ny, vx, vy
-            self.bumped[k] = bumped
+            self.x, self.y, self.vx, self.vy, self.bumped = nx, ny, vx, vy, bumped
         else:
-            self.x[k] = np.where(moving, nx, ox)
-            self.y[k] = np.where(moving, ny, oy)
-            self.vx[k] = np.where(moving, vx, self.vx[k])
-            self.vy[k] = np.where(moving, vy, self.vy[k])
-            self.bumped[k] = moving & bumped
+            self.x = np.where(moving, nx, ox)
+            self.y = np.where(moving, ny, oy)
+            self.vx = np.where(moving, vx, self.vx)
+            self.vy = np.where(moving, vy, self.vy)
+            self.bumped = moving & bumped
 
     # ------------------------------------------------------------ observation
+    def _teammates(
+        self, x: np.ndarray, y: np.ndarray, pre_x: np.ndarray, pre_y: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Each forager's teammate position (K, M) as it sees it; (None, None) for the single model.
+
+        The teammate is the first other forager (GAML ``forager first_with (each.agent_id !=
+        agent_id)``): forager 1 for forager 0, forager 0 for the others. Forager 0 acts first, so it
+        sees forager 1 where it was before this step's move (``pre_x``, ``pre_y``).
+        """
+        if self.model.kind == "single":
+            return None, None
+        mate_x, mate_y = np.empty_like(x), np.empty_like(y)
+        mate_x[0], mate_y[0] = pre_x[1], pre_y[1]
+        mate_x[1:], mate_y[1:] = x[0], y[0]
+        return mate_x, mate_y
+
     def _distance_to_food(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         fx, fy = self.world.food
         dx = fx - x
         dy = fy - y
         return np.sqrt(dx * dx + dy * dy)
 
-    def _observe(self, k: int, worlds: slice | np.ndarray) -> np.ndarray:
-        """``compute_observation`` of forager ``k`` in the given worlds, shape (obs_dim, M)."""
+    def _observe(
+        self, x: np.ndarray, y: np.ndarray, mate_x: np.ndarray | None, mate_y: np.ndarray | None
+    ) -> np.ndarray:
+        """``compute_observation`` for foragers at (x, y), arrays (K, M); returns (K, obs_dim, M).
+
+        ``mate_x``/``mate_y`` are the teammate positions of the coop model (ignored by the single one).
+        """
         w = self.world
-        x, y = self.x[k, worlds], self.y[k, worlds]
+        k, m = x.shape
         fx, fy = w.food
         dx, dy = fx - x, fy - y
         dist = np.sqrt(dx * dx + dy * dy)
@@ -259,19 +282,18 @@ class ForagerSim:
             heading[dist <= 0.001] = 0.0
         rad = heading * TO_RAD
         size = w.world_size
-        out = np.empty((self.model.obs_dim, x.shape[0]))
-        out[0] = x / size
-        out[1] = y / size
-        np.minimum(dist / w.max_distance, 1.0, out=out[2])
-        out[3] = (np.cos(rad) + 1.0) / 2.0
-        out[4] = (np.sin(rad) + 1.0) / 2.0
+        out = np.empty((k, self.model.obs_dim, m))
+        out[:, 0] = x / size
+        out[:, 1] = y / size
+        np.minimum(dist / w.max_distance, 1.0, out=out[:, 2])
+        out[:, 3] = (np.cos(rad) + 1.0) / 2.0
+        out[:, 4] = (np.sin(rad) + 1.0) / 2.0
         n_s = w.n_sensors
-        out[5 : 5 + n_s] = self._sensors(x, y)
-        if self.model.kind == "coop":
-            # GAML `forager first_with (each.agent_id != agent_id)`: the first other forager.
-            other = 1 if k == 0 else 0
-            out[5 + n_s] = self.x[other, worlds] / size
-            out[6 + n_s] = self.y[other, worlds] / size
+        sensors = self._sensors(x.reshape(-1), y.reshape(-1))  # (S, K * M)
+        out[:, 5 : 5 + n_s] = sensors.reshape(n_s, k, m).transpose(1, 0, 2)
+        if mate_x is not None:
+            out[:, 5 + n_s] = mate_x / size
+            out[:, 6 + n_s] = mate_y / size
         return out
 
     # ---------------------------------------------------------------- helpers
