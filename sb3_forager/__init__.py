@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from .registration import EMBEDDED_GYM_ENV_IDS, ENV_IDS, GYM_ENV_IDS, PETTINGZOO_ENV_IDS, register_envs
+from .registration import (
+    EMBEDDED_GYM_ENV_IDS,
+    ENV_IDS,
+    GYM_ENV_IDS,
+    PETTINGZOO_ENV_IDS,
+    register_envs,
+)
 
 __version__ = "0.1.0"
 

@@ -122,8 +122,15 @@ def result_model(result):
 
 def run_cli_target(seed: int, logdir: Path, n_stochastic: int) -> dict:
     spec = TARGETS["cli"]
-    cmd = [sys.executable, str(ROOT / "scripts" / "train_sb3.py"), "--logdir", str(logdir), "--run-name", f"cli_seed{seed}",
-           "--no-progress-bar"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "train_sb3.py"),
+        "--logdir",
+        str(logdir),
+        "--run-name",
+        f"cli_seed{seed}",
+        "--no-progress-bar",
+    ]
     if seed != 0:
         cmd += ["--seed", str(seed)]
     t0 = time.perf_counter()
@@ -152,11 +159,19 @@ def fmt(x: float, spec: str = ".1f") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bench_train.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("--targets", nargs="+", choices=tuple(TARGETS), default=list(TARGETS), help="which targets (default: all)")
+    p = argparse.ArgumentParser(
+        prog="bench_train.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    p.add_argument(
+        "--targets", nargs="+", choices=tuple(TARGETS), default=list(TARGETS), help="which targets (default: all)"
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)")
-    p.add_argument("--stochastic-episodes", type=int, default=100, help="episodes of each stochastic probe (default 100)")
+    p.add_argument(
+        "--stochastic-episodes", type=int, default=100, help="episodes of each stochastic probe (default 100)"
+    )
     p.add_argument("--logdir", default=None, help="where the runs go (default: a temporary folder, removed)")
     args = p.parse_args(argv)
 
@@ -171,25 +186,35 @@ def main(argv: list[str] | None = None) -> int:
         logdir = Path(tmp.name)
     else:
         logdir = Path(args.logdir)
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start, torch {torch.__version__}, "
-          f"python {sys.version.split()[0]}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start, torch {torch.__version__}, "
+        f"python {sys.version.split()[0]}"
+    )
     rows = []
     try:
         for name in args.targets:
             for seed in args.seeds:
                 t0 = time.perf_counter()
-                row = run_cli_target(seed, logdir, args.stochastic_episodes) if name == "cli" else run_library_target(
-                    name, seed, logdir, args.stochastic_episodes)
+                row = (
+                    run_cli_target(seed, logdir, args.stochastic_episodes)
+                    if name == "cli"
+                    else run_library_target(name, seed, logdir, args.stochastic_episodes)
+                )
                 rows.append(row)
                 f = row["final"]
-                print(f"  {name} seed {seed}: done in {time.perf_counter() - t0:.0f} s "
-                      f"(stochastic success {100 * f.success:.0f}%, deterministic steps {fmt(f.det_steps, '.0f')})", flush=True)
+                print(
+                    f"  {name} seed {seed}: done in {time.perf_counter() - t0:.0f} s "
+                    f"(stochastic success {100 * f.success:.0f}%, deterministic steps {fmt(f.det_steps, '.0f')})",
+                    flush=True,
+                )
     finally:
         if tmp is not None:
             tmp.cleanup()
 
     print()
-    print("| target | criterion | seed | reached (train s / timesteps) | final: time | timesteps | stochastic success | deterministic steps | pass |")
+    print(
+        "| target | criterion | seed | reached (train s / timesteps) | final: time | timesteps | stochastic success | deterministic steps | pass |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         spec = TARGETS[row["target"]]
@@ -197,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         reached = "-" if row["reached_ts"] < 0 else f"{fmt(row['reached_s'])} s / {row['reached_ts']:,}"
         f = row["final"]
         time_label = f"{fmt(row['train_s'])} s" + (" (whole process)" if row["target"] == "cli" else "")
-        print(f"| {row['target']} | {crit} | {row['seed']} | {reached} | {time_label} | {row['timesteps']:,} | "
-              f"{100 * f.success:.0f} % | {fmt(f.det_steps, '.0f')} | {'yes' if row['ok'] else 'NO'} |")
+        print(
+            f"| {row['target']} | {crit} | {row['seed']} | {reached} | {time_label} | {row['timesteps']:,} | "
+            f"{100 * f.success:.0f} % | {fmt(f.det_steps, '.0f')} | {'yes' if row['ok'] else 'NO'} |"
+        )
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -79,8 +79,17 @@ def scenarios(model: str, seed: int, episodes: int) -> Iterator[tuple[str, Polic
     for i in range(episodes):
         yield f"random #{i}", random_policy(seed + i), full
     yield "random, actions up to 1.5", random_policy(seed + 1000, scale=1.5), 120
-    walls = [(20, (-1, 0)), (20, (0, -1)), (45, (1, 0)), (10, (0, -1)), (10, (1, -1)),  # top-left, top-right
-             (60, (-1, 0)), (45, (0, 1)), (10, (-1, 1)), (30, (1, 0))]  # back left, bottom-left, along the bottom
+    walls = [
+        (20, (-1, 0)),
+        (20, (0, -1)),
+        (45, (1, 0)),
+        (10, (0, -1)),
+        (10, (1, -1)),  # top-left, top-right
+        (60, (-1, 0)),
+        (45, (0, 1)),
+        (10, (-1, 1)),
+        (30, (1, 0)),
+    ]  # back left, bottom-left, along the bottom
     yield "walls and corners", segments_policy(walls, seed), 260
     k = 1 if model == "single" else 2
     for c in OBSTACLES:

@@ -36,22 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="a model zip or a run folder (logs/<run>)")
     p.add_argument("--best", action="store_true", help="with a run folder: use best_model.zip instead of model.zip")
     p.add_argument("--env", choices=("auto", "coop", "forager"), default="auto", help="which env (default: auto)")
-    p.add_argument("--backend", choices=("native", "gama"), default="native",
-                   help="native: the embedded simulation (default); gama: a GAMA server")
+    p.add_argument(
+        "--backend",
+        choices=("native", "gama"),
+        default="native",
+        help="native: the embedded simulation (default); gama: a GAMA server",
+    )
     p.add_argument("--episodes", type=int, default=20, metavar="N", help="episodes per mode (default 20)")
-    p.add_argument("--mode", choices=("both", "deterministic", "stochastic"), default="both",
-                   help="which policy to run (default: both)")
-    p.add_argument("--n-envs", type=int, default=None, metavar="N",
-                   help="worlds run in parallel (default: min(episodes, 10); 1 on GAMA)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the stochastic policy and the envs (default 0)")
+    p.add_argument(
+        "--mode",
+        choices=("both", "deterministic", "stochastic"),
+        default="both",
+        help="which policy to run (default: both)",
+    )
+    p.add_argument(
+        "--n-envs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worlds run in parallel (default: min(episodes, 10); 1 on GAMA)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the stochastic policy and the envs (default 0)"
+    )
     p.add_argument("--gif", default=None, metavar="PATH", help="write an animated replay of one deterministic episode")
-    p.add_argument("--png", default=None, metavar="PATH", help="write a plot of one deterministic episode's trajectories")
+    p.add_argument(
+        "--png", default=None, metavar="PATH", help="write a plot of one deterministic episode's trajectories"
+    )
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     gama = p.add_argument_group("GAMA backend (--backend gama)")
-    gama.add_argument("--gama-servers", default=None, metavar="HOST:PORT[,HOST:PORT...]",
-                      help="GAMA server(s) (default 127.0.0.1:1001)")
-    gama.add_argument("--gama-port", type=int, default=None, metavar="PORT", help="shorthand for --gama-servers 127.0.0.1:PORT")
-    gama.add_argument("--gama-timeout", type=float, default=None, metavar="SECONDS", help="timeout of each GAMA request (default 30)")
+    gama.add_argument(
+        "--gama-servers",
+        default=None,
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="GAMA server(s) (default 127.0.0.1:1001)",
+    )
+    gama.add_argument(
+        "--gama-port", type=int, default=None, metavar="PORT", help="shorthand for --gama-servers 127.0.0.1:PORT"
+    )
+    gama.add_argument(
+        "--gama-timeout", type=float, default=None, metavar="SECONDS", help="timeout of each GAMA request (default 30)"
+    )
     return p
 
 
@@ -63,9 +88,14 @@ def _fmt(x: float, pct: bool = False) -> str:
 
 def format_table(title: str, summary: dict[str, float], n_agents: int) -> list[str]:
     """The printed block of one evaluation mode."""
-    lines = [f"{title} ({int(summary['episodes'])} episodes)", f"  {'':<11}{'success':>9}{'steps to food':>15}{'return':>10}"]
+    lines = [
+        f"{title} ({int(summary['episodes'])} episodes)",
+        f"  {'':<11}{'success':>9}{'steps to food':>15}{'return':>10}",
+    ]
     who = "team" if n_agents > 1 else "forager"
-    lines.append(f"  {who:<11}{_fmt(summary['success_rate'], True):>9}{_fmt(summary['steps_to_food']):>15}{_fmt(summary['team_return']):>10}")
+    lines.append(
+        f"  {who:<11}{_fmt(summary['success_rate'], True):>9}{_fmt(summary['steps_to_food']):>15}{_fmt(summary['team_return']):>10}"
+    )
     if n_agents > 1:
         for k in range(n_agents):
             lines.append(
@@ -84,10 +114,21 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sb3_forager.training import BackendUnavailableError, ConfigError, TrainConfig, resolve_config
+    from sb3_forager.training import (
+        BackendUnavailableError,
+        ConfigError,
+        TrainConfig,
+        resolve_config,
+    )
     from sb3_forager.training.config import load_yaml
     from sb3_forager.training.envs import make_vec_env
-    from sb3_forager.training.evaluation import evaluate_team, no_rng_side_effects, record_replay, save_gif, save_trajectory_png
+    from sb3_forager.training.evaluation import (
+        evaluate_team,
+        no_rng_side_effects,
+        record_replay,
+        save_gif,
+        save_trajectory_png,
+    )
     from sb3_forager.training.run_dir import RunPaths, detect_algo, detect_env
     from sb3_forager.training.train import load_model
 
@@ -120,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 env = detect_env(zip_path)
                 if env is None:
-                    return fail(f"cannot tell the env from an observation of size {model.observation_space.shape}; give --env")
+                    return fail(
+                        f"cannot tell the env from an observation of size {model.observation_space.shape}; give --env"
+                    )
         servers = None
         if args.gama_servers:
             servers = [s.strip() for s in args.gama_servers.split(",") if s.strip()]
@@ -128,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             servers = [f"127.0.0.1:{args.gama_port}"]
         n_worlds = args.n_envs or (1 if args.backend == "gama" else min(args.episodes, 10))
         overrides = {
-            "backend": args.backend, "n_envs": n_worlds, "vec_env": "batched", "seed": args.seed,
-            "gama_servers": servers, "gama_timeout": args.gama_timeout,
+            "backend": args.backend,
+            "n_envs": n_worlds,
+            "vec_env": "batched",
+            "seed": args.seed,
+            "gama_servers": servers,
+            "gama_timeout": args.gama_timeout,
             "normalize": saved.normalize if saved is not None else (True if vn_path.is_file() else False),
         }
         cfg = resolve_config(env, algo, overrides=overrides)
@@ -140,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         venv = make_vec_env(cfg, for_eval=True, vecnormalize_path=vn_path if vn_path.is_file() else None)
     except BackendUnavailableError as exc:
         return fail(str(exc))
-    print(f"model: {zip_path} ({type(model).__name__}, {env}, {int(model.num_timesteps):,} timesteps, {args.backend} backend)")
+    print(
+        f"model: {zip_path} ({type(model).__name__}, {env}, {int(model.num_timesteps):,} timesteps, {args.backend} backend)"
+    )
     try:
         modes = ("deterministic", "stochastic") if args.mode == "both" else (args.mode,)
         torch.manual_seed(args.seed)

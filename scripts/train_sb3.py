@@ -43,51 +43,130 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--env", choices=("coop", "forager"), default=None,
-                   help="coop: the cooperative pair (default); forager: the single forager")
-    p.add_argument("--backend", choices=("native", "gama"), default=None,
-                   help="native: the embedded numpy simulation (default); gama: GAML models on GAMA server(s)")
-    p.add_argument("--algo", choices=("ppo", "recurrent_ppo"), default=None,
-                   help="ppo (default) or recurrent_ppo (sb3-contrib RecurrentPPO, LSTM policy)")
-    p.add_argument("--timesteps", type=int, default=None, metavar="N",
-                   help="timesteps to train (agent steps; with --resume: additional timesteps); "
-                   "default from the config (coop 150000, forager 60000)")
-    p.add_argument("--n-envs", type=int, default=None, metavar="N",
-                   help="parallel worlds (copies of the pair, or single foragers); default from the config")
-    p.add_argument("--seed", type=int, default=None, metavar="N",
-                   help="random seed (default 0); the same seed and flags give the same learning curve on CPU")
+    p.add_argument(
+        "--env",
+        choices=("coop", "forager"),
+        default=None,
+        help="coop: the cooperative pair (default); forager: the single forager",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("native", "gama"),
+        default=None,
+        help="native: the embedded numpy simulation (default); gama: GAML models on GAMA server(s)",
+    )
+    p.add_argument(
+        "--algo",
+        choices=("ppo", "recurrent_ppo"),
+        default=None,
+        help="ppo (default) or recurrent_ppo (sb3-contrib RecurrentPPO, LSTM policy)",
+    )
+    p.add_argument(
+        "--timesteps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="timesteps to train (agent steps; with --resume: additional timesteps); "
+        "default from the config (coop 150000, forager 60000)",
+    )
+    p.add_argument(
+        "--n-envs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel worlds (copies of the pair, or single foragers); default from the config",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="random seed (default 0); the same seed and flags give the same learning curve on CPU",
+    )
     p.add_argument("--logdir", default="logs", metavar="DIR", help="parent folder of the run folders (default: logs)")
-    p.add_argument("--run-name", default=None, metavar="NAME",
-                   help="run folder name under --logdir (default: <env>_<algo>_<k>, the next free k)")
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="YAML hyperparameters, RL Zoo style: sections per env (coop:, forager:) or flat")
-    p.add_argument("--hyperparams", nargs="+", default=None, metavar="KEY=VALUE",
-                   help="override single hyperparameters, e.g. --hyperparams gamma=0.99 n_steps=256")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR_OR_ZIP",
-                   help="continue a run (its latest model.zip or checkpoint, or the given zip): the timestep "
-                   "count and the TensorBoard curves go on")
-    p.add_argument("--eval-freq", type=int, default=None, metavar="N",
-                   help="evaluate every N timesteps (0: never); default from the config")
-    p.add_argument("--eval-episodes", type=int, default=None, metavar="N",
-                   help="episodes per evaluation, deterministic and stochastic each (default 10)")
-    p.add_argument("--checkpoint-freq", type=int, default=None, metavar="N",
-                   help="save checkpoints/model_<t>_steps.zip every N timesteps (0: never); default 50000")
-    p.add_argument("--vec-env", choices=("supersuit", "batched"), default=None,
-                   help="coop on the native backend: supersuit (PettingZoo -> SuperSuit, default) or batched "
-                   "(the numpy-batched ForagerVecEnv, faster)")
+    p.add_argument(
+        "--run-name",
+        default=None,
+        metavar="NAME",
+        help="run folder name under --logdir (default: <env>_<algo>_<k>, the next free k)",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="YAML hyperparameters, RL Zoo style: sections per env (coop:, forager:) or flat",
+    )
+    p.add_argument(
+        "--hyperparams",
+        nargs="+",
+        default=None,
+        metavar="KEY=VALUE",
+        help="override single hyperparameters, e.g. --hyperparams gamma=0.99 n_steps=256",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR_OR_ZIP",
+        help="continue a run (its latest model.zip or checkpoint, or the given zip): the timestep "
+        "count and the TensorBoard curves go on",
+    )
+    p.add_argument(
+        "--eval-freq",
+        type=int,
+        default=None,
+        metavar="N",
+        help="evaluate every N timesteps (0: never); default from the config",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="episodes per evaluation, deterministic and stochastic each (default 10)",
+    )
+    p.add_argument(
+        "--checkpoint-freq",
+        type=int,
+        default=None,
+        metavar="N",
+        help="save checkpoints/model_<t>_steps.zip every N timesteps (0: never); default 50000",
+    )
+    p.add_argument(
+        "--vec-env",
+        choices=("supersuit", "batched"),
+        default=None,
+        help="coop on the native backend: supersuit (PettingZoo -> SuperSuit, default) or batched "
+        "(the numpy-batched ForagerVecEnv, faster)",
+    )
     p.add_argument("--device", default=None, help="torch device (default: cpu)")
-    p.add_argument("--torch-threads", type=int, default=None, metavar="N",
-                   help="torch CPU threads (default 1: best on a small, shared CPU)")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch CPU threads (default 1: best on a small, shared CPU)",
+    )
     p.add_argument("--no-progress-bar", action="store_true", help="hide SB3's progress bar")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="SB3 verbosity: 1 prints SB3's table after every rollout (default 0)")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="SB3 verbosity: 1 prints SB3's table after every rollout (default 0)",
+    )
     gama = p.add_argument_group("GAMA backend (--backend gama)")
-    gama.add_argument("--gama-servers", default=None, metavar="HOST:PORT[,HOST:PORT...]",
-                      help="GAMA server(s) to run the worlds on (default 127.0.0.1:1001)")
-    gama.add_argument("--gama-port", type=int, default=None, metavar="PORT",
-                      help="shorthand for --gama-servers 127.0.0.1:PORT")
-    gama.add_argument("--gama-timeout", type=float, default=None, metavar="SECONDS",
-                      help="timeout of each GAMA request (default 30)")
+    gama.add_argument(
+        "--gama-servers",
+        default=None,
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="GAMA server(s) to run the worlds on (default 127.0.0.1:1001)",
+    )
+    gama.add_argument(
+        "--gama-port", type=int, default=None, metavar="PORT", help="shorthand for --gama-servers 127.0.0.1:PORT"
+    )
+    gama.add_argument(
+        "--gama-timeout", type=float, default=None, metavar="SECONDS", help="timeout of each GAMA request (default 30)"
+    )
     return p
 
 
@@ -116,9 +195,21 @@ def _fmt(x: float, pct: bool = False) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    from sb3_forager.training import BackendUnavailableError, ConfigError, TrainConfig, TrainingError, resolve_config, train
+    from sb3_forager.training import (
+        BackendUnavailableError,
+        ConfigError,
+        TrainConfig,
+        TrainingError,
+        resolve_config,
+        train,
+    )
     from sb3_forager.training.config import load_yaml, parse_hyperparam_overrides
-    from sb3_forager.training.run_dir import RunPaths, detect_algo, detect_env, resolve_resume
+    from sb3_forager.training.run_dir import (
+        RunPaths,
+        detect_algo,
+        detect_env,
+        resolve_resume,
+    )
 
     def fail(message: str, code: int = 2) -> int:
         print(f"train_sb3.py: error: {message}", file=sys.stderr)
@@ -162,8 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                 if given is not None and given != getattr(base, name):
                     return fail(f"--{name} {given} does not match the resumed run ({getattr(base, name)})")
         cfg = resolve_config(
-            args.env or "coop", args.algo or "ppo", config_file=args.config, base=base,
-            overrides=overrides, hyperparam_overrides=hyper,
+            args.env or "coop",
+            args.algo or "ppo",
+            config_file=args.config,
+            base=base,
+            overrides=overrides,
+            hyperparam_overrides=hyper,
         )
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
@@ -180,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     if result.final_eval is not None:
         det, stoch = result.final_eval
         who = "team" if cfg.n_agents > 1 else "forager"
-        line = (f"final model: {who} success {_fmt(det['success_rate'], True)} deterministic"
-                f", steps to food {_fmt(det['steps_to_food'])}")
+        line = (
+            f"final model: {who} success {_fmt(det['success_rate'], True)} deterministic"
+            f", steps to food {_fmt(det['steps_to_food'])}"
+        )
         if stoch is not None:
             line += f"; stochastic success {_fmt(stoch['success_rate'], True)}, steps to food {_fmt(stoch['steps_to_food'])}"
         print(line)

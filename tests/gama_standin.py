@@ -139,13 +139,20 @@ def gama_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Point):
         return (
-            '{"gaml_type":"point","x":' + format_float(value.x) + ',"y":' + format_float(value.y)
-            + ',"z":' + format_float(value.z) + "}"
+            '{"gaml_type":"point","x":'
+            + format_float(value.x)
+            + ',"y":'
+            + format_float(value.y)
+            + ',"z":'
+            + format_float(value.z)
+            + "}"
         )
     if isinstance(value, dict):
-        return "{" + ",".join(
-            json.dumps(_gaml_str(k), ensure_ascii=False) + ":" + gama_json(v) for k, v in value.items()
-        ) + "}"
+        return (
+            "{"
+            + ",".join(json.dumps(_gaml_str(k), ensure_ascii=False) + ":" + gama_json(v) for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ",".join(gama_json(v) for v in list(value)) + "]"
     if isinstance(value, _ExceptionValue):
@@ -1045,8 +1052,9 @@ class GamaStandIn:
     would not answer because of an uncaught Java exception).
     """
 
-    def __init__(self, gaml_dir: str | None = None, ping_interval: float | None = None,
-                 ping_timeout: float | None = None) -> None:
+    def __init__(
+        self, gaml_dir: str | None = None, ping_interval: float | None = None, ping_timeout: float | None = None
+    ) -> None:
         self.gaml_dir = os.path.abspath(gaml_dir) if gaml_dir else None
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -1098,8 +1106,14 @@ class GamaStandIn:
         # Keep-alive is done by _keepalive (like the Java server: ping, then drop a silent peer
         # abruptly), not by websockets' own keep-alive, which waits for a closing handshake.
         self._server = await websockets.serve(
-            self._handler, self.host, 0, ping_interval=None, ping_timeout=None, max_size=None,
-            compression=None, close_timeout=1,
+            self._handler,
+            self.host,
+            0,
+            ping_interval=None,
+            ping_timeout=None,
+            max_size=None,
+            compression=None,
+            close_timeout=1,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -1258,10 +1272,17 @@ class GamaStandIn:
         await self._send(conn, text)
 
     @staticmethod
-    def _message(type_: str, content: Any, command: dict | None = None, content_json: str | None = None,
-                 exp_id: str | None = None) -> str:
-        parts = ['"type":' + json.dumps(type_),
-                 '"content":' + (content_json if content_json is not None else gama_json(content))]
+    def _message(
+        type_: str,
+        content: Any,
+        command: dict | None = None,
+        content_json: str | None = None,
+        exp_id: str | None = None,
+    ) -> str:
+        parts = [
+            '"type":' + json.dumps(type_),
+            '"content":' + (content_json if content_json is not None else gama_json(content)),
+        ]
         if command is not None:
             cmd = {k: v for k, v in command.items() if k != "server"}
             parts.append('"command":' + gama_json(cmd))
@@ -1287,32 +1308,57 @@ class GamaStandIn:
             return
         if not parsed:
             # extractParam sends MalformedRequest; onMessage then fails on the null map
-            await self._answer(conn, self._message(
-                MALFORMED, _ExceptionValue("gama.core.util.json.ParseException", str(req),
-                                           ["gama.core.util.json.JsonParser.error(JsonParser.java)"])))
-            await self._answer(conn, self._message(
-                SERVER_ERROR, _ExceptionValue("java.lang.NullPointerException",
-                                              "Cannot invoke \"java.util.Map.getOrDefault(Object, Object)\""
-                                              " because \"received\" is null",
-                                              ["gama.api.utils.server.GamaWebSocketServer.onMessage"
-                                               "(GamaWebSocketServer.java)"])))
+            await self._answer(
+                conn,
+                self._message(
+                    MALFORMED,
+                    _ExceptionValue(
+                        "gama.core.util.json.ParseException",
+                        str(req),
+                        ["gama.core.util.json.JsonParser.error(JsonParser.java)"],
+                    ),
+                ),
+            )
+            await self._answer(
+                conn,
+                self._message(
+                    SERVER_ERROR,
+                    _ExceptionValue(
+                        "java.lang.NullPointerException",
+                        'Cannot invoke "java.util.Map.getOrDefault(Object, Object)" because "received" is null',
+                        ["gama.api.utils.server.GamaWebSocketServer.onMessage(GamaWebSocketServer.java)"],
+                    ),
+                ),
+            )
             return
         if not isinstance(req, dict) or req.get("type") is None:
-            await self._answer(conn, self._message(
-                SERVER_ERROR, _ExceptionValue("java.lang.NullPointerException",
-                                              "Cannot invoke \"Object.toString()\" because the return value of"
-                                              " \"gama.api.utils.server.ReceivedMessage.get(Object)\" is null",
-                                              ["gama.api.utils.server.CommandExecutor.process"
-                                               "(CommandExecutor.java)"])))
+            await self._answer(
+                conn,
+                self._message(
+                    SERVER_ERROR,
+                    _ExceptionValue(
+                        "java.lang.NullPointerException",
+                        'Cannot invoke "Object.toString()" because the return value of'
+                        ' "gama.api.utils.server.ReceivedMessage.get(Object)" is null',
+                        ["gama.api.utils.server.CommandExecutor.process(CommandExecutor.java)"],
+                    ),
+                ),
+            )
             return
         ctype = _java_str(req["type"])
         handler = self._commands.get(ctype)
         if handler is None:
-            await self._answer(conn, self._message(
-                SERVER_ERROR, _ExceptionValue("java.lang.IllegalArgumentException",
-                                              f"Invalid command type: {ctype}",
-                                              ["gama.api.utils.server.CommandExecutor.process"
-                                               "(CommandExecutor.java)"])))
+            await self._answer(
+                conn,
+                self._message(
+                    SERVER_ERROR,
+                    _ExceptionValue(
+                        "java.lang.IllegalArgumentException",
+                        f"Invalid command type: {ctype}",
+                        ["gama.api.utils.server.CommandExecutor.process(CommandExecutor.java)"],
+                    ),
+                ),
+            )
             return
         try:
             result = await handler(self, conn, req)
@@ -1351,14 +1397,19 @@ class GamaStandIn:
             return None
         for i, p in enumerate(params, start=1):
             if not isinstance(p, dict):
-                return (UNABLE, _ExceptionValue("java.lang.ClassCastException",
-                                                f"parameter {i} is not a map"), None)
+                return (UNABLE, _ExceptionValue("java.lang.ClassCastException", f"parameter {i} is not a map"), None)
             if p.get("name") is None:
-                return (MALFORMED, f"Parameter number {i} is missing its `name` field. Parameter received: "
-                        + gama_json(p), None)
+                return (
+                    MALFORMED,
+                    f"Parameter number {i} is missing its `name` field. Parameter received: " + gama_json(p),
+                    None,
+                )
             if p.get("value") is None:
-                return (MALFORMED, f"Parameter number {i} is missing its `value` field. Parameter received: "
-                        + gama_json(p), None)
+                return (
+                    MALFORMED,
+                    f"Parameter number {i} is missing its `value` field. Parameter received: " + gama_json(p),
+                    None,
+                )
         return None
 
     async def _run_cycles(self, exp: _Experiment, n: int) -> None:
@@ -1380,8 +1431,11 @@ class GamaStandIn:
                 message = str(exc)
                 exp.cycle += 1
         if message is not None and exp.runtime and exp.owner is not None:
-            err = _ExceptionValue("gama.api.exceptions.GamaRuntimeException", message,
-                                  [f"in {exp.model.name} at cycle {exp.cycle - 1}", "in reflex main_loop"])
+            err = _ExceptionValue(
+                "gama.api.exceptions.GamaRuntimeException",
+                message,
+                [f"in {exp.model.name} at cycle {exp.cycle - 1}", "in reflex main_loop"],
+            )
             await self._send(exp.owner, self._message(SIMULATION_ERROR, err, exp_id=exp.id))
 
     async def _flush_async_steps(self, exp: _Experiment) -> None:
@@ -1405,9 +1459,14 @@ class GamaStandIn:
             return (MALFORMED, "For load, mandatory parameters are: 'model' and 'experiment'", None)
         params = req.get("parameters")
         if params is not None and not isinstance(params, list):
-            return (UNABLE, _ExceptionValue("java.lang.ClassCastException",
-                                            "class gama.api.types.map.GamaMap cannot be cast to class "
-                                            "gama.api.types.list.IList"), None)
+            return (
+                UNABLE,
+                _ExceptionValue(
+                    "java.lang.ClassCastException",
+                    "class gama.api.types.map.GamaMap cannot be cast to class gama.api.types.list.IList",
+                ),
+                None,
+            )
         path = self._resolve_path(_java_str(model))
         if not os.path.exists(path):
             return (UNABLE, f"'{path}' does not exist", None)
@@ -1424,16 +1483,18 @@ class GamaStandIn:
             errors = {
                 "exception": "GamaCompilationFailedException",
                 "message": "The model couldn't be compiled because of compilation errors",
-                "errors": [{
-                    "type": "Error",
-                    "message": "Syntax error: missing ';' (stand-in compile error marker)",
-                    "code": "gaml.syntax.error",
-                    "data": [""],
-                    "source": path,
-                    "uri": "file:" + path,
-                    "starting_at_line": mf.compile_error_line,
-                    "offset": 0,
-                }],
+                "errors": [
+                    {
+                        "type": "Error",
+                        "message": "Syntax error: missing ';' (stand-in compile error marker)",
+                        "code": "gaml.syntax.error",
+                        "data": [""],
+                        "source": path,
+                        "uri": "file:" + path,
+                        "starting_at_line": mf.compile_error_line,
+                        "offset": 0,
+                    }
+                ],
             }
             return (UNABLE, None, gama_json(errors))
         if name not in mf.experiments:
@@ -1454,7 +1515,7 @@ class GamaStandIn:
             text = _java_str(nb_raw)
             if not re.fullmatch(r"[+-]?\d+", text):
                 # Integer.parseInt throws in the command's thread: the real server never answers
-                raise _NoAnswer(f"NumberFormatException: For input string: \"{text}\"")
+                raise _NoAnswer(f'NumberFormatException: For input string: "{text}"')
             nb = int(text)
         else:
             nb = 1
@@ -1540,10 +1601,22 @@ class GamaStandIn:
         try:
             _Parser(text).program()
         except GamlError as exc:
-            errors = {"exception": "GamaCompilationFailedException",
-                      "message": "The model couldn't be compiled because of compilation errors",
-                      "errors": [{"type": "Error", "message": str(exc), "code": "", "data": [""],
-                                  "source": "", "uri": "null", "starting_at_line": 1, "offset": 0}]}
+            errors = {
+                "exception": "GamaCompilationFailedException",
+                "message": "The model couldn't be compiled because of compilation errors",
+                "errors": [
+                    {
+                        "type": "Error",
+                        "message": str(exc),
+                        "code": "",
+                        "data": [""],
+                        "source": "",
+                        "uri": "null",
+                        "starting_at_line": 1,
+                        "offset": 0,
+                    }
+                ],
+            }
             return (UNABLE, None, gama_json(errors))
         return (SUCCESS, "", None)
 

@@ -264,35 +264,35 @@ class ForagerState:
 def move_forager(f: ForagerState, ax: float, ay: float) -> None:
     """The movement part of ``apply_action`` (after the early returns), statement by statement::
 
-        velocity_x <- velocity_x * friction + ax * accel_force;
-        velocity_y <- velocity_y * friction + ay * accel_force;
-        float speed <- sqrt(velocity_x^2 + velocity_y^2);
-        if (speed > max_speed) {
-            velocity_x <- velocity_x * max_speed / speed;
-            velocity_y <- velocity_y * max_speed / speed;
-        }
-        float move_x <- velocity_x;  float move_y <- velocity_y;
-        float new_x <- location.x + move_x;  float new_y <- location.y + move_y;
-        if (new_x < 1.0) { new_x <- 1.0; velocity_x <- 0.0; bumped <- true; }
-        if (new_x > world_size - 1.0) { new_x <- world_size - 1.0; velocity_x <- 0.0; bumped <- true; }
-        if (new_y < 1.0) { ... }  if (new_y > world_size - 1.0) { ... }
-        point new_loc <- {new_x, new_y};
-        bool blocked <- false;
-        loop obs over: obstacles { if (new_loc intersects obs) { blocked <- true; bumped <- true; break; } }
-        if (!blocked) { location <- new_loc; }
-        else {
-            point slide_x <- {new_x, location.y};  point slide_y <- {location.x, new_y};
-            bool x_ok <- true; loop obs over: obstacles { if (slide_x intersects obs) { x_ok <- false; break; } }
-            bool y_ok <- true; loop obs over: obstacles { if (slide_y intersects obs) { y_ok <- false; break; } }
-            if (x_ok and y_ok) { location <- (abs(move_x) >= abs(move_y)) ? slide_x : slide_y; }
-            else if (x_ok) { location <- slide_x; velocity_y <- 0.0; }
-            else if (y_ok) { location <- slide_y; velocity_x <- 0.0; }
-            else { velocity_x <- 0.0; velocity_y <- 0.0; }
-        }
+    velocity_x <- velocity_x * friction + ax * accel_force;
+    velocity_y <- velocity_y * friction + ay * accel_force;
+    float speed <- sqrt(velocity_x^2 + velocity_y^2);
+    if (speed > max_speed) {
+        velocity_x <- velocity_x * max_speed / speed;
+        velocity_y <- velocity_y * max_speed / speed;
+    }
+    float move_x <- velocity_x;  float move_y <- velocity_y;
+    float new_x <- location.x + move_x;  float new_y <- location.y + move_y;
+    if (new_x < 1.0) { new_x <- 1.0; velocity_x <- 0.0; bumped <- true; }
+    if (new_x > world_size - 1.0) { new_x <- world_size - 1.0; velocity_x <- 0.0; bumped <- true; }
+    if (new_y < 1.0) { ... }  if (new_y > world_size - 1.0) { ... }
+    point new_loc <- {new_x, new_y};
+    bool blocked <- false;
+    loop obs over: obstacles { if (new_loc intersects obs) { blocked <- true; bumped <- true; break; } }
+    if (!blocked) { location <- new_loc; }
+    else {
+        point slide_x <- {new_x, location.y};  point slide_y <- {location.x, new_y};
+        bool x_ok <- true; loop obs over: obstacles { if (slide_x intersects obs) { x_ok <- false; break; } }
+        bool y_ok <- true; loop obs over: obstacles { if (slide_y intersects obs) { y_ok <- false; break; } }
+        if (x_ok and y_ok) { location <- (abs(move_x) >= abs(move_y)) ? slide_x : slide_y; }
+        else if (x_ok) { location <- slide_x; velocity_y <- 0.0; }
+        else if (y_ok) { location <- slide_y; velocity_x <- 0.0; }
+        else { velocity_x <- 0.0; velocity_y <- 0.0; }
+    }
     """
     f.vx = f.vx * FRICTION + ax * ACCEL_FORCE
     f.vy = f.vy * FRICTION + ay * ACCEL_FORCE
-    speed = math.sqrt(f.vx ** 2 + f.vy ** 2)
+    speed = math.sqrt(f.vx**2 + f.vy**2)
     if speed > MAX_SPEED:
         f.vx = f.vx * MAX_SPEED / speed
         f.vy = f.vy * MAX_SPEED / speed
@@ -473,16 +473,16 @@ class ReferenceSingle:
     def _compute_reward(self) -> None:
         """``action compute_reward`` (first match wins)::
 
-            float dist <- location distance_to food_location;
-            if (dist < food_radius) { reward <- 100.0; terminated <- true; truncated <- false; }
-            else if (current_step >= max_steps) { reward <- -1.0; terminated <- false; truncated <- true; }
-            else {
-                float delta <- previous_distance - dist;
-                float step_reward <- delta * 2.0 - 0.01;
-                if (bumped) { step_reward <- step_reward - 1.0; }
-                reward <- step_reward; previous_distance <- dist;
-                terminated <- false; truncated <- false;
-            }
+        float dist <- location distance_to food_location;
+        if (dist < food_radius) { reward <- 100.0; terminated <- true; truncated <- false; }
+        else if (current_step >= max_steps) { reward <- -1.0; terminated <- false; truncated <- true; }
+        else {
+            float delta <- previous_distance - dist;
+            float step_reward <- delta * 2.0 - 0.01;
+            if (bumped) { step_reward <- step_reward - 1.0; }
+            reward <- step_reward; previous_distance <- dist;
+            terminated <- false; truncated <- false;
+        }
         """
         f = self.forager
         dist = distance_to(f.x, f.y, FOOD[0], FOOD[1])
@@ -595,13 +595,13 @@ class ReferenceCoop:
     def _apply_action(self, f: ForagerState) -> None:
         """``action apply_action``::
 
-            bumped <- false;
-            if (at_food) { return; }
-            if (not (bridge.actions contains_key agent_id)) { return; }
-            list act <- list(bridge.actions[agent_id]);
-            if (length(act) < 2) { return; }
-            float ax <- float(act[0]); float ay <- float(act[1]);
-            ... movement (move_forager) ...
+        bumped <- false;
+        if (at_food) { return; }
+        if (not (bridge.actions contains_key agent_id)) { return; }
+        list act <- list(bridge.actions[agent_id]);
+        if (length(act) < 2) { return; }
+        float ax <- float(act[0]); float ay <- float(act[1]);
+        ... movement (move_forager) ...
         """
         f.bumped = False
         if f.at_food:
@@ -618,11 +618,11 @@ class ReferenceCoop:
     def _compute_observation(self, f: ForagerState) -> None:
         """``action compute_observation``: the 13 values (no atan2 guard) then the teammate::
 
-            float other_x <- 0.5; float other_y <- 0.5;
-            forager other <- forager first_with (each.agent_id != agent_id);
-            if (other != nil) { other_x <- other.location.x / world_size;
-                                other_y <- other.location.y / world_size; }
-            bridge.observations[agent_id] <- [...] + sensors + [other_x, other_y];
+        float other_x <- 0.5; float other_y <- 0.5;
+        forager other <- forager first_with (each.agent_id != agent_id);
+        if (other != nil) { other_x <- other.location.x / world_size;
+                            other_y <- other.location.y / world_size; }
+        bridge.observations[agent_id] <- [...] + sensors + [other_x, other_y];
         """
         base = observe_coop_13(f.x, f.y)
         other_x = 0.5
@@ -640,15 +640,15 @@ class ReferenceCoop:
     def _compute_reward(self, f: ForagerState) -> None:
         """``action compute_reward`` (each branch ends with ``return``)::
 
-            float dist <- location distance_to food_location;
-            if (dist < food_radius and not at_food) { at_food <- true; agents_at_food[agent_index] <- true; }
-            if (agents_at_food all_match each) { reward 100.0; terminations true; truncations false; return; }
-            if (at_food) { reward 0.5; terminations false; truncations false; return; }
-            if (current_step >= max_steps) { reward -1.0; terminations false; truncations true; return; }
-            float delta <- previous_distance - dist;
-            float step_reward <- delta * 2.0 - 0.01;
-            if (bumped) { step_reward <- step_reward - 1.0; }
-            rewards <- step_reward; previous_distance <- dist; terminations false; truncations false;
+        float dist <- location distance_to food_location;
+        if (dist < food_radius and not at_food) { at_food <- true; agents_at_food[agent_index] <- true; }
+        if (agents_at_food all_match each) { reward 100.0; terminations true; truncations false; return; }
+        if (at_food) { reward 0.5; terminations false; truncations false; return; }
+        if (current_step >= max_steps) { reward -1.0; terminations false; truncations true; return; }
+        float delta <- previous_distance - dist;
+        float step_reward <- delta * 2.0 - 0.01;
+        if (bumped) { step_reward <- step_reward - 1.0; }
+        rewards <- step_reward; previous_distance <- dist; terminations false; truncations false;
         """
         aid = f.agent_id
         dist = distance_to(f.x, f.y, FOOD[0], FOOD[1])

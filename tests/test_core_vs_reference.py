@@ -12,7 +12,13 @@ import math
 
 import numpy as np
 import pytest
-from reference_model import FOOD, OBSTACLE_CENTRES, ReferenceCoop, ReferenceSingle, point_in_any_obstacle
+from reference_model import (
+    FOOD,
+    OBSTACLE_CENTRES,
+    ReferenceCoop,
+    ReferenceSingle,
+    point_in_any_obstacle,
+)
 
 from sb3_forager.sim import COOP_FORAGERS, SINGLE_FORAGER, ForagerSim
 
@@ -73,7 +79,9 @@ class CoopPair:
 
     def check_obs(self, where: str) -> None:
         for k, a in enumerate(self.ids):
-            np.testing.assert_allclose(self.sim.obs[0, k], self.ref.observations[a], atol=TOL, rtol=0, err_msg=f"{where} {a}")
+            np.testing.assert_allclose(
+                self.sim.obs[0, k], self.ref.observations[a], atol=TOL, rtol=0, err_msg=f"{where} {a}"
+            )
 
     def place(self, k: int, x: float, y: float, vx: float = 0.0, vy: float = 0.0, at_food: bool = False) -> None:
         self.sim.x[k, 0], self.sim.y[k, 0], self.sim.vx[k, 0], self.sim.vy[k, 0] = x, y, vx, vy

@@ -10,7 +10,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, parallel_seed_test, render_test
+from pettingzoo.test import (
+    api_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    render_test,
+)
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import sb3_forager
@@ -71,7 +77,9 @@ def test_pettingzoo_aec_suite() -> None:
     api_test(forager_coop_v0.env(), num_cycles=1000)
     # render_test builds one env with render_mode="human" only to read metadata["render_modes"];
     # we declare rgb_array only (no window on headless machines), so that probe gets None.
-    render_test(lambda render_mode=None: forager_coop_v0.env(render_mode=None if render_mode == "human" else render_mode))
+    render_test(
+        lambda render_mode=None: forager_coop_v0.env(render_mode=None if render_mode == "human" else render_mode)
+    )
 
 
 def test_pettingzoo_registry() -> None:
@@ -97,8 +105,13 @@ def test_coop_spaces_and_episode_end_contract() -> None:
     assert infos["forager_0"]["is_success"] is False and infos["forager_1"]["episode_steps"] == 300
 
 
-@pytest.mark.parametrize("make", [lambda: gym.make("sb3_forager/Forager-v0", render_mode="rgb_array"),
-                                  lambda: forager_coop_v0.parallel_env(render_mode="rgb_array")])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gym.make("sb3_forager/Forager-v0", render_mode="rgb_array"),
+        lambda: forager_coop_v0.parallel_env(render_mode="rgb_array"),
+    ],
+)
 def test_render_gives_an_image_of_the_declared_shape(make) -> None:
     env = make()
     env.reset(seed=0)
@@ -126,8 +139,9 @@ def test_determinism_rollout() -> None:
     b = _rollout(gym.make("sb3_forager/Forager-v0"), actions)
     assert len(a) == len(b)
     for x, y in zip(a, b):
-        np.testing.assert_array_equal(np.asarray(x[0] if isinstance(x, tuple) else x),
-                                      np.asarray(y[0] if isinstance(y, tuple) else y))
+        np.testing.assert_array_equal(
+            np.asarray(x[0] if isinstance(x, tuple) else x), np.asarray(y[0] if isinstance(y, tuple) else y)
+        )
         if isinstance(x, tuple):
             assert x[1:] == y[1:]
 

@@ -50,13 +50,28 @@ def trained(tmp_path_factory):
     common = {"n_envs": 2, "eval_freq": 96, "eval_episodes": 1, "checkpoint_freq": 0, "progress_bar": False}
     hyper = {"n_steps": 16, "batch_size": 32, "n_epochs": 1}
     runs = {}
-    runs["coop"] = train(resolve_config("coop", "ppo", overrides={**common, "n_timesteps": 128}, hyperparam_overrides=hyper),
-                         logdir=logdir, run_name="coop").run_dir
-    runs["lstm"] = train(resolve_config("forager", "recurrent_ppo", overrides={**common, "n_timesteps": 96},
-                                        hyperparam_overrides={**hyper, "policy_kwargs": {"lstm_hidden_size": 8}}),
-                         logdir=logdir, run_name="lstm").run_dir
-    runs["norm"] = train(resolve_config("forager", "ppo", overrides={**common, "n_timesteps": 96, "normalize": True},
-                                        hyperparam_overrides=hyper), logdir=logdir, run_name="norm").run_dir
+    runs["coop"] = train(
+        resolve_config("coop", "ppo", overrides={**common, "n_timesteps": 128}, hyperparam_overrides=hyper),
+        logdir=logdir,
+        run_name="coop",
+    ).run_dir
+    runs["lstm"] = train(
+        resolve_config(
+            "forager",
+            "recurrent_ppo",
+            overrides={**common, "n_timesteps": 96},
+            hyperparam_overrides={**hyper, "policy_kwargs": {"lstm_hidden_size": 8}},
+        ),
+        logdir=logdir,
+        run_name="lstm",
+    ).run_dir
+    runs["norm"] = train(
+        resolve_config(
+            "forager", "ppo", overrides={**common, "n_timesteps": 96, "normalize": True}, hyperparam_overrides=hyper
+        ),
+        logdir=logdir,
+        run_name="norm",
+    ).run_dir
     return runs
 
 
@@ -66,8 +81,17 @@ def test_coop_table_gif_and_png(trained, tmp_path, capsys):
     assert cli.main([str(trained["coop"]), "--episodes", "2", "--gif", str(gif), "--png", str(png)]) == 0
     out = capsys.readouterr().out
     assert "PPO, coop" in out
-    for word in ("deterministic (2 episodes)", "stochastic (2 episodes)", "team", "forager_0", "forager_1",
-                 "success", "steps to food", "return", "replay (deterministic)"):
+    for word in (
+        "deterministic (2 episodes)",
+        "stochastic (2 episodes)",
+        "team",
+        "forager_0",
+        "forager_1",
+        "success",
+        "steps to food",
+        "return",
+        "replay (deterministic)",
+    ):
         assert word in out, word
     with Image.open(gif) as im:
         assert im.n_frames > 1 and im.size == (400, 400)
@@ -101,8 +125,13 @@ def test_bad_arguments(tmp_path, capsys):
 
 
 def test_evaluate_script_runs_in_a_subprocess(trained):
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(trained["coop"]), "--episodes", "1"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(trained["coop"]), "--episodes", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "deterministic (1 episodes)" in proc.stdout
     help_proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)

@@ -17,7 +17,6 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gama_standin import running_standin  # noqa: E402
 
 import sb3_forager  # noqa: E402,F401  (registers the ids)
 from sb3_forager import forager_coop_v0  # noqa: E402
@@ -25,18 +24,6 @@ from sb3_forager.envs import EpisodeOverError, ForagerCoopEnv, ForagerEnv  # noq
 from sb3_forager.gama import GamaForagerCoopEnv, GamaForagerEnv  # noqa: E402
 
 TOL = 1e-6  # GAMA's JSON rounds floats to 8 decimals; float32 observations
-
-
-@pytest.fixture(scope="module")
-def _server():
-    yield from running_standin()
-
-
-@pytest.fixture
-def gama(_server):
-    _server.faults.reset()
-    yield _server
-    _server.faults.reset()
 
 
 def run_pair_single(gama_env, ref, actions):
@@ -67,7 +54,12 @@ def test_registered_with_lazy_connection_and_defaults():
     assert isinstance(inner, GamaForagerEnv)
     world = inner.world
     assert (world.host, world.port, world.experiment, world.timeout, world.connect_timeout) == (
-        "127.0.0.1", 1001, "gym_env", 30.0, 5.0)
+        "127.0.0.1",
+        1001,
+        "gym_env",
+        30.0,
+        5.0,
+    )
     assert os.path.isabs(world.gaml_path) and os.path.isfile(world.gaml_path)
     assert world.gaml_path.endswith(os.path.join("gaml", "forager_gym.gaml"))
     assert os.path.realpath(world.gaml_path) == world.gaml_path  # symlink resolved
@@ -91,8 +83,10 @@ def test_gymnasium_and_sb3_check_env(gama):
 @pytest.mark.timeout(60)
 def test_stock_gama_gymnasium_env_passes_check_env(gama):
     """The stock bridge against the same server and model (built inside a loop, as it requires)."""
+    from gama_gymnasium import (
+        GamaEnv,  # applies nest_asyncio to the process, as for any of its users
+    )
     from gymnasium.utils.env_checker import check_env as gym_check_env
-    from gama_gymnasium import GamaEnv  # applies nest_asyncio to the process, as for any of its users
 
     loop = asyncio.new_event_loop()
     gaml = GamaForagerEnv().world.gaml_path
@@ -313,7 +307,6 @@ def test_usable_inside_a_running_event_loop_and_from_threads(gama):
 
 
 def _make_gama_env(port: int):
-    import sb3_forager  # noqa: F401  (registers the ids in the worker)
 
     return gym.make("sb3_forager/GamaForager-v0", port=port)
 

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gama_standin import COMPILE_ERROR_MARKER, free_port, running_standin  # noqa: E402
+from gama_standin import COMPILE_ERROR_MARKER, free_port  # noqa: E402
 
 from sb3_forager.envs import ForagerEnv, make_forager_vec_env  # noqa: E402
 from sb3_forager.gama import (  # noqa: E402
@@ -28,18 +28,6 @@ from sb3_forager.gama import (  # noqa: E402
 
 TOL = 1e-6
 GAML_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gaml")
-
-
-@pytest.fixture(scope="module")
-def _server():
-    yield from running_standin()
-
-
-@pytest.fixture
-def gama(_server):
-    _server.faults.reset()
-    yield _server
-    _server.faults.reset()
 
 
 def make_env(kind: str, port: int, **kw):

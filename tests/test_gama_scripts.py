@@ -12,15 +12,9 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 
 import check_fidelity  # noqa: E402
-from gama_standin import running_standin  # noqa: E402
 
 from sb3_forager.envs import ForagerEnv  # noqa: E402
 from sb3_forager.gama import GamaForagerCoopEnv, GamaForagerEnv  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def gama():
-    yield from running_standin()
 
 
 @pytest.mark.slow

@@ -27,15 +27,14 @@ from gama_client.sync_client import GamaSyncClient  # noqa: E402
 from gama_gymnasium import GamaEnv  # noqa: E402
 from gama_gymnasium.exceptions import GamaConnectionError  # noqa: E402
 from gama_pettingzoo.gama_parallel_env import GamaParallelEnv  # noqa: E402
-
 from gama_standin import (  # noqa: E402
     COMPILE_ERROR_MARKER,
     GamaStandIn,
     format_float,
     free_port,
     gama_json,
-    running_standin,
 )
+
 from sb3_forager.sim import COOP_FORAGERS, SINGLE_FORAGER, ForagerSim  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -46,18 +45,6 @@ TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------------- helpers
-@pytest.fixture(scope="module")
-def _server():
-    yield from running_standin()
-
-
-@pytest.fixture
-def gama(_server):
-    _server.faults.reset()
-    yield _server
-    _server.faults.reset()
-
-
 def close_loop(loop) -> None:
     """Finish what is left on a client loop (websockets' closing tasks), then close it."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -146,8 +133,14 @@ def test_handshake_first_then_load_echoes_the_request(gama):
         assert isinstance(raw.hello["content"], str) and raw.hello["content"].isdigit()
         assert raw.hello["content"] in gama.connections
         # 2. load: content = experiment id (a counter, as a string); the request comes back whole
-        req = {"type": "load", "model": str(GYM_GAML), "experiment": "gym_env", "console": False,
-               "runtime": True, "api_id": "my-id-7"}
+        req = {
+            "type": "load",
+            "model": str(GYM_GAML),
+            "experiment": "gym_env",
+            "console": False,
+            "runtime": True,
+            "api_id": "my-id-7",
+        }
         await raw.send(req)
         ans = await raw.recv()
         assert ans["type"] == "CommandExecutedSuccessfully"
@@ -170,7 +163,11 @@ def test_gym_model_expressions_steps_reload_stop_follow_the_gaml(gama):
         eid = await raw.load()
         # spaces exactly as the GAML init sets them
         assert await raw.value(eid, "GymAgent[0].action_space") == {
-            "type": "Box", "low": [-1.0, -1.0], "high": [1.0, 1.0], "dtype": "float"}
+            "type": "Box",
+            "low": [-1.0, -1.0],
+            "high": [1.0, 1.0],
+            "dtype": "float",
+        }
         obs_space = await raw.value(eid, "GymAgent[0].observation_space")
         assert obs_space == {"type": "Box", "low": [0.0] * 13, "high": [1.0] * 13, "dtype": "float"}
         # init: state is the observation at (5, 5); data already filled by the forager's init
@@ -207,8 +204,9 @@ def test_gym_model_expressions_steps_reload_stop_follow_the_gaml(gama):
         assert await raw.value(eid, "cycle") == 0
         assert_close(await raw.value(eid, "GymAgent[0].state"), ForagerSim(SINGLE_FORAGER, 1).obs[0, 0])
         # reload parameters are honoured (seed is the experiment's "Random Seed" parameter)
-        ans = await raw.cmd(type="reload", exp_id=eid,
-                            parameters=[{"type": "float", "name": "Random Seed", "value": 3.5}])
+        ans = await raw.cmd(
+            type="reload", exp_id=eid, parameters=[{"type": "float", "name": "Random Seed", "value": 3.5}]
+        )
         assert ans["type"] == "CommandExecutedSuccessfully"
         assert await raw.value(eid, "seed") == 3.5
         bad = await raw.cmd(type="reload", exp_id=eid, parameters=[{"name": "Random Seed"}])
@@ -279,7 +277,7 @@ def test_petz_model_raw_flags_and_consumed_actions(gama):
 
         gama.call(lambda: place(93.0, 93.0, 50.0, 50.0))
         # forager_0: v = 1.5 * 0.5 = 0.75 per axis -> (93.75, 93.75), 1.77 from the food (< 5)
-        await raw.expr(eid, "PetzAgent[0].actions <- from_json('{\"forager_0\":[0.5,0.5],\"forager_1\":[0,0]}');")
+        await raw.expr(eid, 'PetzAgent[0].actions <- from_json(\'{"forager_0":[0.5,0.5],"forager_1":[0,0]}\');')
         await raw.cmd(type="step", exp_id=eid, sync=True)
         data = await raw.value(eid, "PetzAgent[0].data")
         assert data["Rewards"]["forager_0"] == 0.5
@@ -288,7 +286,7 @@ def test_petz_model_raw_flags_and_consumed_actions(gama):
         assert await raw.value(eid, "agents_at_food") == [True, False]
         # forager_1 next to the food too: it arrives after forager_0 got its (still waiting) reward
         gama.call(lambda: place(93.75, 93.75, 94.0, 94.0))
-        await raw.expr(eid, "PetzAgent[0].actions <- from_json('{\"forager_0\":[0,0],\"forager_1\":[0,0]}');")
+        await raw.expr(eid, 'PetzAgent[0].actions <- from_json(\'{"forager_0":[0,0],"forager_1":[0,0]}\');')
         await raw.cmd(type="step", exp_id=eid, sync=True)
         data = await raw.value(eid, "PetzAgent[0].data")
         assert data["Rewards"] == {"forager_0": 0.5, "forager_1": 100.0}
@@ -301,7 +299,7 @@ def test_petz_model_raw_flags_and_consumed_actions(gama):
         assert await raw.value(eid, "PetzAgent[0].agents") == ids
         assert await raw.value(eid, "PetzAgent[0].data") == {}  # the petz init does not call update_data
         gama.call(lambda: place(15.0, 5.0, 5.0, 15.0, steps=299))
-        await raw.expr(eid, "PetzAgent[0].actions <- from_json('{\"forager_0\":[0,0],\"forager_1\":[0,0]}');")
+        await raw.expr(eid, 'PetzAgent[0].actions <- from_json(\'{"forager_0":[0,0],"forager_1":[0,0]}\');')
         await raw.cmd(type="step", exp_id=eid, sync=True)
         data = await raw.value(eid, "PetzAgent[0].data")
         assert data["Rewards"] == {"forager_0": -1.0, "forager_1": -1.0}
@@ -349,10 +347,12 @@ def test_load_error_answers(gama, tmp_path):
 @pytest.mark.timeout(30)
 def test_relative_model_paths_resolve_against_the_server_directory():
     with GamaStandIn(gaml_dir=str(GYM_GAML.parent)) as gama:
+
         async def scenario():
             raw = await Raw.open(gama.port)
-            assert (await raw.cmd(type="load", model="forager_gym.gaml", experiment="gym_env"))["type"] == \
-                "CommandExecutedSuccessfully"
+            assert (await raw.cmd(type="load", model="forager_gym.gaml", experiment="gym_env"))[
+                "type"
+            ] == "CommandExecutedSuccessfully"
             ans = await raw.cmd(type="load", model="nope.gaml", experiment="gym_env")
             assert ans["content"] == f"'{GYM_GAML.parent / 'nope.gaml'}' does not exist"
             await raw.close()
@@ -381,8 +381,9 @@ def test_unknown_experiment_unknown_command_and_malformed_json(gama):
         follow = await raw.recv()
         assert follow["type"] == "GamaServerError" and "command" not in follow
         # the connection still works
-        assert (await raw.cmd(type="load", model=str(GYM_GAML), experiment="gym_env"))["type"] == \
-            "CommandExecutedSuccessfully"
+        assert (await raw.cmd(type="load", model=str(GYM_GAML), experiment="gym_env"))[
+            "type"
+        ] == "CommandExecutedSuccessfully"
         await raw.close()
 
     run(scenario())
@@ -414,9 +415,17 @@ def test_expression_grammar_and_gama_json_encoding(gama):
         ans = await raw.expr(eid, "GymAgent[0].next_action <- [0.1,\n 0.2];\n seed <- 1;")
         assert ans["type"] == "CommandExecutedSuccessfully" and ans["content"] is None
         # errors start with "> Error: "
-        for bad in ("GymAgent[0].no_such_field", "PetzAgent[0].agents", "foo", "GymAgent[0].data;",
-                    "GymAgent[0].next_action <- [1, 2]", "1 + 2", "GymAgent[1].state",
-                    "PetzAgent[0].actions <- from_json('{bad');", "GymAgent[0].next_action <- [NaN, 1];"):
+        for bad in (
+            "GymAgent[0].no_such_field",
+            "PetzAgent[0].agents",
+            "foo",
+            "GymAgent[0].data;",
+            "GymAgent[0].next_action <- [1, 2]",
+            "1 + 2",
+            "GymAgent[1].state",
+            "PetzAgent[0].actions <- from_json('{bad');",
+            "GymAgent[0].next_action <- [NaN, 1];",
+        ):
             ans = await raw.expr(eid, bad)
             assert ans["type"] == "UnableToExecuteRequest", (bad, ans)
             assert ans["content"].startswith("> Error: "), (bad, ans)
@@ -426,7 +435,10 @@ def test_expression_grammar_and_gama_json_encoding(gama):
     run(scenario())
     # the encoder itself: Java JsonFloat rules and the NaN / Infinity strings
     assert json.loads(gama_json({"nan": math.nan, "inf": math.inf, "-inf": -math.inf})) == {
-        "nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+        "nan": "NaN",
+        "inf": "Infinity",
+        "-inf": "-Infinity",
+    }
     assert json.loads(format_float(1.0)) == 1.0 and isinstance(json.loads(format_float(1.0)), float)
     assert json.loads(format_float(0.123456785)) == 0.12345679  # half up at the 8th decimal
     assert json.loads(format_float(1.23456789e-4)) == 1.23456789e-4  # below 1e-3: not rounded
@@ -503,8 +515,12 @@ def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
     asyncio.set_event_loop(loop)
 
     async def build():
-        return GamaEnv(gaml_experiment_path=str(GYM_GAML), gaml_experiment_name="gym_env",
-                       gama_ip_address="127.0.0.1", gama_port=gama.port)
+        return GamaEnv(
+            gaml_experiment_path=str(GYM_GAML),
+            gaml_experiment_name="gym_env",
+            gama_ip_address="127.0.0.1",
+            gama_port=gama.port,
+        )
 
     env = loop.run_until_complete(build())
     try:
@@ -536,8 +552,12 @@ def test_stock_gama_pettingzoo_step_raises_the_released_nb_steps_typeerror(gama)
     asyncio.set_event_loop(loop)
 
     async def build():
-        return GamaParallelEnv(gaml_experiment_path=str(PETZ_GAML), gaml_experiment_name="petz_env",
-                               gama_ip_address="127.0.0.1", gama_port=gama.port)
+        return GamaParallelEnv(
+            gaml_experiment_path=str(PETZ_GAML),
+            gaml_experiment_name="petz_env",
+            gama_ip_address="127.0.0.1",
+            gama_port=gama.port,
+        )
 
     env = loop.run_until_complete(build())
     try:
@@ -700,6 +720,7 @@ def test_server_keepalive_closes_a_client_that_does_not_answer_pings():
 @pytest.mark.timeout(30)
 def test_exit_drops_every_connection_and_stops_listening():
     with GamaStandIn() as gama:
+
         async def scenario():
             raw = await Raw.open(gama.port)
             await raw.load()
@@ -726,8 +747,12 @@ def test_free_port_has_nothing_listening():
     asyncio.set_event_loop(loop)
 
     async def build():
-        return GamaEnv(gaml_experiment_path=str(GYM_GAML), gaml_experiment_name="gym_env",
-                       gama_ip_address="127.0.0.1", gama_port=port)
+        return GamaEnv(
+            gaml_experiment_path=str(GYM_GAML),
+            gaml_experiment_name="gym_env",
+            gama_ip_address="127.0.0.1",
+            gama_port=port,
+        )
 
     try:
         start = time.monotonic()

@@ -46,7 +46,7 @@ def test_action_statements_are_the_bridges():
     assert gym.action_expr({"forager_0": np.array([0.5, -1e-05])}) == "GymAgent[0].next_action <- [0.5,-0.00001];"
     petz = PetzAgentContract()
     expr = petz.action_expr({"forager_0": np.array([1.0, 0.25]), "forager_1": np.array([-0.5, 0.0])})
-    assert expr == "PetzAgent[0].actions <- from_json('{\"forager_0\":[1.0,0.25],\"forager_1\":[-0.5,0.0]}');"
+    assert expr == 'PetzAgent[0].actions <- from_json(\'{"forager_0":[1.0,0.25],"forager_1":[-0.5,0.0]}\');'
 
 
 def test_answers_that_break_the_contract_are_protocol_errors():
@@ -56,8 +56,9 @@ def test_answers_that_break_the_contract_are_protocol_errors():
     with pytest.raises(GamaProtocolError, match="Reward"):
         gym.parse_step({"State": [0.0] * 13, "Terminated": False, "Truncated": False})
     with pytest.raises(GamaProtocolError, match="shape"):
-        gym.check_spaces([{"type": "Box", "low": [0.0] * 12, "high": [1.0] * 12},
-                          {"type": "Box", "low": [-1, -1], "high": [1, 1]}])
+        gym.check_spaces(
+            [{"type": "Box", "low": [0.0] * 12, "high": [1.0] * 12}, {"type": "Box", "low": [-1, -1], "high": [1, 1]}]
+        )
     with pytest.raises(GamaProtocolError, match="Box"):
         gym.check_spaces([{"type": "Discrete", "n": 4}, {"type": "Box", "low": [-1, -1], "high": [1, 1]}])
     petz = PetzAgentContract()
@@ -65,18 +66,27 @@ def test_answers_that_break_the_contract_are_protocol_errors():
         petz.check_spaces([["a", "b"], {}, {}])
     with pytest.raises(GamaProtocolError, match="forager_1"):
         petz.parse_reset([["forager_0", "forager_1"], {"forager_0": [0.0] * 15}, {}])
-    ok = petz.parse_step([{
-        "Observations": {"forager_0": [0.5] * 15, "forager_1": ["NaN"] + [0.5] * 14},
-        "Rewards": {"forager_0": 1, "forager_1": 0.5}, "Terminations": {"forager_0": True, "forager_1": False},
-        "Truncations": {"forager_0": False, "forager_1": False}, "Infos": {"forager_0": [], "forager_1": {"k": 1}},
-    }, []])
+    ok = petz.parse_step(
+        [
+            {
+                "Observations": {"forager_0": [0.5] * 15, "forager_1": ["NaN"] + [0.5] * 14},
+                "Rewards": {"forager_0": 1, "forager_1": 0.5},
+                "Terminations": {"forager_0": True, "forager_1": False},
+                "Truncations": {"forager_0": False, "forager_1": False},
+                "Infos": {"forager_0": [], "forager_1": {"k": 1}},
+            },
+            [],
+        ]
+    )
     assert ok.episode_over and ok.success and np.isnan(ok.obs[1, 0]) and ok.infos == [{}, {"k": 1}]
 
 
 def test_describe_content():
     assert describe_content({"exception": "X", "message": "nil value", "stack": []}) == "nil value"
-    compile_error = {"message": "could not compile",
-                     "errors": [{"message": "missing ';'", "source": "/m.gaml", "starting_at_line": 3}]}
+    compile_error = {
+        "message": "could not compile",
+        "errors": [{"message": "missing ';'", "source": "/m.gaml", "starting_at_line": 3}],
+    }
     assert describe_content(compile_error) == "could not compile: missing ';' (/m.gaml, line 3)"
     assert describe_content("plain") == "plain"
     assert describe_content([1, 2]) == "[1, 2]"

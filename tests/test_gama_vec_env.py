@@ -14,24 +14,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 
-from gama_standin import GamaStandIn, running_standin  # noqa: E402
+from gama_standin import GamaStandIn  # noqa: E402
 
 from sb3_forager.envs import EpisodeOverError, make_forager_vec_env  # noqa: E402
 from sb3_forager.gama import GamaForagerCoopEnv, GamaVecEnv, make_gama_vec_env  # noqa: E402
 
 TOL = 1e-6
-
-
-@pytest.fixture(scope="module")
-def _server():
-    yield from running_standin()
-
-
-@pytest.fixture
-def gama(_server):
-    _server.faults.reset()
-    yield _server
-    _server.faults.reset()
 
 
 def assert_same_step(got, want):
@@ -98,8 +86,12 @@ def test_round_robin_over_servers_and_address_parsing(gama):
         venv.step(np.zeros((3, 2), np.float32))
         venv.close()
         assert gama.wait_until(lambda: gama.live_experiments == 0)
-    for bad in (dict(kind="pair"), dict(kind="single", n_envs=0), dict(kind="single", servers=["host:x"]),
-                dict(kind="single", servers=[])):
+    for bad in (
+        dict(kind="pair"),
+        dict(kind="single", n_envs=0),
+        dict(kind="single", servers=["host:x"]),
+        dict(kind="single", servers=[]),
+    ):
         with pytest.raises(ValueError):
             make_gama_vec_env(**bad)
     v6 = make_gama_vec_env("coop", 1, servers=["[::1]:1234"])

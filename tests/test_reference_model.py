@@ -177,8 +177,8 @@ def test_left_wall_clamp_zeroes_vx_and_costs_bump_penalty():
     assert env.x == 1.0 and env.y == 50.0
     assert env.vx == 0.0 and env.vy == 0.0
     assert env.bumped is True
-    d0 = math.sqrt(93.0 ** 2 + 45.0 ** 2)  # 103.315
-    d1 = math.sqrt(94.0 ** 2 + 45.0 ** 2)  # 104.216
+    d0 = math.sqrt(93.0**2 + 45.0**2)  # 103.315
+    d1 = math.sqrt(94.0**2 + 45.0**2)  # 104.216
     assert abs(reward - (2.0 * (d0 - d1) - 0.01 - 1.0)) < 1e-9  # -2.8123
     assert terminated is False and truncated is False
 
@@ -335,8 +335,8 @@ def test_coop_first_step_teammate_slot_order():
     # forager_1 sees forager_0 AFTER its move: (16.5, 5) -> (0.165, 0.05)
     assert abs(obs["forager_1"][13] - 0.165) < 1e-12 and abs(obs["forager_1"][14] - 0.05) < 1e-12
     # both d0 = sqrt(80^2 + 90^2); rewards 2*(d0 - d1) - 0.01
-    d0 = math.sqrt(80.0 ** 2 + 90.0 ** 2)
-    d1 = math.sqrt(78.5 ** 2 + 90.0 ** 2)
+    d0 = math.sqrt(80.0**2 + 90.0**2)
+    d1 = math.sqrt(78.5**2 + 90.0**2)
     assert abs(rew["forager_0"] - (2.0 * (d0 - d1) - 0.01)) < 1e-9
     assert abs(rew["forager_1"] - (2.0 * (d0 - d1) - 0.01)) < 1e-9
     assert term == {"forager_0": False, "forager_1": False}

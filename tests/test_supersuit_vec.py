@@ -19,7 +19,11 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 from sb3_forager import forager_coop_v0
-from sb3_forager.training.supersuit_vec import SuperSuitVecEnv, make_coop_supersuit_vec_env, make_supersuit_vec_env
+from sb3_forager.training.supersuit_vec import (
+    SuperSuitVecEnv,
+    make_coop_supersuit_vec_env,
+    make_supersuit_vec_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +53,9 @@ class RandomStartPair(ParallelEnv):
         return self._act_space
 
     def _obs(self):
-        return {a: np.array([self.start[i], self.t / self.length, i], dtype=np.float32) for i, a in enumerate(self.agents)}
+        return {
+            a: np.array([self.start[i], self.t / self.length, i], dtype=np.float32) for i, a in enumerate(self.agents)
+        }
 
     def reset(self, seed=None, options=None):
         if seed is not None:
@@ -225,8 +231,9 @@ def test_no_hang_at_exit_after_a_crash_with_worker_processes(tmp_path):
     """With num_cpus=2 a crash in one worker left the interpreter waiting on the other forever
     (the stock ``concat_vec_envs_v1`` stack does, checked by hand: killed after 20 s)."""
     script = tmp_path / "crash.py"
-    script.write_text(textwrap.dedent(
-        f"""
+    script.write_text(
+        textwrap.dedent(
+            f"""
         import sys
         sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
         import numpy as np
@@ -252,7 +259,8 @@ def test_no_hang_at_exit_after_a_crash_with_worker_processes(tmp_path):
         for _ in range(5):
             env.step(np.zeros((8, 2), dtype=np.float32))
         """
-    ))
+        )
+    )
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90, cwd=ROOT)
     assert proc.returncode != 0

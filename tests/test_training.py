@@ -30,7 +30,11 @@ from sb3_forager.training import (
     train,
 )
 from sb3_forager.training.callbacks import TeamMetricsCallback, read_episodes_csv
-from sb3_forager.training.config import build_algo_kwargs, default_hyperparams, parse_hyperparam_overrides
+from sb3_forager.training.config import (
+    build_algo_kwargs,
+    default_hyperparams,
+    parse_hyperparam_overrides,
+)
 from sb3_forager.training.run_dir import (
     _FILE_MODE,
     RunPaths,
@@ -50,8 +54,14 @@ TINY = {"n_steps": 16, "batch_size": 32, "n_epochs": 2}
 
 
 def tiny_config(env: str = "forager", algo: str = "ppo", **overrides) -> TrainConfig:
-    run = {"n_timesteps": 256, "n_envs": 2, "eval_freq": 128, "eval_episodes": 2, "checkpoint_freq": 128,
-           "progress_bar": False}
+    run = {
+        "n_timesteps": 256,
+        "n_envs": 2,
+        "eval_freq": 128,
+        "eval_episodes": 2,
+        "checkpoint_freq": 128,
+        "progress_bar": False,
+    }
     run.update(overrides)
     hyper = dict(TINY)
     if algo == "recurrent_ppo":
@@ -84,9 +94,16 @@ def test_user_file_sections_flat_files_and_overrides(tmp_path):
     assert resolve_config("forager", "ppo", config_file=sections).hyperparams["gamma"] == 0.5
 
     flat = tmp_path / "flat.yml"
-    flat.write_text("learning_rate: lin_0.001\nn_timesteps: 1000\npolicy_kwargs: {net_arch: [32, 32], activation_fn: relu}\n")
-    cfg = resolve_config("coop", "ppo", config_file=flat, overrides={"n_timesteps": 77, "seed": None},
-                         hyperparam_overrides={"gamma": 0.8})
+    flat.write_text(
+        "learning_rate: lin_0.001\nn_timesteps: 1000\npolicy_kwargs: {net_arch: [32, 32], activation_fn: relu}\n"
+    )
+    cfg = resolve_config(
+        "coop",
+        "ppo",
+        config_file=flat,
+        overrides={"n_timesteps": 77, "seed": None},
+        hyperparam_overrides={"gamma": 0.8},
+    )
     assert cfg.n_timesteps == 77  # explicit flags win over the file
     assert cfg.seed == 0  # None means "not given"
     assert cfg.hyperparams["gamma"] == 0.8 and cfg.hyperparams["batch_size"] == 256  # shipped value kept
@@ -114,7 +131,10 @@ def test_bad_configs_fail_loudly(tmp_path):
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_hyperparam_overrides(["gamma"])
     assert parse_hyperparam_overrides(["gamma=0.9", "normalize=true", "net=[1, 2]"]) == {
-        "gamma": 0.9, "normalize": True, "net": [1, 2]}
+        "gamma": 0.9,
+        "normalize": True,
+        "net": [1, 2],
+    }
 
 
 # ---------------------------------------------------------------------- run folders, atomic writes
@@ -176,13 +196,25 @@ def test_team_metrics_are_per_team_episode(tmp_path):
 
     ep = lambda r, n: {"episode": {"r": r, "l": n, "t": 0.0}}  # noqa: E731
     # world 0 succeeds in 40 steps (returns 300 + 310), world 1 goes on
-    step([True, True, False, False], [
-        {**ep(300.0, 40), "is_success": True, "episode_steps": 40},
-        {**ep(310.0, 40), "is_success": True, "episode_steps": 40}, {}, {}])
+    step(
+        [True, True, False, False],
+        [
+            {**ep(300.0, 40), "is_success": True, "episode_steps": 40},
+            {**ep(310.0, 40), "is_success": True, "episode_steps": 40},
+            {},
+            {},
+        ],
+    )
     # world 1 times out
-    step([False, False, True, True], [{}, {},
-         {**ep(-50.0, 300), "is_success": False, "episode_steps": 300},
-         {**ep(-60.0, 300), "is_success": False, "episode_steps": 300}])
+    step(
+        [False, False, True, True],
+        [
+            {},
+            {},
+            {**ep(-50.0, 300), "is_success": False, "episode_steps": 300},
+            {**ep(-60.0, 300), "is_success": False, "episode_steps": 300},
+        ],
+    )
     log = FakeLogger()
     cb.record_to(log)
     assert log.values["team/episodes"] == 2
@@ -253,10 +285,24 @@ def test_tiny_run_writes_every_artifact(tmp_path):
 
 def test_yaml_config_is_honoured(tmp_path):
     conf = tmp_path / "hp.yml"
-    conf.write_text(yaml.safe_dump({"forager": {
-        "n_envs": 3, "n_steps": 8, "batch_size": 12, "gamma": 0.9, "learning_rate": 5e-4, "n_epochs": 1,
-        "policy_kwargs": {"net_arch": [16, 16], "activation_fn": "relu"}, "eval_freq": 0, "checkpoint_freq": 0,
-        "n_timesteps": 48}}))
+    conf.write_text(
+        yaml.safe_dump(
+            {
+                "forager": {
+                    "n_envs": 3,
+                    "n_steps": 8,
+                    "batch_size": 12,
+                    "gamma": 0.9,
+                    "learning_rate": 5e-4,
+                    "n_epochs": 1,
+                    "policy_kwargs": {"net_arch": [16, 16], "activation_fn": "relu"},
+                    "eval_freq": 0,
+                    "checkpoint_freq": 0,
+                    "n_timesteps": 48,
+                }
+            }
+        )
+    )
     cfg = resolve_config("forager", "ppo", config_file=conf, overrides={"progress_bar": False})
     result = train(cfg, logdir=tmp_path, run_name="hp")
     model = PPO.load(result.model_path, device="cpu")
@@ -362,8 +408,10 @@ def test_normalize_writes_vecnormalize_stats(tmp_path):
     stats = VecNormalize.load(str(result.run_dir / "vecnormalize.pkl"), make_forager_vec_env(2))
     assert stats.norm_reward and not stats.norm_obs and stats.ret_rms.count > 1
     assert (result.run_dir / "best_vecnormalize.pkl").is_file()
-    resumed = train(tiny_config("forager", n_timesteps=64, eval_freq=0,
-                                normalize={"norm_obs": False, "norm_reward": True}), resume=result.run_dir)
+    resumed = train(
+        tiny_config("forager", n_timesteps=64, eval_freq=0, normalize={"norm_obs": False, "norm_reward": True}),
+        resume=result.run_dir,
+    )
     assert resumed.num_timesteps == 192
 
 
@@ -386,8 +434,14 @@ def test_gama_backend_uses_make_gama_vec_env(tmp_path, monkeypatch):
     fake = types.ModuleType("sb3_forager.gama")
     fake.make_gama_vec_env = fake_make_gama_vec_env
     monkeypatch.setitem(sys.modules, "sb3_forager.gama", fake)
-    cfg = tiny_config("coop", backend="gama", n_timesteps=128, eval_freq=64,
-                      gama_servers=["127.0.0.1:1001", "127.0.0.1:1002"], gama_timeout=5.0)
+    cfg = tiny_config(
+        "coop",
+        backend="gama",
+        n_timesteps=128,
+        eval_freq=64,
+        gama_servers=["127.0.0.1:1001", "127.0.0.1:1002"],
+        gama_timeout=5.0,
+    )
     result = train(cfg, logdir=tmp_path, run_name="g")
     assert calls[0] == {"kind": "coop", "n_envs": 2, "servers": ["127.0.0.1:1001", "127.0.0.1:1002"], "timeout": 5.0}
     assert calls[1]["n_envs"] == 1  # the evaluation env: one more experiment

@@ -24,13 +24,24 @@ SCRIPT = ROOT / "scripts" / "train_sb3.py"
 pytestmark = pytest.mark.timeout(300)
 
 #: tiny runs: 2 worlds, 16-step rollouts; coop needs > 4 * 300 timesteps for a (time-out) team episode
-TINY = ["--n-envs", "2", "--eval-episodes", "2", "--no-progress-bar", "--hyperparams", "n_steps=16", "batch_size=32", "n_epochs=2"]
+TINY = [
+    "--n-envs",
+    "2",
+    "--eval-episodes",
+    "2",
+    "--no-progress-bar",
+    "--hyperparams",
+    "n_steps=16",
+    "batch_size=32",
+    "n_epochs=2",
+]
 BUDGET = {"forager": ("704", "320"), "coop": ("1344", "640")}  # timesteps, eval/checkpoint frequency
 
 
 def run_script(*args: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
+    )
 
 
 def load_script_module():
@@ -49,8 +60,24 @@ def runs(tmp_path_factory):
         for algo in ("ppo", "recurrent_ppo"):
             steps, freq = BUDGET[env]
             extra = ["policy_kwargs={lstm_hidden_size: 8}"] if algo == "recurrent_ppo" else []
-            proc = run_script("--env", env, "--algo", algo, "--timesteps", steps, "--eval-freq", freq,
-                              "--checkpoint-freq", freq, "--logdir", str(logdir), "--seed", "3", *TINY, *extra)
+            proc = run_script(
+                "--env",
+                env,
+                "--algo",
+                algo,
+                "--timesteps",
+                steps,
+                "--eval-freq",
+                freq,
+                "--checkpoint-freq",
+                freq,
+                "--logdir",
+                str(logdir),
+                "--seed",
+                "3",
+                *TINY,
+                *extra,
+            )
             assert proc.returncode == 0, proc.stderr[-3000:]
             out[env, algo] = (logdir / f"{env}_{algo}_1", proc)
     return out
@@ -63,7 +90,14 @@ def test_every_artifact(runs, env, algo):
 
     run_dir, proc = runs[env, algo]
     steps, freq = BUDGET[env]
-    for name in ("model.zip", "best_model.zip", "config.yml", "evaluations.npz", "episodes.csv", "training_rewards.png"):
+    for name in (
+        "model.zip",
+        "best_model.zip",
+        "config.yml",
+        "evaluations.npz",
+        "episodes.csv",
+        "training_rewards.png",
+    ):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "checkpoints" / f"model_{freq}_steps.zip").is_file()
     assert not (run_dir / "vecnormalize.pkl").exists()  # the defaults do not normalise
@@ -75,8 +109,17 @@ def test_every_artifact(runs, env, algo):
     acc = EventAccumulator(str(run_dir / "tb_1"))
     acc.Reload()
     scalars = set(acc.Tags()["scalars"])
-    expected = {"rollout/ep_rew_mean", "rollout/success_rate", "team/success_rate", "team/return_mean",
-                "team/ep_len_mean", "eval/success_rate", "eval/stochastic_success_rate", "eval/mean_reward", "time/fps"}
+    expected = {
+        "rollout/ep_rew_mean",
+        "rollout/success_rate",
+        "team/success_rate",
+        "team/return_mean",
+        "team/ep_len_mean",
+        "eval/success_rate",
+        "eval/stochastic_success_rate",
+        "eval/mean_reward",
+        "time/fps",
+    }
     assert expected <= scalars, expected - scalars
     if env == "coop":
         assert "eval/team_return" in scalars
@@ -116,10 +159,18 @@ LOAD_WITHOUT_PACKAGE = textwrap.dedent(
 
 def test_plain_load_in_a_fresh_process(runs, tmp_path):
     """PPO.load / RecurrentPPO.load open every zip with sb3_forager made unimportable."""
-    todo = [(str(run_dir / name), algo) for (env, algo), (run_dir, _) in sorted(runs.items())
-            for name in ("model.zip", "best_model.zip", f"checkpoints/model_{BUDGET[env][1]}_steps.zip")]
-    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_PACKAGE, json.dumps(todo)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    todo = [
+        (str(run_dir / name), algo)
+        for (env, algo), (run_dir, _) in sorted(runs.items())
+        for name in ("model.zip", "best_model.zip", f"checkpoints/model_{BUDGET[env][1]}_steps.zip")
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_WITHOUT_PACKAGE, json.dumps(todo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["loaded"] == [] and len(out["models"]) == len(todo)
@@ -146,8 +197,21 @@ def test_resume_from_the_command_line(runs, tmp_path):
 def test_config_file_from_the_command_line(tmp_path):
     conf = tmp_path / "hp.yml"
     conf.write_text("forager:\n  n_steps: 8\n  batch_size: 8\n  gamma: 0.8\n  n_envs: 1\n  eval_freq: 0\n")
-    proc = run_script("--env", "forager", "--config", str(conf), "--timesteps", "16", "--logdir", str(tmp_path),
-                      "--run-name", "c", "--no-progress-bar", "--checkpoint-freq", "0")
+    proc = run_script(
+        "--env",
+        "forager",
+        "--config",
+        str(conf),
+        "--timesteps",
+        "16",
+        "--logdir",
+        str(tmp_path),
+        "--run-name",
+        "c",
+        "--no-progress-bar",
+        "--checkpoint-freq",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = yaml.safe_load((tmp_path / "c" / "config.yml").read_text())
     assert saved["hyperparams"]["gamma"] == 0.8 and saved["n_envs"] == 1 and saved["eval_freq"] == 0
@@ -156,9 +220,27 @@ def test_config_file_from_the_command_line(tmp_path):
 @pytest.mark.timeout(180)
 def test_ctrl_c_saves_a_loadable_model(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--env", "forager", "--timesteps", "100000000", "--eval-freq", "0",
-         "--checkpoint-freq", "0", "--logdir", str(tmp_path), "--run-name", "sig"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--env",
+            "forager",
+            "--timesteps",
+            "100000000",
+            "--eval-freq",
+            "0",
+            "--checkpoint-freq",
+            "0",
+            "--logdir",
+            str(tmp_path),
+            "--run-name",
+            "sig",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     tb = tmp_path / "sig" / "tb_1"
     deadline = time.monotonic() + 90
     while not tb.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -181,9 +263,26 @@ def test_ctrl_c_saves_a_loadable_model(tmp_path):
 def test_help_lists_every_flag():
     proc = run_script("--help", timeout=60)
     assert proc.returncode == 0
-    for flag in ("--env", "--backend", "--algo", "--timesteps", "--n-envs", "--seed", "--logdir", "--run-name",
-                 "--config", "--resume", "--eval-freq", "--eval-episodes", "--device", "--gama-servers",
-                 "--gama-port", "--gama-timeout", "--no-progress-bar", "--hyperparams"):
+    for flag in (
+        "--env",
+        "--backend",
+        "--algo",
+        "--timesteps",
+        "--n-envs",
+        "--seed",
+        "--logdir",
+        "--run-name",
+        "--config",
+        "--resume",
+        "--eval-freq",
+        "--eval-episodes",
+        "--device",
+        "--gama-servers",
+        "--gama-port",
+        "--gama-timeout",
+        "--no-progress-bar",
+        "--hyperparams",
+    ):
         assert flag in proc.stdout, flag
 
 
@@ -213,9 +312,26 @@ def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "sb3_forager.gama", types.SimpleNamespace(make_gama_vec_env=fake))
     cli = load_script_module()
-    args = ["--backend", "gama", "--env", "forager", "--timesteps", "32", "--n-envs", "2", "--eval-freq", "0",
-            "--checkpoint-freq", "0", "--no-progress-bar", "--logdir", str(tmp_path), "--hyperparams", "n_steps=16",
-            "batch_size=32"]
+    args = [
+        "--backend",
+        "gama",
+        "--env",
+        "forager",
+        "--timesteps",
+        "32",
+        "--n-envs",
+        "2",
+        "--eval-freq",
+        "0",
+        "--checkpoint-freq",
+        "0",
+        "--no-progress-bar",
+        "--logdir",
+        str(tmp_path),
+        "--hyperparams",
+        "n_steps=16",
+        "batch_size=32",
+    ]
     assert cli.main([*args, "--gama-port", "1234", "--gama-timeout", "7"]) == 0
     assert calls[-1] == ("single", 2, ["127.0.0.1:1234"], 7.0)
     assert cli.main([*args, "--gama-servers", "127.0.0.1:1001,127.0.0.1:1002"]) == 0

@@ -22,10 +22,21 @@ pytestmark = pytest.mark.timeout(240)
 
 
 def gama_config(server, **overrides):
-    run = {"backend": "gama", "gama_servers": [f"{server.host}:{server.port}"], "gama_timeout": 10.0, "n_envs": 2,
-           "n_timesteps": 128, "eval_freq": 64, "eval_episodes": 1, "checkpoint_freq": 0, "progress_bar": False}
+    run = {
+        "backend": "gama",
+        "gama_servers": [f"{server.host}:{server.port}"],
+        "gama_timeout": 10.0,
+        "n_envs": 2,
+        "n_timesteps": 128,
+        "eval_freq": 64,
+        "eval_episodes": 1,
+        "checkpoint_freq": 0,
+        "progress_bar": False,
+    }
     run.update(overrides)
-    return resolve_config("coop", "ppo", overrides=run, hyperparam_overrides={"n_steps": 16, "batch_size": 32, "n_epochs": 1})
+    return resolve_config(
+        "coop", "ppo", overrides=run, hyperparam_overrides={"n_steps": 16, "batch_size": 32, "n_epochs": 1}
+    )
 
 
 def test_training_on_a_gama_server(tmp_path):

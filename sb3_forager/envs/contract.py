@@ -46,15 +46,12 @@ def check_batch_actions(actions: Any, n: int, agent_ids: Sequence[str]) -> np.nd
     if arr.shape == (n * k, 2):
         arr = arr.reshape(n, k, 2)
     elif arr.shape != (n, k, 2):
-        raise ValueError(
-            f"actions must have shape ({n * k}, 2) (one row per agent slot), got shape {arr.shape}"
-        )
+        raise ValueError(f"actions must have shape ({n * k}, 2) (one row per agent slot), got shape {arr.shape}")
     bad = ~np.isfinite(arr).all(axis=2)
     if bad.any():
         w, a = map(int, np.argwhere(bad)[0])
         raise ValueError(
-            f"action of slot {w * k + a} (world {w}, {agent_ids[a]}) must be finite, "
-            f"got {arr[w, a].tolist()}"
+            f"action of slot {w * k + a} (world {w}, {agent_ids[a]}) must be finite, got {arr[w, a].tolist()}"
         )
     return arr
 
@@ -92,3 +89,10 @@ def end_of_episode_flags(
     terminated = terminated | (neither & success[:, None])
     truncated = truncated | (neither & ~success[:, None])
     return terminated, truncated
+
+
+def check_render_mode(render_mode: str | None, render_modes: Sequence[str]) -> str | None:
+    """Return ``render_mode`` if it is None or one of ``render_modes``, else raise ``ValueError``."""
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(f"render_mode must be one of {list(render_modes)} or None, got {render_mode!r}")
+    return render_mode

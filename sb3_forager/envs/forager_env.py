@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ..sim import SINGLE_FORAGER, ForagerSim, ModelConfig
-from .contract import EpisodeOverError, check_action
+from .contract import EpisodeOverError, check_action, check_render_mode
 
 AGENT = "forager_0"
 
@@ -32,9 +32,7 @@ class ForagerEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, render_mode: str | None = None, render_size: int = 400) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.render_size = int(render_size)
         self.model = SINGLE_FORAGER
         self.observation_space, self.action_space = forager_spaces(self.model)

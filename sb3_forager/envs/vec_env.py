@@ -8,20 +8,26 @@ policy) alike; it resets a world the moment it ends and reports what SB3 expects
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..sim import SINGLE_FORAGER, ForagerSim, ModelConfig
-from .contract import EpisodeOverError, check_batch_actions, end_of_episode_flags
+from .contract import (
+    EpisodeOverError,
+    check_batch_actions,
+    check_render_mode,
+    end_of_episode_flags,
+)
 from .forager_env import forager_spaces
+from .vec_slots import SharedSlotsMixin
 
 
-class ForagerVecEnv(VecEnv):
+class ForagerVecEnv(SharedSlotsMixin, VecEnv):
     """SB3 VecEnv of ``n_worlds`` embedded worlds of ``model``; ``num_envs = n_worlds * K``.
 
     Args:
@@ -31,15 +37,13 @@ class ForagerVecEnv(VecEnv):
     """
 
     def __init__(self, n_worlds: int = 1, model: ModelConfig = SINGLE_FORAGER, render_mode: str | None = None) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         self.model = model
         self.sim = ForagerSim(model, n_worlds)
         self.n_worlds = self.sim.n_worlds
         self.n_agents = model.n_agents
         self.agent_ids = list(model.agent_ids)
         self.metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         obs_space, act_space = forager_spaces(model)
         super().__init__(self.n_worlds * self.n_agents, obs_space, act_space)
         self._actions: np.ndarray | None = None
@@ -87,40 +91,12 @@ class ForagerVecEnv(VecEnv):
     def close(self) -> None:
         pass
 
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:
-        """Record seeds (copy i gets ``seed + i``); the v0 models have no randomness to seed."""
-        self._seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
-        return self._seeds
-
     def get_images(self) -> Sequence[np.ndarray | None]:
         k = self.n_agents
         return [self.sim.render(slot // k) for slot in range(self.num_envs)]
 
     def render(self, mode: str | None = None) -> np.ndarray | None:
         return super().render(mode)
-
-    # All slots share this one object, so attribute access answers for each index alike.
-    def _indices(self, indices: VecEnvIndices) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        if isinstance(indices, int):
-            return [indices]
-        return list(indices)
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self, attr_name)
-        return [value for _ in self._indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        self._indices(indices)
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        method = getattr(self, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False for _ in self._indices(indices)]
 
 
 class ForagerVectorEnv(gym.vector.VectorEnv):
@@ -134,11 +110,9 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"unexpected keyword arguments for Forager-v0: {sorted(kwargs)}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         self.model = SINGLE_FORAGER
         self.num_envs = int(num_envs)
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.sim = ForagerSim(self.model, self.num_envs)
         self.single_observation_space, self.single_action_space = forager_spaces(self.model)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

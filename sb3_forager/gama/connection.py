@@ -23,7 +23,12 @@ import websockets
 import websockets.exceptions
 
 from .address import start_hint, ws_uri
-from .errors import GamaConnectionError, GamaConnectionLostError, GamaSimulationError, GamaTimeoutError
+from .errors import (
+    GamaConnectionError,
+    GamaConnectionLostError,
+    GamaSimulationError,
+    GamaTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,19 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .connection import ERROR_TYPES, SUCCESS, GamaConnection, describe_command, describe_content
-from .errors import GamaCommandError, GamaConnectionLostError, GamaLoadError, GamaSimulationError
+from .connection import (
+    ERROR_TYPES,
+    SUCCESS,
+    GamaConnection,
+    describe_command,
+    describe_content,
+)
+from .errors import (
+    GamaCommandError,
+    GamaConnectionLostError,
+    GamaLoadError,
+    GamaSimulationError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..envs.contract import EpisodeOverError, check_action
+from ..envs.contract import EpisodeOverError, check_action, check_render_mode
 from ..envs.forager_env import AGENT, forager_spaces
 from ..sim import SINGLE_FORAGER
-from .address import warn_if_remote
 from .contracts import GymAgentContract, WorldStep
 from .io_loop import run_sync
-from .paths import packaged_gaml
 from .picture import render_report
 from .world import GamaWorld
 
@@ -51,19 +49,15 @@ class GamaForagerEnv(gym.Env):
         render_mode: str | None = None,
         render_size: int = 400,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.render_size = int(render_size)
         self.model = SINGLE_FORAGER
         self.observation_space, self.action_space = forager_spaces(self.model)
-        contract = GymAgentContract(self.model)
-        warn_if_remote(host, port)
         self.world = GamaWorld(
-            contract,
+            GymAgentContract(self.model),
             host,
             port,
-            gaml_path or packaged_gaml(contract.gaml_file),
+            gaml_path,
             experiment,
             timeout=timeout,
             connect_timeout=connect_timeout,

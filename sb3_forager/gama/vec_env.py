@@ -15,17 +15,16 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..envs.contract import EpisodeOverError, check_batch_actions, end_of_episode_flags
 from ..envs.forager_env import forager_spaces
+from ..envs.vec_slots import SharedSlotsMixin
 from ..sim import COOP_FORAGERS, SINGLE_FORAGER
-from .address import parse_server, warn_if_remote
+from .address import parse_server
 from .contracts import BridgeContract, GymAgentContract, PetzAgentContract, WorldStep
 from .io_loop import run_sync
-from .paths import packaged_gaml
 from .world import GamaWorld
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ async def gather_all(aws: Iterable[Awaitable[T]]) -> list[T]:
     return results  # type: ignore[return-value]
 
 
-class GamaVecEnv(VecEnv):
+class GamaVecEnv(SharedSlotsMixin, VecEnv):
     """SB3 VecEnv over ``worlds`` (all of one contract); ``num_envs = len(worlds) * K``.
 
     Connects on the first ``reset``; pickles without its connections.
@@ -128,36 +127,8 @@ class GamaVecEnv(VecEnv):
     def close(self) -> None:
         self._run(gather_all(w.close() for w in self.worlds))
 
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:
-        """Seeds for the next reset (slot i gets ``seed + i``; a world uses its first slot's seed)."""
-        self._seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
-        return self._seeds
-
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None for _ in range(self.num_envs)]
-
-    # All slots share this one object, so attribute access answers for each index alike.
-    def _indices(self, indices: VecEnvIndices) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        if isinstance(indices, int):
-            return [indices]
-        return list(indices)
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self, attr_name)
-        return [value for _ in self._indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        self._indices(indices)
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        method = getattr(self, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False for _ in self._indices(indices)]
 
 
 def make_gama_vec_env(
@@ -190,8 +161,6 @@ def make_gama_vec_env(
     addresses = [parse_server(s) for s in servers]
     if not addresses:
         raise ValueError("no GAMA server given; expected servers like ['127.0.0.1:1001']")
-    for host, port in dict.fromkeys(addresses):
-        warn_if_remote(host, port)
     worlds = []
     for i in range(int(n_envs)):
         contract: BridgeContract = (
@@ -203,8 +172,8 @@ def make_gama_vec_env(
                 contract,
                 host,
                 port,
-                gaml_path or packaged_gaml(contract.gaml_file),
-                experiment or contract.experiment,
+                gaml_path,
+                experiment,
                 timeout=timeout,
                 connect_timeout=connect_timeout,
             )

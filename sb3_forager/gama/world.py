@@ -22,9 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from .address import warn_if_remote
 from .contracts import BridgeContract, WorldStep
-from .errors import GamaConnectionLostError, GamaError, GamaSimulationError, GamaTimeoutError
+from .errors import (
+    GamaConnectionLostError,
+    GamaError,
+    GamaSimulationError,
+    GamaTimeoutError,
+)
 from .experiment import GamaExperiment
+from .paths import packaged_gaml
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +44,30 @@ _background: set[asyncio.Task[Any]] = set()
 
 
 class GamaWorld:
-    """A world of ``contract``'s model, run by experiment ``experiment`` of ``gaml_path`` on ``host:port``."""
+    """A world of ``contract``'s model, run by experiment ``experiment`` of ``gaml_path`` on ``host:port``.
+
+    ``gaml_path`` is the model as the server sees it (default: the packaged model of the contract),
+    ``experiment`` defaults to the contract's (``gym_env`` / ``petz_env``).
+    """
 
     def __init__(
         self,
         contract: BridgeContract,
         host: str,
         port: int,
-        gaml_path: str,
-        experiment: str,
+        gaml_path: str | None = None,
+        experiment: str | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
     ) -> None:
         if float(timeout) <= 0 or float(connect_timeout) <= 0:
             raise ValueError(f"timeouts must be > 0, got timeout={timeout!r}, connect_timeout={connect_timeout!r}")
+        warn_if_remote(host, port)  # logged once per address
         self.contract = contract
         self.host = host
         self.port = int(port)
-        self.gaml_path = str(gaml_path)
-        self.experiment = str(experiment)
+        self.gaml_path = str(gaml_path or packaged_gaml(contract.gaml_file))
+        self.experiment = str(experiment or contract.experiment)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self._init_state()

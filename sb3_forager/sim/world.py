@@ -63,10 +63,7 @@ class WorldConfig:
         object.__setattr__(self, "obstacle_lo", centres - half)
         object.__setattr__(self, "obstacle_hi", centres + half)
         angles = [45.0 * i * (8 / self.n_sensors) for i in range(self.n_sensors)]
-        offsets = [
-            (self.sensor_range * math.cos(a * TO_RAD), self.sensor_range * math.sin(a * TO_RAD))
-            for a in angles
-        ]
+        offsets = [(self.sensor_range * math.cos(a * TO_RAD), self.sensor_range * math.sin(a * TO_RAD)) for a in angles]
         object.__setattr__(self, "ray_offsets", np.asarray(offsets, dtype=np.float64))
 
     @property

@@ -12,7 +12,11 @@ from .config import ALGOS, BACKENDS, ENVS, ConfigError, TrainConfig, resolve_con
 from .envs import BackendUnavailableError, make_vec_env
 from .evaluation import EpisodeBatch, evaluate_team, record_replay
 from .run_dir import RunPaths
-from .supersuit_vec import SuperSuitVecEnv, make_coop_supersuit_vec_env, make_supersuit_vec_env
+from .supersuit_vec import (
+    SuperSuitVecEnv,
+    make_coop_supersuit_vec_env,
+    make_supersuit_vec_env,
+)
 from .train import TrainingError, TrainResult, load_model, train
 
 __all__ = [

@@ -29,7 +29,13 @@ from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
 from .envs import find_vec_normalize
 from .evaluation import EpisodeBatch, evaluate_team, no_rng_side_effects
-from .run_dir import RunPaths, atomic_save_model, atomic_save_npz, atomic_save_pickle, atomic_write_text
+from .run_dir import (
+    RunPaths,
+    atomic_save_model,
+    atomic_save_npz,
+    atomic_save_pickle,
+    atomic_write_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,9 @@ class TeamMetricsCallback(BaseCallback):
     ``episodes.csv`` (written atomically at each :meth:`flush`; the rows of a resumed run are kept).
     """
 
-    def __init__(self, n_agents: int, episodes_path: str | Path | None = None, window: int = 100, verbose: int = 0) -> None:
+    def __init__(
+        self, n_agents: int, episodes_path: str | Path | None = None, window: int = 100, verbose: int = 0
+    ) -> None:
         super().__init__(verbose)
         self.n_agents = int(n_agents)
         self.episodes_path = None if episodes_path is None else Path(episodes_path)
@@ -103,7 +111,9 @@ class TeamMetricsCallback(BaseCallback):
             self.recent.append((team_return, success, steps))
             self.n_team_episodes += 1
             elapsed = self._time_offset + time.time() - self._t0
-            self.rows.append([float(self.num_timesteps), team_return, float(success), float(steps), round(elapsed, 3), *returns])
+            self.rows.append(
+                [float(self.num_timesteps), team_return, float(success), float(steps), round(elapsed, 3), *returns]
+            )
         return True
 
     def _on_rollout_end(self) -> None:
@@ -129,7 +139,9 @@ class TeamMetricsCallback(BaseCallback):
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(_episodes_header(self.n_agents))
         for row in self.rows:
-            writer.writerow([int(row[0]), f"{row[1]:.6g}", int(row[2]), int(row[3]), row[4], *(f"{x:.6g}" for x in row[5:])])
+            writer.writerow(
+                [int(row[0]), f"{row[1]:.6g}", int(row[2]), int(row[3]), row[4], *(f"{x:.6g}" for x in row[5:])]
+            )
         atomic_write_text(self.episodes_path, buf.getvalue())
 
     def _on_training_end(self) -> None:
@@ -151,7 +163,9 @@ def _score(det: Mapping[str, float], stoch: Mapping[str, float] | None) -> tuple
     )
 
 
-def format_eval_line(num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int) -> str:
+def format_eval_line(
+    num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int
+) -> str:
     """The one-line summary printed per evaluation."""
 
     def pct(x: float) -> str:
@@ -232,7 +246,11 @@ class TeamEvalCallback(BaseCallback):
             sync_envs_normalization(train_env, self.eval_env)
         with no_rng_side_effects():
             det = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=True)
-            stoch = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False) if self.stochastic else None
+            stoch = (
+                evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False)
+                if self.stochastic
+                else None
+            )
         return det, stoch
 
     def evaluate_now(self) -> tuple[dict[str, float], dict[str, float] | None]:

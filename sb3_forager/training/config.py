@@ -138,7 +138,9 @@ class TrainConfig:
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"{name} must be >= 0 (0 disables it), got {getattr(self, name)!r}")
         if not isinstance(self.normalize, (bool, dict)):
-            raise ConfigError(f"normalize must be true, false or a dict of VecNormalize arguments, got {self.normalize!r}")
+            raise ConfigError(
+                f"normalize must be true, false or a dict of VecNormalize arguments, got {self.normalize!r}"
+            )
         if not self.gama_servers:
             raise ConfigError("gama_servers must list at least one host:port")
         for server in self.gama_servers:

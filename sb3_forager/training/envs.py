@@ -23,7 +23,14 @@ from .config import ConfigError, TrainConfig, parse_server
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BackendUnavailableError", "check_backend", "make_base_vec_env", "make_vec_env", "normalize_kwargs", "find_vec_normalize"]
+__all__ = [
+    "BackendUnavailableError",
+    "check_backend",
+    "make_base_vec_env",
+    "make_vec_env",
+    "normalize_kwargs",
+    "find_vec_normalize",
+]
 
 
 class BackendUnavailableError(RuntimeError):

@@ -23,7 +23,15 @@ from .envs import find_vec_normalize
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EpisodeBatch", "evaluate_team", "no_rng_side_effects", "Replay", "record_replay", "save_gif", "save_trajectory_png"]
+__all__ = [
+    "EpisodeBatch",
+    "evaluate_team",
+    "no_rng_side_effects",
+    "Replay",
+    "record_replay",
+    "save_gif",
+    "save_trajectory_png",
+]
 
 _WORLD = WorldConfig()
 
@@ -186,7 +194,9 @@ class Replay:
         return obs[:, :, 0:2] * _WORLD.world_size
 
 
-def record_replay(model: Any, venv: VecEnv, n_agents: int, deterministic: bool = True, max_steps: int = 10_000) -> Replay:
+def record_replay(
+    model: Any, venv: VecEnv, n_agents: int, deterministic: bool = True, max_steps: int = 10_000
+) -> Replay:
     """Play one episode on world 0 of ``venv`` and keep every observation (for GIFs and plots)."""
     k = int(n_agents)
     vn = find_vec_normalize(venv)

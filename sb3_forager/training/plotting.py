@@ -31,7 +31,9 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (csum[idx] - csum[lo]) / (idx - lo)
 
 
-def plot_training(run_dir: str | Path, n_agents: int, title: str | None = None, path: str | Path | None = None) -> Path | None:
+def plot_training(
+    run_dir: str | Path, n_agents: int, title: str | None = None, path: str | Path | None = None
+) -> Path | None:
     """Draw the run's curves into ``training_rewards.png`` (atomically). None if there is no data."""
     import matplotlib
 
@@ -55,21 +57,34 @@ def plot_training(run_dir: str | Path, n_agents: int, title: str | None = None, 
         ts = episodes["timesteps"]
         window = max(10, min(100, ts.size // 10 or 1))
         avg = f"{window}-episode average"
-        ax_ret.plot(ts, episodes["team_return"], ".", ms=2, alpha=0.25, color="tab:blue",
-                    label=f"training episode {ret_label}")
+        ax_ret.plot(
+            ts, episodes["team_return"], ".", ms=2, alpha=0.25, color="tab:blue", label=f"training episode {ret_label}"
+        )
         ax_ret.plot(ts, moving_average(episodes["team_return"], window), color="tab:blue", lw=2, label=avg)
-        ax_succ.plot(ts, moving_average(episodes["success"], window), color="tab:green", lw=2,
-                     label=f"training success ({avg})")
-        ax_steps.plot(ts, moving_average(episodes["steps"], window), color="tab:purple", lw=2,
-                      label=f"training episode length ({avg})")
+        ax_succ.plot(
+            ts, moving_average(episodes["success"], window), color="tab:green", lw=2, label=f"training success ({avg})"
+        )
+        ax_steps.plot(
+            ts,
+            moving_average(episodes["steps"], window),
+            color="tab:purple",
+            lw=2,
+            label=f"training episode length ({avg})",
+        )
     if evals and "timesteps" in evals:
         ets = evals["timesteps"]
         det = {"ms": 4, "color": "tab:red"}
         ax_ret.plot(ets, np.nanmean(evals["results"], axis=1), "o-", label=f"eval {ret_label} (deterministic)", **det)
         ax_succ.plot(ets, np.nanmean(evals["successes"], axis=1), "o-", label="eval success (deterministic)", **det)
         if "stochastic_successes" in evals:
-            ax_succ.plot(ets, np.nanmean(evals["stochastic_successes"], axis=1), "s--", color="tab:orange", ms=4,
-                         label="eval success (stochastic)")
+            ax_succ.plot(
+                ets,
+                np.nanmean(evals["stochastic_successes"], axis=1),
+                "s--",
+                color="tab:orange",
+                ms=4,
+                label="eval success (stochastic)",
+            )
         lengths = np.asarray(evals["ep_lengths"], dtype=np.float64)
         ok = np.asarray(evals["successes"], dtype=np.float64) > 0.5
         with np.errstate(invalid="ignore"):

@@ -20,7 +20,12 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import (
+    VecEnv,
+    VecEnvIndices,
+    VecEnvObs,
+    VecEnvStepReturn,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +122,7 @@ class SuperSuitVecEnv(VecEnv):
         copies = self._copies()
         if copies is None:
             raise AttributeError(
-                "the env copies run in worker processes (num_cpus >= 2): get_attr/set_attr/env_method "
-                "need num_cpus=0"
+                "the env copies run in worker processes (num_cpus >= 2): get_attr/set_attr/env_method need num_cpus=0"
             )
         starts = np.cumsum([0] + [c.num_envs for c in copies])
         out = []
@@ -140,7 +144,9 @@ class SuperSuitVecEnv(VecEnv):
                 seen.add(id(target))
                 setattr(target, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         """Call the method once per copy; each of the copy's slots gets that copy's result."""
         results: dict[int, Any] = {}
         out = []

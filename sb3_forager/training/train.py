@@ -21,13 +21,31 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.callbacks import (
+    BaseCallback,
+    CallbackList,
+    ProgressBarCallback,
+)
 
-from .callbacks import AtomicCheckpointCallback, HParamCallback, TeamEvalCallback, TeamMetricsCallback, save_checkpoint
+from .callbacks import (
+    AtomicCheckpointCallback,
+    HParamCallback,
+    TeamEvalCallback,
+    TeamMetricsCallback,
+    save_checkpoint,
+)
 from .config import TrainConfig, algo_class, build_algo_kwargs
 from .envs import check_backend, find_vec_normalize, make_vec_env
 from .plotting import plot_training
-from .run_dir import RunPaths, atomic_save_model, atomic_write_bytes, atomic_save_pickle, atomic_save_yaml, create_run_dir, resolve_resume
+from .run_dir import (
+    RunPaths,
+    atomic_save_model,
+    atomic_save_pickle,
+    atomic_save_yaml,
+    atomic_write_bytes,
+    create_run_dir,
+    resolve_resume,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +175,19 @@ def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | No
     kwargs = build_algo_kwargs(cfg)
     if resume_zip is None:
         return cls(
-            cfg.policy, env, seed=cfg.seed, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
+            cfg.policy,
+            env,
+            seed=cfg.seed,
+            device=cfg.device,
+            tensorboard_log=str(run_dir),
+            verbose=cfg.verbose,
+            **kwargs,
         )
     kwargs.pop("policy_kwargs", None)  # the network is the saved one
     logger.info("resuming from %s", resume_zip)
-    model = cls.load(str(resume_zip), env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs)
+    model = cls.load(
+        str(resume_zip), env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
+    )
     model.set_random_seed(cfg.seed + int(model.num_timesteps))
     return model
 
