@@ -14,6 +14,8 @@ import math
 import sys
 from pathlib import Path
 
+from sb3_forager.cli import add_gama_arguments, gama_servers_from_args
+
 EPILOG = """\
 MODEL is a model zip (PPO or RecurrentPPO, detected from the zip) or a run folder (its model.zip,
 or best_model.zip with --best). The env is read from the run's config.yml, else from the policy's
@@ -64,19 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--png", default=None, metavar="PATH", help="write a plot of one deterministic episode's trajectories"
     )
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    gama = p.add_argument_group("GAMA backend (--backend gama)")
-    gama.add_argument(
-        "--gama-servers",
-        default=None,
-        metavar="HOST:PORT[,HOST:PORT...]",
-        help="GAMA server(s) (default 127.0.0.1:1001)",
-    )
-    gama.add_argument(
-        "--gama-port", type=int, default=None, metavar="PORT", help="shorthand for --gama-servers 127.0.0.1:PORT"
-    )
-    gama.add_argument(
-        "--gama-timeout", type=float, default=None, metavar="SECONDS", help="timeout of each GAMA request (default 30)"
-    )
+    add_gama_arguments(p)
     return p
 
 
@@ -164,11 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     return fail(
                         f"cannot tell the env from an observation of size {model.observation_space.shape}; give --env"
                     )
-        servers = None
-        if args.gama_servers:
-            servers = [s.strip() for s in args.gama_servers.split(",") if s.strip()]
-        elif args.gama_port is not None:
-            servers = [f"127.0.0.1:{args.gama_port}"]
+        servers = gama_servers_from_args(args)
         n_worlds = args.n_envs or (1 if args.backend == "gama" else min(args.episodes, 10))
         overrides = {
             "backend": args.backend,

@@ -16,6 +16,8 @@ import math
 import sys
 from pathlib import Path
 
+from sb3_forager.cli import add_gama_arguments, gama_servers_from_args
+
 EPILOG = """\
 run folder (logs/<run>/):
   model.zip            final model (also written on Ctrl-C); PPO.load("logs/<run>/model.zip")
@@ -154,19 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="SB3 verbosity: 1 prints SB3's table after every rollout (default 0)",
     )
-    gama = p.add_argument_group("GAMA backend (--backend gama)")
-    gama.add_argument(
-        "--gama-servers",
-        default=None,
-        metavar="HOST:PORT[,HOST:PORT...]",
-        help="GAMA server(s) to run the worlds on (default 127.0.0.1:1001)",
-    )
-    gama.add_argument(
-        "--gama-port", type=int, default=None, metavar="PORT", help="shorthand for --gama-servers 127.0.0.1:PORT"
-    )
-    gama.add_argument(
-        "--gama-timeout", type=float, default=None, metavar="SECONDS", help="timeout of each GAMA request (default 30)"
-    )
+    add_gama_arguments(p)
     return p
 
 
@@ -215,13 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_sb3.py: error: {message}", file=sys.stderr)
         return code
 
-    if args.gama_port is not None and args.gama_servers is not None:
-        return fail("give --gama-servers or --gama-port, not both")
-    servers = None
-    if args.gama_servers is not None:
-        servers = [s.strip() for s in args.gama_servers.split(",") if s.strip()]
-    elif args.gama_port is not None:
-        servers = [f"127.0.0.1:{args.gama_port}"]
+    try:
+        servers = gama_servers_from_args(args)
+    except ValueError as exc:
+        return fail(str(exc))
     overrides = {
         "backend": args.backend,
         "seed": args.seed,

@@ -18,7 +18,6 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..sim import SINGLE_FORAGER, ForagerSim, ModelConfig
 from .contract import (
-    EpisodeOverError,
     check_batch_actions,
     check_render_mode,
     end_of_episode_flags,
@@ -46,7 +45,6 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         obs_space, act_space = forager_spaces(model)
         super().__init__(self.n_worlds * self.n_agents, obs_space, act_space)
-        self._actions: np.ndarray | None = None
         self._seeds: list[int | None] = [None] * self.num_envs
 
     # ------------------------------------------------------------------ SB3 API
@@ -56,13 +54,8 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
         self.reset_infos = [{} for _ in range(self.num_envs)]
         return self._flat_obs(self.sim.obs)
 
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = check_batch_actions(actions, self.n_worlds, self.agent_ids)
-
     def step_wait(self):
-        if self._actions is None:
-            raise EpisodeOverError("step_wait() called without step_async(actions)")
-        actions, self._actions = self._actions, None
+        actions = self._take_actions()
         r = self.sim.step(actions)
         terminated, truncated = end_of_episode_flags(r.terminated, r.truncated, r.episode_over, r.success)
         obs = self._flat_obs(r.obs)

@@ -11,14 +11,31 @@ from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
+
+from .contract import EpisodeOverError, check_batch_actions
 
 
 class SharedSlotsMixin:
-    """``get_attr``/``set_attr``/``env_method``/``env_is_wrapped``/``seed`` for single-object VecEnvs."""
+    """Action intake and ``get_attr``/``set_attr``/``env_method``/``env_is_wrapped``/``seed`` for
+    VecEnvs that are one object for all their slots (N worlds of K foragers, world-major)."""
 
     num_envs: int
+    n_worlds: int
+    agent_ids: list[str]
     _seeds: list[int | None]
+    _actions: np.ndarray | None = None
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = check_batch_actions(actions, self.n_worlds, self.agent_ids)
+
+    def _take_actions(self) -> np.ndarray:
+        """The validated (N, K, 2) actions of the last ``step_async``, consumed."""
+        if self._actions is None:
+            raise EpisodeOverError("step_wait() called without step_async(actions)")
+        actions, self._actions = self._actions, None
+        return actions
 
     def _indices(self, indices: VecEnvIndices) -> list[int]:
         if indices is None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from ..envs.contract import EpisodeOverError, check_batch_actions, end_of_episode_flags
+from ..envs.contract import end_of_episode_flags
 from ..envs.forager_env import forager_spaces
 from ..envs.vec_slots import SharedSlotsMixin
 from ..sim import COOP_FORAGERS, SINGLE_FORAGER
@@ -64,7 +64,6 @@ class GamaVecEnv(SharedSlotsMixin, VecEnv):
         self.render_mode = None
         obs_space, act_space = forager_spaces(self.model)
         super().__init__(self.n_worlds * self.n_agents, obs_space, act_space)
-        self._actions: np.ndarray | None = None
         self._seeds: list[int | None] = [None] * self.num_envs
 
     def _run(self, coro: Awaitable[T]) -> T:
@@ -79,13 +78,8 @@ class GamaVecEnv(SharedSlotsMixin, VecEnv):
         self.reset_infos = [{} for _ in range(self.num_envs)]
         return self._flat_obs(reports)
 
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = check_batch_actions(actions, self.n_worlds, self.agent_ids)
-
     def step_wait(self):
-        if self._actions is None:
-            raise EpisodeOverError("step_wait() called without step_async(actions)")
-        actions, self._actions = self._actions, None
+        actions = self._take_actions()
         pairs = self._run(gather_all(self._step_world(w, actions[i]) for i, w in enumerate(self.worlds)))
         k = self.n_agents
         reports = [p[0] for p in pairs]
