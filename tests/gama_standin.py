@@ -2,7 +2,7 @@
 
 Real GAMA cannot be installed here, so the project's GAMA backend is tested against this server. It
 follows the GAMA server source (``gama.api/.../utils/server`` and ``gama.headless``; see
-``/work/shared/research/upstream_gama.md`` section 3) and runs the two ForagerRL models of
+``../shared/research/upstream_gama.md`` section 3) and runs the two ForagerRL models of
 ``gaml/`` on the package's embedded numpy simulation (:class:`sb3_forager.sim.ForagerSim`),
 keeping the GAML bridge state (``GymAgent[0]`` / ``PetzAgent[0]`` fields) exactly as the GAML
 reflexes leave it.

@@ -5,8 +5,8 @@ the tutorial's models, one forager at a time, with ``math`` for arithmetic and `
 geometry.  It does NOT import ``sb3_forager``: it exists so that the fast batched core of the
 package can be compared against an independent port.
 
-Sources mirrored (see ``/work/shared/spec/forager-models.md``, which is normative, and
-``/work/shared/research/forager_tutorial.md`` sections 2, 3 and 6):
+Sources mirrored (see ``../shared/spec/forager-models.md``, which is normative, and
+``../shared/research/forager_tutorial.md`` sections 2, 3 and 6):
 
 * ``forager_petz.gaml`` (model ``SmartForagerPetz``, experiment ``petz_env``), printed in full on
   tutorial steps 12/13  ->  :class:`ReferenceCoop`;

@@ -1,7 +1,7 @@
 """Tests of the GAMA server stand-in (tests/gama_standin.py).
 
 Every expected value is derived independently of the stand-in: protocol facts from the GAMA server
-source as summarised in /work/shared/research/upstream_gama.md (section 3), model values from the
+source as summarised in ../shared/research/upstream_gama.md (section 3), model values from the
 package's embedded simulation (sb3_forager.sim.ForagerSim) or computed by hand in the comments.
 """
 

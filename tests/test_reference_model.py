@@ -1,6 +1,6 @@
 """Checks of the plain-Python reference port (tests/reference_model.py) against the spec.
 
-Reference values come from /work/shared/spec/forager-models.md (printed with 4 decimals, hence the
+Reference values come from ../shared/spec/forager-models.md (printed with 4 decimals, hence the
 1e-4 tolerance) and from the research note's section 3.4. Every physics or reward fact below is
 derived by hand in the comments, and the expected numbers are recomputed here from those
 derivations, not taken from the model under test.

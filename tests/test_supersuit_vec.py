@@ -1,5 +1,5 @@
 """The SuperSuit -> SB3 fix-up layer (``sb3_forager.training.supersuit_vec``), one test per gap of
-``stack_compat.md`` §3: seeding, distinct copies, truncations, bool dones, attribute access, close."""
+the known SuperSuit -> SB3 gaps: seeding, distinct copies, truncations, bool dones, attribute access, close."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The SuperSuit -> SB3 fix-up layer for the cooperative pair (and any homogeneous ParallelEnv).
 
 ``supersuit.concat_vec_envs_v1(..., base_class="stable_baselines3")`` has gaps with SB3 2.x and
-Gymnasium 1.x (``../shared/research/stack_compat.md`` §3): ``PPO(seed=)`` crashes, copies are
+Gymnasium 1.x: ``PPO(seed=)`` crashes, copies are
 never seeded apart, time-limit endings look like true terminals, ``dones`` are ``uint8`` (which
 breaks ``VecNormalize``), ``get_attr``/``set_attr``/``env_method`` are missing, and with worker
 processes a crash hangs the interpreter at exit. :class:`SuperSuitVecEnv` wraps SuperSuit's
@@ -183,7 +183,7 @@ def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: i
 
     ParallelEnv -> ``pettingzoo_env_to_vec_env_v1`` -> ``concat_vec_envs_v1(base_class="gymnasium")``
     -> :class:`SuperSuitVecEnv`. ``num_cpus=0`` (all copies in this process) is the fastest choice
-    on a 2-core machine (stack_compat §5).
+    on a 2-core machine (worker processes fight torch for the cores).
     """
     import supersuit as ss
 
