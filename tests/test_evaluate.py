@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scripted_policies import Steer
 from stable_baselines3.common.vec_env import VecMonitor
 
 from sb3_forager.envs import make_forager_vec_env
@@ -29,18 +30,6 @@ def load_cli():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class Steer:
-    """A scripted 'model' that reaches the food: heads around the obstacles."""
-
-    def predict(self, obs, state=None, episode_start=None, deterministic=True):
-        pos = obs[:, 0:2] * 100.0
-        out = np.empty((len(obs), 2), dtype=np.float32)
-        for i, (x, y) in enumerate(pos):
-            target = (50.0, 10.0) if x < 45 else (90.0, 30.0) if y < 25 else (95.0, 95.0)
-            out[i] = np.clip(0.1 * (np.array(target) - (x, y)), -1, 1)
-        return out, state
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ package's embedded simulation (sb3_forager.sim.ForagerSim) or computed by hand i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -53,6 +54,35 @@ def close_loop(loop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
+
+
+@contextlib.contextmanager
+def client_loop():
+    """A fresh event loop, set as the current one (the stock bridges must be built on a running
+    loop and then keep using it), closed afterwards."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.set_event_loop(None)
+        close_loop(loop)
+
+
+def build_stock(loop, cls, gaml: pathlib.Path, experiment: str, port: int):
+    """A stock gama-gymnasium / gama-pettingzoo env, constructed inside ``loop`` as they require."""
+
+    async def build():
+        return cls(
+            gaml_experiment_path=str(gaml), gaml_experiment_name=experiment, gama_ip_address="127.0.0.1", gama_port=port
+        )
+
+    return loop.run_until_complete(build())
+
+
+def close_stock(loop, env) -> None:
+    env.close()
+    loop.run_until_complete(asyncio.sleep(0.05))  # let websockets finish its closing handshake
 
 
 def run(coro, timeout: float = 20.0):
@@ -511,69 +541,43 @@ def test_experiments_belong_to_their_socket_and_die_with_it(gama):
 def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
     from gymnasium.utils.env_checker import check_env
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-
-    async def build():
-        return GamaEnv(
-            gaml_experiment_path=str(GYM_GAML),
-            gaml_experiment_name="gym_env",
-            gama_ip_address="127.0.0.1",
-            gama_port=gama.port,
-        )
-
-    env = loop.run_until_complete(build())
-    try:
-        env.gama_client.client.default_timeout = 10.0  # a stand-in bug fails instead of hanging
-        check_env(env.unwrapped, skip_render_check=True)
-        obs, info = env.reset(seed=0)
-        sim = ForagerSim(SINGLE_FORAGER, 1)
-        assert info == {}
-        assert_close(obs, sim.obs[0, 0])
-        for ax, ay in ACTIONS:
-            obs, reward, terminated, truncated, info = env.step(np.array([ax, ay], dtype=np.float32))
-            # gama-gymnasium sends the float32 action as JSON floats; the sim gets the same numbers
-            res = sim.step(np.array([[[float(np.float32(ax)), float(np.float32(ay))]]]))
-            assert_close(obs, res.obs[0, 0])
-            assert abs(reward - res.reward[0, 0]) <= TOL
-            assert terminated is False and truncated is False and info == {}
-        sent = [r.get("expr") for r in gama.requests if isinstance(r, dict) and r.get("type") == "expression"]
-        assert "GymAgent[0].observation_space" in sent and "GymAgent[0].data" in sent
-    finally:
-        env.close()
-        loop.run_until_complete(asyncio.sleep(0.05))
-        asyncio.set_event_loop(None)
-        close_loop(loop)
+    with client_loop() as loop:
+        env = build_stock(loop, GamaEnv, GYM_GAML, "gym_env", gama.port)
+        try:
+            env.gama_client.client.default_timeout = 10.0  # a stand-in bug fails instead of hanging
+            check_env(env.unwrapped, skip_render_check=True)
+            obs, info = env.reset(seed=0)
+            sim = ForagerSim(SINGLE_FORAGER, 1)
+            assert info == {}
+            assert_close(obs, sim.obs[0, 0])
+            for ax, ay in ACTIONS:
+                obs, reward, terminated, truncated, info = env.step(np.array([ax, ay], dtype=np.float32))
+                # gama-gymnasium sends the float32 action as JSON floats; the sim gets the same numbers
+                res = sim.step(np.array([[[float(np.float32(ax)), float(np.float32(ay))]]]))
+                assert_close(obs, res.obs[0, 0])
+                assert abs(reward - res.reward[0, 0]) <= TOL
+                assert terminated is False and truncated is False and info == {}
+            sent = [r.get("expr") for r in gama.requests if isinstance(r, dict) and r.get("type") == "expression"]
+            assert "GymAgent[0].observation_space" in sent and "GymAgent[0].data" in sent
+        finally:
+            close_stock(loop, env)
 
 
 @pytest.mark.timeout(60)
 def test_stock_gama_pettingzoo_step_raises_the_released_nb_steps_typeerror(gama):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-
-    async def build():
-        return GamaParallelEnv(
-            gaml_experiment_path=str(PETZ_GAML),
-            gaml_experiment_name="petz_env",
-            gama_ip_address="127.0.0.1",
-            gama_port=gama.port,
-        )
-
-    env = loop.run_until_complete(build())
-    try:
-        env.gama_client.client.default_timeout = 10.0
-        observations, infos = env.reset(seed=1)
-        sim = ForagerSim(COOP_FORAGERS, 1)
-        assert set(observations) == {"forager_0", "forager_1"}
-        assert_close(observations["forager_1"], sim.obs[0, 1])
-        assert infos == {"forager_0": {}, "forager_1": {}}
-        with pytest.raises(TypeError, match="nb_steps"):
-            env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
-    finally:
-        env.close()
-        loop.run_until_complete(asyncio.sleep(0.05))
-        asyncio.set_event_loop(None)
-        close_loop(loop)
+    with client_loop() as loop:
+        env = build_stock(loop, GamaParallelEnv, PETZ_GAML, "petz_env", gama.port)
+        try:
+            env.gama_client.client.default_timeout = 10.0
+            observations, infos = env.reset(seed=1)
+            sim = ForagerSim(COOP_FORAGERS, 1)
+            assert set(observations) == {"forager_0", "forager_1"}
+            assert_close(observations["forager_1"], sim.obs[0, 1])
+            assert infos == {"forager_0": {}, "forager_1": {}}
+            with pytest.raises(TypeError, match="nb_steps"):
+                env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
+        finally:
+            close_stock(loop, env)
 
 
 # ------------------------------------------------------------------------------------ faults
@@ -743,22 +747,8 @@ def test_free_port_has_nothing_listening():
             await websockets.connect(f"ws://127.0.0.1:{port}", open_timeout=2)
 
     run(scenario())
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-
-    async def build():
-        return GamaEnv(
-            gaml_experiment_path=str(GYM_GAML),
-            gaml_experiment_name="gym_env",
-            gama_ip_address="127.0.0.1",
-            gama_port=port,
-        )
-
-    try:
+    with client_loop() as loop:
         start = time.monotonic()
         with pytest.raises(GamaConnectionError):
-            loop.run_until_complete(build())
+            build_stock(loop, GamaEnv, GYM_GAML, "gym_env", port)
         assert time.monotonic() - start < 2.0
-    finally:
-        asyncio.set_event_loop(None)
-        close_loop(loop)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from scripted_policies import Steer, Still
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecMonitor
@@ -228,23 +229,6 @@ def test_team_metrics_are_per_team_episode(tmp_path):
     # a resumed run keeps the rows
     again = TeamMetricsCallback(n_agents=2, episodes_path=tmp_path / "episodes.csv")
     assert again.n_team_episodes == 2
-
-
-class Steer:
-    """A scripted 'model': heads for the food along a route around the obstacles."""
-
-    def predict(self, obs, state=None, episode_start=None, deterministic=True):
-        pos = obs[:, 0:2] * 100.0
-        out = np.empty((len(obs), 2), dtype=np.float32)
-        for i, (x, y) in enumerate(pos):
-            target = (50.0, 10.0) if x < 45 else (90.0, 30.0) if y < 25 else (95.0, 95.0)
-            out[i] = np.clip(0.1 * (np.array(target) - (x, y)), -1, 1)
-        return out, state
-
-
-class Still:
-    def predict(self, obs, state=None, episode_start=None, deterministic=True):
-        return np.zeros((len(obs), 2), dtype=np.float32), state
 
 
 @pytest.mark.parametrize("kind,k", [("single", 1), ("coop", 2)])
