@@ -125,12 +125,13 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
         reward = r.reward[:, 0].copy()
         terminated = r.terminated[:, 0].copy()
         truncated = r.truncated[:, 0].copy()
+        obs = r.obs[:, 0]
         if pending.any():  # next-step autoreset: these worlds start over instead of stepping
-            self.sim.reset(pending)
+            obs = self.sim.reset(pending)[:, 0]
             reward[pending] = 0.0
             terminated[pending] = False
             truncated[pending] = False
-        obs = self.sim.obs[:, 0].astype(np.float32)
+        obs = obs.astype(np.float32)
         self._needs_reset = terminated | truncated
         infos: dict[str, Any] = {}
         if self._needs_reset.any():
