@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,11 @@ def format_eval_line(
     return " | ".join(parts)
 
 
+#: ``on_eval(num_timesteps, deterministic_summary, stochastic_summary)`` after each periodic
+#: evaluation; returning False stops training (e.g. an Optuna pruner).
+EvalHook = Callable[[int, Mapping[str, float], "Mapping[str, float] | None"], "bool | None"]
+
+
 class TeamEvalCallback(BaseCallback):
     """Evaluate every ``eval_freq`` timesteps, per team episode; keep the best model.
 
@@ -207,8 +212,11 @@ class TeamEvalCallback(BaseCallback):
         paths: RunPaths | None = None,
         stochastic: bool = True,
         verbose: int = 0,
+        on_eval: EvalHook | None = None,
     ) -> None:
         super().__init__(verbose)
+        self.on_eval = on_eval
+        self.stop_requested = False
         self.eval_env = eval_env
         self.n_agents = int(n_agents)
         self.eval_freq = int(eval_freq)
@@ -235,7 +243,10 @@ class TeamEvalCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.eval_freq > 0 and self.num_timesteps - int(self.last_eval_timestep or 0) >= self.eval_freq:
-            self.evaluate_now()
+            det, stoch = self.evaluate_now()
+            if self.on_eval is not None and self.on_eval(self.num_timesteps, det, stoch) is False:
+                self.stop_requested = True
+                return False  # SB3 ends learn() cleanly
         return True
 
     def run_evaluation(self, n_episodes: int | None = None) -> tuple[EpisodeBatch, EpisodeBatch | None]:

@@ -29,6 +29,7 @@ from stable_baselines3.common.callbacks import (
 
 from .callbacks import (
     AtomicCheckpointCallback,
+    EvalHook,
     HParamCallback,
     TeamEvalCallback,
     TeamMetricsCallback,
@@ -73,6 +74,8 @@ class TrainResult:
     #: seconds spent in ``learn`` (training wall time, evaluations during training included)
     train_seconds: float
     interrupted: bool = False
+    #: training was stopped early by ``on_eval`` returning False
+    stopped_early: bool = False
     #: the final model's evaluation (deterministic, stochastic summaries) if evaluation is on
     final_eval: tuple[dict[str, float], dict[str, float] | None] | None = None
     #: the resolved config of the run
@@ -108,6 +111,7 @@ def train(
     resume: str | Path | None = None,
     extra_callbacks: list[BaseCallback] | None = None,
     final_eval_episodes: int | None = None,
+    on_eval: EvalHook | None = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -119,6 +123,9 @@ def train(
             TensorBoard curves, timestep count continued).
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
+        on_eval: called after each periodic evaluation as ``on_eval(num_timesteps, det, stoch)``
+            (the summaries of :meth:`EpisodeBatch.summary`); returning False stops training
+            early (``TrainResult.stopped_early``), the run folder being written as usual.
     """
     cfg.validate()
     check_backend(cfg)  # before any folder is made
@@ -147,7 +154,9 @@ def train(
             elif config_before is not None:
                 atomic_write_bytes(paths.config, config_before)
             raise
-        return _learn(cfg, model, env, eval_env, paths, resume_zip is not None, extra_callbacks, final_eval_episodes)
+        return _learn(
+            cfg, model, env, eval_env, paths, resume_zip is not None, extra_callbacks, final_eval_episodes, on_eval
+        )
     finally:
         for venv in (env, eval_env):
             if venv is not None:
@@ -201,12 +210,13 @@ def _learn(
     resumed: bool,
     extra_callbacks: list[BaseCallback] | None,
     final_eval_episodes: int | None,
+    on_eval: EvalHook | None = None,
 ) -> TrainResult:
     metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes)
     callbacks: list[BaseCallback] = [HParamCallback(cfg.to_dict()), metrics]
     evaluator = None
     if eval_env is not None:
-        evaluator = TeamEvalCallback(eval_env, cfg.n_agents, cfg.eval_freq, cfg.eval_episodes, paths)
+        evaluator = TeamEvalCallback(eval_env, cfg.n_agents, cfg.eval_freq, cfg.eval_episodes, paths, on_eval=on_eval)
         callbacks.append(evaluator)
     if cfg.checkpoint_freq > 0:
         callbacks.append(AtomicCheckpointCallback(cfg.checkpoint_freq, paths))
@@ -271,6 +281,7 @@ def _learn(
         num_timesteps=int(model.num_timesteps),
         train_seconds=train_seconds,
         interrupted=interrupted,
+        stopped_early=bool(evaluator is not None and evaluator.stop_requested),
         final_eval=final_eval,
         config=cfg.to_dict(),
     )
