@@ -6,7 +6,8 @@
  *   (model SmartForagerGym, experiment gym_env). One forager accelerates in a 100 x 100
  *   continuous world (y points down) towards the food at (95, 95) around six 10 x 10
  *   obstacles, seeing 13 values in [0, 1] (position, distance and direction to the food,
- *   8 range sensors).
+ *   8 range sensors). Those are the defaults: the start, the obstacles, the food and the time
+ *   limit are experiment parameters (see "Scenario parameters" below).
  *
  *   Driven from Python by the Gymnasium env `sb3_forager/GamaForager-v0` through
  *   gama-gymnasium's GymAgent bridge. The bridge evaluates, and this model must answer:
@@ -27,8 +28,40 @@
  *   species `init` BEFORE that create body, and a location never set is drawn at random on
  *   first access, so the tutorial's first observation and its `previous_distance` are
  *   measured at a random point. Here the location is passed with `with:`, which GAMA sets
- *   before `init`, so the first observation and `previous_distance` are measured at (5, 5),
- *   exactly like the embedded env. Nothing else in the model is random.
+ *   before `init`, so the first observation and `previous_distance` are measured at (5, 5)
+ *   (or at the start given by starts_json, below), exactly like the embedded env. Nothing else
+ *   in the model is random.
+ *
+ *   Scenario parameters (the sb3_forager spec, "Scenario family"). Experiment parameters of gym_env,
+ *   each declared `parameter "<name>" var: <name>;` (title = global name, so the server finds it by
+ *   either), with the default held by the global. The global `init` reads them, so they take effect at
+ *   `load` and at every `reload` (GAMA sets parameter values on the simulation before its init runs).
+ *   With no parameters at all this file is exactly the tutorial model described above.
+ *     name            type    default    meaning
+ *     starts_json     string  ""         JSON list with ONE [x, y] start for the forager, e.g.
+ *                                        "[[5.0,5.0]]"; "" = the tutorial start (5, 5). Any other
+ *                                        length is an error.
+ *     obstacles_json  string  ""         JSON list of obstacle centres [[cx, cy], ...]: closed 10 x 10
+ *                                        squares, any count, overlaps allowed; "" = the six tutorial
+ *                                        squares, "[]" = no obstacle.
+ *     food_x, food_y  float   95.0       the food centre (the radius stays 5)
+ *     max_steps       int     300        the time limit (truncated when current_step >= max_steps), >= 1
+ *   A start must lie in [1, 99] x [1, 99] and not inside or on an obstacle; a malformed list or an
+ *   invalid value stops init with a GAML error naming the parameter.
+ *
+ *   Over the GAMA server, load/reload carry "parameters": [{"name": "starts_json", "type": "string",
+ *   "value": "[[5.0,5.0]]"}, {"name": "food_x", "type": "float", "value": 95.0},
+ *   {"name": "max_steps", "type": "int", "value": 300}, ...]. Always give "type" (the server reads it
+ *   unconditionally); it converts "int" with Integer.valueOf and "float" with Double.valueOf of the
+ *   value's text, so send an int as 300, not 300.0. The two lists travel as JSON strings, which init
+ *   parses with from_json. Parameter values stay in the experiment between
+ *   reloads (read in the GAMA source, not checked on a running GAMA): a reload without parameters
+ *   re-runs init with the values last given, so send all of them whenever the scenario changes.
+ *
+ *   Random scenarios: this model never draws starts or layouts. The Python side (sb3_forager) draws
+ *   random starts and obstacle layouts itself, from the env's generator seeded by reset(seed=...),
+ *   and sends them here as the parameters above, so a seeded random episode is the same on GAMA as
+ *   on the embedded backend.
  *
  * Tags: reinforcement-learning, gymnasium, continuous, tutorial, sb3_forager
  */
@@ -37,21 +70,50 @@ model SmartForagerGym
 
 global {
 	float world_size <- 100.0;
-	point food_location <- {95.0, 95.0};
 	float food_radius <- 5.0;          // success when distance < food_radius (strict)
-	list<geometry> obstacles <- [];
-	int max_steps <- 300;
 	int current_step <- 0;
 	int gama_server_port <- 0;
 
+	// ---- Scenario parameters (experiment parameters, see the header). The defaults are the tutorial's. ----
+	string starts_json <- "";          // JSON [[x, y]]: the one start; "" = the tutorial start below
+	string obstacles_json <- "";       // JSON [[cx, cy], ...]: obstacle centres; "" = the six tutorial squares
+	float food_x <- 95.0;              // food centre
+	float food_y <- 95.0;
+	int max_steps <- 300;              // time limit
+
+	// The tutorial scenario, used when the JSON parameters are "".
+	list<point> tutorial_starts <- [{5.0, 5.0}];
+	list<point> tutorial_obstacle_centres <- [{25.0, 25.0}, {35.0, 25.0}, {25.0, 35.0}, {65.0, 45.0}, {75.0, 45.0}, {75.0, 55.0}];
+
+	// Built by init from the parameters; everything else reads these.
+	point food_location <- {95.0, 95.0};
+	list<geometry> obstacles <- [];
+	list<point> start_points <- [];
+	list<point> parsed_points <- [];   // output of the action parse_points
+
 	init {
-		// Six closed 10 x 10 squares (a point on an edge counts as inside: `intersects` is boundary inclusive)
-		obstacles << square(10) at_location {25.0, 25.0};
-		obstacles << square(10) at_location {35.0, 25.0};
-		obstacles << square(10) at_location {25.0, 35.0};
-		obstacles << square(10) at_location {65.0, 45.0};
-		obstacles << square(10) at_location {75.0, 45.0};
-		obstacles << square(10) at_location {75.0, 55.0};
+		// ---- Scenario (read here, so at load and at every reload) ----
+		if (max_steps < 1) { error "max_steps must be >= 1, got " + max_steps; }
+		food_location <- {food_x, food_y};
+
+		// Obstacles: closed 10 x 10 squares (a point on an edge counts as inside: `intersects` is boundary inclusive)
+		list<point> centres <- tutorial_obstacle_centres;
+		if (obstacles_json != "") {
+			do parse_points param_name: "obstacles_json" json_text: obstacles_json;
+			centres <- copy(parsed_points);
+		}
+		loop c over: centres { obstacles << square(10) at_location c; }
+
+		// Start: one [x, y]
+		start_points <- tutorial_starts;
+		if (starts_json != "") {
+			do parse_points param_name: "starts_json" json_text: starts_json;
+			start_points <- copy(parsed_points);
+		}
+		if (length(start_points) != 1) {
+			error "starts_json: the single-forager model takes exactly one [x, y] start, got " + length(start_points) + " in " + starts_json;
+		}
+		do check_starts;
 
 		// The bridge agent first: the forager keeps a reference to GymAgent[0].
 		// Both spaces are read by gama-gymnasium right after `load`, so they are set here.
@@ -62,9 +124,46 @@ global {
 			observation_space <- ["type"::"Box", "low"::list_with(13, 0.0), "high"::list_with(13, 1.0), "dtype"::"float"];
 		}
 
-		// Start at (5, 5) through `with:` (set before the species init, see the header comment).
+		// The start through `with:` (set before the species init, see the header comment).
 		// The forager's init then fills GymAgent[0].state, which `reset` reads right after `reload`.
-		create forager number: 1 with: [location::{5.0, 5.0}];
+		create forager number: 1 with: [location::start_points[0]];
+	}
+
+	// Parses `json_text`, a JSON list of [x, y] pairs, into `parsed_points` (numbers are cast with
+	// float(), JSON ints included). Anything else stops init with an error naming `param_name`.
+	action parse_points(string param_name, string json_text) {
+		parsed_points <- [];
+		unknown parsed <- nil;
+		bool parse_failed <- false;
+		try {
+			parsed <- from_json(json_text);
+		} catch {
+			parse_failed <- true;
+		}
+		if (parse_failed or parsed = nil) {
+			error param_name + ": expected a JSON list of [x, y] pairs such as [[5.0,5.0]], got: " + json_text;
+		}
+		// list(...) of a non-list gives a list of another length (a number -> [it], nil -> []), so the
+		// length test below also rejects elements that are not [x, y] pairs.
+		loop element_xy over: list(parsed) {
+			list pair_xy <- list(element_xy);
+			if (length(pair_xy) != 2) {
+				error param_name + ": every element must be an [x, y] pair of numbers, got: " + json_text;
+			}
+			parsed_points << {float(pair_xy[0]), float(pair_xy[1])};
+		}
+	}
+
+	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (the spec's validity rule).
+	action check_starts {
+		loop p over: start_points {
+			if (p.x < 1.0 or p.x > world_size - 1.0 or p.y < 1.0 or p.y > world_size - 1.0) {
+				error "starts_json: start " + p + " is outside [1, 99] x [1, 99]";
+			}
+			loop obs over: obstacles {
+				if (p intersects obs) { error "starts_json: start " + p + " is inside (or on) an obstacle"; }
+			}
+		}
 	}
 
 	// One bridge `step` = one cycle = one action: nothing happens in a cycle without a pending action,
@@ -248,6 +347,12 @@ species forager {
 
 experiment gym_env {
 	parameter "communication_port" var: gama_server_port;
+	// Scenario parameters (see the header): title = global name; the globals hold the defaults.
+	parameter "starts_json" var: starts_json;
+	parameter "obstacles_json" var: obstacles_json;
+	parameter "food_x" var: food_x;
+	parameter "food_y" var: food_y;
+	parameter "max_steps" var: max_steps;
 	// gama-gymnasium sends `seed <- x;` on every reset; the model itself draws no random numbers.
 	parameter "Random Seed" var: seed <- 0.0;
 	output {

@@ -7,6 +7,9 @@
  *   (15, 5) and forager_1 from (5, 15), must ALL reach the food at (95, 95) in the same
  *   100 x 100 world as the single model (y points down, six 10 x 10 obstacles). Each one
  *   sees 15 values in [0, 1]: the single model's 13 plus the teammate's (x, y) / 100.
+ *   Those are the defaults: the starts (and so the number of foragers), the obstacles, the food,
+ *   the time limit and the teammate rule are experiment parameters (see "Scenario parameters"
+ *   below). forager_petz_stress.gaml is this same model with the tutorial's step-16 defaults.
  *
  *   Driven from Python by `sb3_forager.forager_coop_v0.parallel_env(backend="gama")` through
  *   gama-pettingzoo's PetzAgent contract. The bridge evaluates, and this model must answer:
@@ -23,12 +26,55 @@
  *        (the server opens the file, not the Python process), experiment "petz_env",
  *        host localhost (or the server's address) and port 1001.
  *
- *   Semantics (the sb3_forager spec): per cycle `current_step += 1` first, then forager_0 and
- *   then forager_1 each move, observe and compute their reward, sequentially (so forager_0 sees
- *   forager_1's position before it moves, forager_1 sees forager_0's new one). A forager at the
- *   food is frozen. Rewards, first match wins: all at food +100 (terminated) > this one at food
- *   +0.5 > time limit -1 (truncated) > distance shaping (-1 more if bumped). When all foragers
- *   are at the food or the time limit is reached, `PetzAgent[0].agents <- []`. Nothing is random.
+ *   Semantics (the sb3_forager spec): per cycle `current_step += 1` first, then forager_0,
+ *   forager_1, ... in index order each move, observe and compute their reward, sequentially (so
+ *   with the pair forager_0 sees forager_1's position before it moves, forager_1 sees forager_0's
+ *   new one). A forager at the food is frozen. Rewards, first match wins: all at food +100
+ *   (terminated) > this one at food +0.5 > time limit -1 (truncated) > distance shaping (-1 more
+ *   if bumped). When all foragers are at the food or the time limit is reached,
+ *   `PetzAgent[0].agents <- []`. Nothing is random.
+ *
+ *   Scenario parameters (the sb3_forager spec, "Scenario family"). Experiment parameters of
+ *   petz_env, each declared `parameter "<name>" var: <name>;` (title = global name, so the server
+ *   finds it by either), with the default held by the global. The global `init` reads them, so they
+ *   take effect at `load` and at every `reload` (GAMA sets parameter values on the simulation before
+ *   its init runs). With no parameters at all this file is exactly the tutorial pair
+ *   described above (teammate "first").
+ *     name            type    default    meaning
+ *     starts_json     string  ""         JSON list with one [x, y] start per forager, e.g.
+ *                                        "[[15.0,5.0],[5.0,15.0]]"; "" = the pair (15, 5), (5, 15).
+ *                                        N = its length (N >= 2): agents forager_0 .. forager_{N-1} in
+ *                                        this order, agents_at_food of length N, and the PetzAgent
+ *                                        agents / possible_agents / spaces / infos built for these N ids.
+ *     obstacles_json  string  ""         JSON list of obstacle centres [[cx, cy], ...]: closed 10 x 10
+ *                                        squares, any count, overlaps allowed; "" = the six tutorial
+ *                                        squares, "[]" = no obstacle.
+ *     food_x, food_y  float   95.0       the food centre (the radius stays 5)
+ *     max_steps       int     300        the time limit (truncated when current_step >= max_steps), >= 1
+ *     teammate        string  "first"    whose position fills the teammate slot (obs 13-14), chosen
+ *                                        when the forager observes: "first" = the tutorial pair's
+ *                                        `forager first_with (each.agent_id != agent_id)` (the first
+ *                                        other forager in index order); "nearest" = the other forager
+ *                                        at the smallest Euclidean distance, ties to the lowest index.
+ *                                        Any other value is an error.
+ *   The observation stays 15 values for any N. A start must lie in [1, 99] x [1, 99] and not inside
+ *   or on an obstacle; a malformed list or an invalid value stops init with a GAML error naming the
+ *   parameter.
+ *
+ *   Over the GAMA server, load/reload carry "parameters": [{"name": "starts_json", "type": "string",
+ *   "value": "[[15.0,5.0],[5.0,15.0]]"}, {"name": "teammate", "type": "string", "value": "nearest"},
+ *   {"name": "food_x", "type": "float", "value": 95.0}, {"name": "max_steps", "type": "int",
+ *   "value": 300}, ...]. Always give "type" (the server reads it unconditionally); it converts "int"
+ *   with Integer.valueOf and "float" with Double.valueOf of the value's text, so send an int as 300,
+ *   not 300.0. The two lists travel as JSON strings, which init parses with from_json. Parameter
+ *   values stay in the experiment between reloads (read in the GAMA source, not checked on a running
+ *   GAMA): a reload without parameters re-runs init with the values last given, so send all of them
+ *   whenever the scenario changes.
+ *
+ *   Random scenarios: this model never draws starts or layouts. The Python side (sb3_forager) draws
+ *   random starts and obstacle layouts itself, from the env's generator seeded by reset(seed=...),
+ *   and sends them here as the parameters above, so a seeded random episode is the same on GAMA as
+ *   on the embedded backend.
  *
  * Tags: reinforcement-learning, pettingzoo, marl, cooperative, tutorial, sb3_forager
  */
@@ -37,24 +83,61 @@ model SmartForagerPetz
 
 global {
 	float world_size <- 100.0;
-	point food_location <- {95.0, 95.0};
 	float food_radius <- 5.0;          // success when distance < food_radius (strict)
-	list<geometry> obstacles <- [];
-	int max_steps <- 300;
 	int current_step <- 0;
 	int gama_server_port <- 0;
 
-	list<string> agent_ids <- ["forager_0", "forager_1"];
-	list<bool> agents_at_food <- [false, false];
+	// ---- Scenario parameters (experiment parameters, see the header). The defaults are the tutorial pair's. ----
+	string starts_json <- "";          // JSON [[x, y], ...]: one start per forager, N = its length; "" = the starts below
+	string obstacles_json <- "";       // JSON [[cx, cy], ...]: obstacle centres; "" = the six tutorial squares
+	float food_x <- 95.0;              // food centre
+	float food_y <- 95.0;
+	int max_steps <- 300;              // time limit
+	string teammate <- "first";        // teammate slot rule: "first" or "nearest" (see compute_observation)
+
+	// The tutorial (steps 12-13) scenario, used when the JSON parameters are "".
+	list<point> tutorial_starts <- [{15.0, 5.0}, {5.0, 15.0}];
+	list<point> tutorial_obstacle_centres <- [{25.0, 25.0}, {35.0, 25.0}, {25.0, 35.0}, {65.0, 45.0}, {75.0, 45.0}, {75.0, 55.0}];
+
+	// Built by init from the parameters; everything else reads these.
+	point food_location <- {95.0, 95.0};
+	list<geometry> obstacles <- [];
+	list<point> start_points <- [];
+	list<point> parsed_points <- [];   // output of the action parse_points
+	int nb_foragers <- 2;              // N = length(start_points)
+	list<string> agent_ids <- [];      // forager_0 .. forager_{N-1}
+	list<bool> agents_at_food <- [];   // one flag per forager, in index order
 
 	init {
-		// Six closed 10 x 10 squares (a point on an edge counts as inside: `intersects` is boundary inclusive)
-		obstacles << square(10) at_location {25.0, 25.0};
-		obstacles << square(10) at_location {35.0, 25.0};
-		obstacles << square(10) at_location {25.0, 35.0};
-		obstacles << square(10) at_location {65.0, 45.0};
-		obstacles << square(10) at_location {75.0, 45.0};
-		obstacles << square(10) at_location {75.0, 55.0};
+		// ---- Scenario (read here, so at load and at every reload) ----
+		if (teammate != "first" and teammate != "nearest") {
+			error "teammate must be 'first' or 'nearest', got '" + teammate + "'";
+		}
+		if (max_steps < 1) { error "max_steps must be >= 1, got " + max_steps; }
+		food_location <- {food_x, food_y};
+
+		// Obstacles: closed 10 x 10 squares (a point on an edge counts as inside: `intersects` is boundary inclusive)
+		list<point> centres <- tutorial_obstacle_centres;
+		if (obstacles_json != "") {
+			do parse_points param_name: "obstacles_json" json_text: obstacles_json;
+			centres <- copy(parsed_points);
+		}
+		loop c over: centres { obstacles << square(10) at_location c; }
+
+		// Starts: one [x, y] per forager; their number is the number of foragers
+		start_points <- tutorial_starts;
+		if (starts_json != "") {
+			do parse_points param_name: "starts_json" json_text: starts_json;
+			start_points <- copy(parsed_points);
+		}
+		if (length(start_points) < 2) {
+			error "starts_json: the team model needs at least 2 foragers (one [x, y] start each), got " + length(start_points) + " in " + starts_json;
+		}
+		do check_starts;
+		nb_foragers <- length(start_points);
+		agent_ids <- [];
+		loop k from: 0 to: nb_foragers - 1 { agent_ids << "forager_" + string(k); }
+		agents_at_food <- list_with(nb_foragers, false);
 
 		create PetzAgent {
 			agents          <- copy(agent_ids);
@@ -63,7 +146,7 @@ global {
 			action_spaces <- agent_ids as_map (each::[
 				"type"::"Box", "low"::[-1.0, -1.0], "high"::[1.0, 1.0], "dtype"::"float"
 			]);
-			// Observation: 15 floats in [0, 1]
+			// Observation: 15 floats in [0, 1] for any N (the 13 + one teammate's x, y)
 			observation_spaces <- agent_ids as_map (each::[
 				"type"::"Box", "low"::list_with(15, 0.0), "high"::list_with(15, 1.0), "dtype"::"float"
 			]);
@@ -77,17 +160,55 @@ global {
 		}
 
 		// Locations through `with:` are set before the species init, so previous_distance is
-		// measured at the start points.
-		create forager with: [agent_id::"forager_0", agent_index::0, location::{15.0,  5.0}];
-		create forager with: [agent_id::"forager_1", agent_index::1, location::{5.0, 15.0}];
-		// Observations for `reset` (after both exist, so each sees its teammate)
+		// measured at the start points. forager_i gets index i (creation order = index order).
+		loop idx from: 0 to: nb_foragers - 1 {
+			create forager with: [agent_id::agent_ids[idx], agent_index::idx, location::start_points[idx]];
+		}
+		// Observations for `reset` (after all exist, so each sees its teammate)
 		ask forager { do compute_observation; }
+	}
+
+	// Parses `json_text`, a JSON list of [x, y] pairs, into `parsed_points` (numbers are cast with
+	// float(), JSON ints included). Anything else stops init with an error naming `param_name`.
+	action parse_points(string param_name, string json_text) {
+		parsed_points <- [];
+		unknown parsed <- nil;
+		bool parse_failed <- false;
+		try {
+			parsed <- from_json(json_text);
+		} catch {
+			parse_failed <- true;
+		}
+		if (parse_failed or parsed = nil) {
+			error param_name + ": expected a JSON list of [x, y] pairs such as [[15.0,5.0],[5.0,15.0]], got: " + json_text;
+		}
+		// list(...) of a non-list gives a list of another length (a number -> [it], nil -> []), so the
+		// length test below also rejects elements that are not [x, y] pairs.
+		loop element_xy over: list(parsed) {
+			list pair_xy <- list(element_xy);
+			if (length(pair_xy) != 2) {
+				error param_name + ": every element must be an [x, y] pair of numbers, got: " + json_text;
+			}
+			parsed_points << {float(pair_xy[0]), float(pair_xy[1])};
+		}
+	}
+
+	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (the spec's validity rule).
+	action check_starts {
+		loop p over: start_points {
+			if (p.x < 1.0 or p.x > world_size - 1.0 or p.y < 1.0 or p.y > world_size - 1.0) {
+				error "starts_json: start " + p + " is outside [1, 99] x [1, 99]";
+			}
+			loop obs over: obstacles {
+				if (p intersects obs) { error "starts_json: start " + p + " is inside (or on) an obstacle"; }
+			}
+		}
 	}
 
 	reflex main_loop {
 		if (PetzAgent[0].actions = nil or empty(PetzAgent[0].actions)) { return; }
 		current_step <- current_step + 1;
-		// Sequential, in creation order: forager_0 does all three, then forager_1
+		// Sequential, in creation (= index) order: forager_0 does all three, then forager_1, ...
 		ask forager { do apply_action; do compute_observation; do compute_reward; }
 		// Consume the actions: a further cycle without new actions does nothing (e.g. a GUI run),
 		// so one bridge `step` applies exactly one joint action.
@@ -205,8 +326,26 @@ species forager {
 			}
 			add closest to: sensors;
 		}
+		// Teammate slot (indices 13-14), chosen NOW, when this forager observes: foragers earlier in
+		// the ask order have already moved this cycle, later ones not yet. 0.5/0.5 if there is none.
 		float other_x <- 0.5; float other_y <- 0.5;
-		forager other <- forager first_with (each.agent_id != agent_id);
+		forager other <- nil;
+		if (teammate = "first") {
+			// The tutorial pair's rule: the first other forager in index order.
+			other <- forager first_with (each.agent_id != agent_id);
+		} else {
+			// "nearest": the other forager at the smallest Euclidean distance, ties to the lowest
+			// index. An explicit loop in index order that only takes a STRICTLY smaller distance,
+			// because GAMA's `closest_to` does not document its tie-breaking.
+			float best_distance <- 0.0;
+			loop j from: 0 to: nb_foragers - 1 {
+				forager candidate <- forager[j];
+				if (candidate.agent_id != agent_id) {
+					float mate_distance <- location distance_to candidate.location;
+					if (other = nil or mate_distance < best_distance) { other <- candidate; best_distance <- mate_distance; }
+				}
+			}
+		}
 		if (other != nil) { other_x <- other.location.x / world_size; other_y <- other.location.y / world_size; }
 		bridge.observations[agent_id] <- [
 			location.x / world_size, location.y / world_size,
@@ -216,20 +355,21 @@ species forager {
 	}
 
 	// First match wins: all at food (+100, terminated) > at food (+0.5) > time limit (-1, truncated) > shaping.
+	// Each forager's info map carries its at_food flag: the bridge's explicit arrival signal.
 	action compute_reward {
 		float dist <- location distance_to food_location;
 		if (dist < food_radius and not at_food) { at_food <- true; agents_at_food[agent_index] <- true; }
 		if (agents_at_food all_match each) {
 			bridge.rewards[agent_id] <- 100.0; bridge.terminations[agent_id] <- true;
-			bridge.truncations[agent_id] <- false; bridge.infos[agent_id] <- map<string, unknown>([]); return;
+			bridge.truncations[agent_id] <- false; bridge.infos[agent_id] <- map<string, unknown>(["at_food"::at_food]); return;
 		}
 		if (at_food) {
 			bridge.rewards[agent_id] <- 0.5; bridge.terminations[agent_id] <- false;
-			bridge.truncations[agent_id] <- false; bridge.infos[agent_id] <- map<string, unknown>([]); return;
+			bridge.truncations[agent_id] <- false; bridge.infos[agent_id] <- map<string, unknown>(["at_food"::at_food]); return;
 		}
 		if (current_step >= max_steps) {
 			bridge.rewards[agent_id] <- -1.0; bridge.terminations[agent_id] <- false;
-			bridge.truncations[agent_id] <- true; bridge.infos[agent_id] <- map<string, unknown>([]); return;
+			bridge.truncations[agent_id] <- true; bridge.infos[agent_id] <- map<string, unknown>(["at_food"::at_food]); return;
 		}
 		float delta <- previous_distance - dist;
 		float step_reward <- delta * 2.0 - 0.01;
@@ -237,7 +377,7 @@ species forager {
 		bridge.rewards[agent_id] <- step_reward;
 		previous_distance <- dist;
 		bridge.terminations[agent_id] <- false; bridge.truncations[agent_id] <- false;
-		bridge.infos[agent_id] <- map<string, unknown>([]);
+		bridge.infos[agent_id] <- map<string, unknown>(["at_food"::at_food]);
 	}
 
 	aspect default {
@@ -250,6 +390,13 @@ species forager {
 
 experiment petz_env {
 	parameter "communication_port" var: gama_server_port;
+	// Scenario parameters (see the header): title = global name; the globals hold the defaults.
+	parameter "starts_json" var: starts_json;
+	parameter "obstacles_json" var: obstacles_json;
+	parameter "food_x" var: food_x;
+	parameter "food_y" var: food_y;
+	parameter "max_steps" var: max_steps;
+	parameter "teammate" var: teammate;
 	output {
 		display "Multi-Agent World" type: 2d {
 			graphics "background" { draw rectangle(world_size, world_size) at: {world_size / 2, world_size / 2} color: rgb(240, 240, 240); }

@@ -2,8 +2,8 @@
 
     python scripts/render_world.py [--out sb3_forager/assets/forager_world.png]
 
-Left: the single forager after a few steps toward the food (rays drawn to what they read);
-right: the cooperative pair at their starts.
+Left to right: the single forager after a few steps toward the food (rays drawn to what they read);
+the cooperative pair; the stress test's ten foragers at their starts; a pair in a random layout.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sb3_forager.sim import COOP_FORAGERS, SINGLE_FORAGER, ForagerSim
+from sb3_forager.sim import COOP, FORAGER, STRESS, TEAM, ForagerSim
 
 
 def main() -> None:
@@ -23,16 +23,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=default)
     args = parser.parse_args()
 
-    single = ForagerSim(SINGLE_FORAGER, 1)
+    single = ForagerSim.for_scenario(FORAGER)
     for _ in range(9):  # head right along the top, then down past the first obstacle cluster
         single.step(np.array([[[1.0, 0.25]]]))
-    coop = ForagerSim(COOP_FORAGERS, 1)
+    coop = ForagerSim.for_scenario(COOP)
     for _ in range(7):
         coop.step(np.array([[[1.0, 0.3], [0.3, 1.0]]]))
-    left, right = single.render(0, 400), coop.render(0, 400)
-    gap = np.full((400, 8, 3), 255, np.uint8)
+    stress = ForagerSim.for_scenario(STRESS)
+    layout = TEAM.replace(obstacles="random")
+    rand = ForagerSim.for_scenario(layout)
+    rand.reset(None, [layout.draw(np.random.default_rng(3))])
+    panels = [sim.render(0, 300) for sim in (single, coop, stress, rand)]
+    gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
+    row = [panels[0]]
+    for p in panels[1:]:
+        row += [gap, p]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.concatenate([left, gap, right], axis=1)).save(args.out)
+    Image.fromarray(np.concatenate(row, axis=1)).save(args.out)
     print(f"wrote {args.out}")
 
 

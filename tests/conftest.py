@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # reference_model, gama_standin
 
-from gama_standin import GamaStandIn, running_standin  # noqa: E402
+from gama_standin import GamaStandIn, running_standin
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,11 @@
 
 Real GAMA cannot be installed here, so the project's GAMA backend is tested against this server. It
 follows the GAMA server source (``gama.api/.../utils/server`` and ``gama.headless``; see
-``../shared/research/upstream_gama.md`` section 3) and runs the two ForagerRL models of
-``gaml/`` on the package's embedded numpy simulation (:class:`sb3_forager.sim.ForagerSim`),
-keeping the GAML bridge state (``GymAgent[0]`` / ``PetzAgent[0]`` fields) exactly as the GAML
-reflexes leave it.
+``../shared/research/upstream_gama.md`` section 3) and runs the three ForagerRL models of
+``gaml/`` (``forager_gym.gaml`` / ``gym_env``, ``forager_petz.gaml`` / ``petz_env`` and
+``forager_petz_stress.gaml`` / ``petz_stress_env``) on the package's embedded simulation
+(:class:`sb3_forager.sim.ForagerSim`), keeping the GAML bridge state (``GymAgent[0]`` /
+``PetzAgent[0]`` fields) exactly as the GAML reflexes leave it.
 
 Protocol (as the Java server):
 
@@ -39,9 +40,59 @@ answers ``UnableToExecuteRequest`` with content ``"> Error: ..."``)::
 
 ``name`` is ``cycle`` (the number of cycles run since load/reload), ``seed``, a global of the
 model (``current_step``, ``max_steps``, ``world_size``, ``food_radius``, ``food_location``,
-``gama_server_port``, and for petz ``agent_ids``, ``agents_at_food``) or a species
-(``GymAgent``/``PetzAgent``). Numbers use GAML/Python/JSON syntax including exponents
-(``1e-05``, ``-2.5E+3``). Statements answer ``content: null``.
+``gama_server_port``, the scenario parameters ``starts_json``, ``obstacles_json``, ``food_x``,
+``food_y``, ``start_points``, and for the team models ``teammate``, ``nb_foragers``,
+``agent_ids``, ``agents_at_food``) or a species (``GymAgent``/``PetzAgent``). Numbers use
+GAML/Python/JSON syntax including exponents (``1e-05``, ``-2.5E+3``). Statements answer
+``content: null``.
+
+The models (read from the ``.gaml`` file given to ``load``): a file with experiment ``gym_env`` and
+species ``GymAgent`` is the single-forager model; one with experiment ``petz_env`` or
+``petz_stress_env`` and species ``PetzAgent`` is the team model, with N foragers ``forager_0`` ..
+``forager_{N-1}`` (N = the number of starts). The scenario defaults are the globals the file
+declares (``tutorial_starts``, ``tutorial_obstacle_centres``, ``food_x``, ``food_y``,
+``max_steps``, ``teammate``, ``starts_json``, ``obstacles_json``), read from its text; a file
+without them gets the package presets (``FORAGER``, ``COOP``, or ``STRESS`` for
+``petz_stress_env``). Any other file is a generic model with no species.
+
+Experiment parameters (``load`` / ``reload``, ``[{"name": ..., "value": ..., "type": ...}]``):
+
+* every parameter is converted first, as ``GamaServerExperimentJob.initParam`` does (in the 1.9.3
+  and the 2025 sources): ``m.get("type").toString()`` (a parameter WITHOUT ``type`` throws a
+  NullPointerException), then ``Integer.valueOf("" + value)`` for ``"int"`` (so ``300.0`` or
+  ``"3e2"`` throw a NumberFormatException) and ``Double.valueOf("" + value)`` for ``"float"``
+  (Java syntax: ``"95"``, ``" 1e1 "``, ``"NaN"``, ``"Infinity"``, ``"2.5f"``; not ``"inf"``).
+  Decision: the 2025 sources load and reload through ``ExperimentSpecies.setParameterValues``,
+  which reads a missing ``type`` as ``""`` (and ``CommandExecutor.checkLoadParameters`` calls it
+  optional); the stand-in is strict on purpose, so a backend that passes here works on both.
+  A conversion error during ``load`` answers ``UnableToExecuteRequest`` with the Java exception
+  as content and creates no experiment (``HeadlessLoadCommand``'s ``catch (Exception e)``);
+  during ``reload`` it escapes the command's thread: never answered (recorded in
+  :attr:`GamaStandIn.errors`), the parameters before it in the list already set, no reload done;
+* then the value is found by title or variable name (``communication_port`` /
+  ``gama_server_port``, ``Random Seed`` / ``seed``, and the scenario parameters ``starts_json``,
+  ``obstacles_json`` (strings), ``food_x``, ``food_y`` (floats), ``max_steps`` (int) and, team
+  models only, ``teammate`` (string)) and cast to the variable's declared type (GAML casts; an
+  impossible cast fails like a conversion error). Unknown names are kept in
+  ``unknown_parameters`` and otherwise ignored;
+* values persist: a ``reload`` without ``parameters`` (or with only some of them) re-runs ``init``
+  with the values last set, as GAMA keeps them on the experiment's parameters.
+
+The global ``init`` (at ``load`` and every ``reload``) applies them exactly as the GAML does, in
+the GAML order (team models: ``teammate``; then ``max_steps`` >= 1; food; obstacles
+(``obstacles_json`` "" = the tutorial squares, else a JSON list of ``[cx, cy]``); starts
+(``starts_json`` "" = the tutorial starts, else a JSON list of ``[x, y]``; exactly 1 for
+``gym_env``, >= 2 for the team models); every start in [1, 99]^2 and not inside or on a closed
+obstacle square). An invalid value stops ``init`` with the GAML error's message. Decision (not
+observable without a GAMA; from the source: a GAML error is reported through the server's GUI
+handler, and ``GamaServerExperimentController.schedule`` swallows what escapes the init, so
+``processOpen`` / ``processReload`` still succeed): the error is sent as an unsolicited ``SimulationError``
+(``{"exception": "gama.api.exceptions.GamaRuntimeException", "message": <the GAML message>,
+...}``, only when the experiment was loaded with ``runtime`` true) BEFORE the command's answer,
+which is still ``CommandExecutedSuccessfully`` (``load``: with the experiment id). The
+experiment then exists with an aborted init: the bridge agent was never created
+(``GymAgent[0]`` / ``PetzAgent[0]`` is nil, so reading a field answers ``"> Error: ..."``) and
+every cycle fails with a ``SimulationError`` until a ``reload`` with valid values.
 
 Faults (:class:`FaultConfig`, on ``standin.faults``, read at every message, settable at any time
 from any thread): see the class docstring.
@@ -61,23 +112,24 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from sb3_forager.sim import COOP_FORAGERS, SINGLE_FORAGER, ForagerSim
+from sb3_forager.sim import COOP, FORAGER, STRESS, WORLD, Episode, ForagerSim, Scenario
 
 __all__ = [
-    "GamaStandIn",
+    "COMPILE_ERROR_MARKER",
     "FaultConfig",
+    "GamaStandIn",
+    "format_float",
     "free_port",
     "gama_json",
-    "format_float",
     "running_standin",
-    "COMPILE_ERROR_MARKER",
 ]
 
 #: A .gaml file containing this text answers `load` like a GAMA compile error.
@@ -180,8 +232,54 @@ def _java_str(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return repr(v)
+        return _java_double_str(v)
     return str(v)
+
+
+def _java_double_str(x: float) -> str:
+    """Java's ``Double.toString``: ``300.0``, ``1.0E7``, ``1.5E-4``, ``NaN``, ``-Infinity``."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0.0 or 1e-3 <= abs(x) < 1e7:
+        return repr(x)  # shortest round-trip digits, fixed notation in this range (as Java)
+    mantissa, exponent = np.format_float_scientific(abs(x), unique=True, trim="-").split("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return ("-" if x < 0 else "") + mantissa + "E" + str(int(exponent))
+
+
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")
+_JAVA_DOUBLE = re.compile(r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)")
+
+
+class _ParamError(Exception):
+    """A Java exception while the server converts or sets an experiment parameter."""
+
+    def __init__(self, cls: str, message: str) -> None:
+        super().__init__(f"{cls}: {message}")
+        self.value = _ExceptionValue(cls, message, ["gama.headless.server.GamaServerExperimentJob.initParam"])
+
+
+def _java_integer_value_of(text: str) -> int:
+    """``Integer.valueOf(text)`` (raises :class:`_ParamError` like its NumberFormatException)."""
+    if _JAVA_INT.fullmatch(text) and -(2**31) <= int(text) < 2**31:
+        return int(text)
+    raise _ParamError("java.lang.NumberFormatException", f'For input string: "{text}"')
+
+
+def _java_double_value_of(text: str) -> float:
+    """``Double.valueOf(text)``: Java's syntax (surrounding whitespace trimmed; NaN, Infinity and
+    a trailing f/d accepted; no hexadecimal floats here)."""
+    body = text.strip(" \t\n\r\x0b\x0c\x00")
+    if _JAVA_DOUBLE.fullmatch(body):
+        if body[-1] in "fFdD" and not body.endswith("Infinity") and not body.endswith("NaN"):
+            body = body[:-1]
+        return float(body.replace("Infinity", "inf"))
+    message = "empty String" if body == "" else f'For input string: "{text}"'
+    raise _ParamError("java.lang.NumberFormatException", message)
 
 
 def _java_parse_bool(v: Any) -> bool:
@@ -219,6 +317,7 @@ _FAULT_DEFAULTS: dict[str, Any] = {
     "idle_close_after": None,
     "latency": 0.0,
     "async_step_delay": 0.05,
+    "corrupt": None,
 }
 
 
@@ -251,6 +350,17 @@ class FaultConfig:
       once and its cycles run this much later (the real server answers once the steps are
       scheduled; a client reading state right after such a step races the simulation, and here
       reliably reads the state before the step).
+    * ``corrupt`` (``Callable[[dict], None]`` | None): a buggy GAML model. Called with the fields
+      dict of the bridge agent (``GymAgent[0]`` / ``PetzAgent[0]``: field name -> value, the very
+      dict the model keeps) after every ``init`` (``load`` / ``reload``) and after every cycle
+      (whatever the cycle did), so it can leave any bad data there, e.g.
+      ``faults.corrupt = lambda f: f["data"]["Observations"]["forager_0"].__setitem__(3, float("nan"))``.
+      The values are then encoded as GAMA would (NaN / +-Infinity as the strings ``"NaN"``,
+      ``"Infinity"``, ``"-Infinity"``; a string stays a string; None is null). An exception raised by
+      the callable (e.g. a ``KeyError`` after the petz init, whose ``data`` is still empty) is
+      recorded in :attr:`GamaStandIn.errors` (``"corrupt: ..."``) and otherwise ignored. The model's
+      own next cycle rewrites what it writes (and tolerates whatever it finds). Persistent until set
+      to None. Not applied to an experiment whose init failed (it has no bridge agent).
     """
 
     def __init__(self) -> None:
@@ -317,19 +427,73 @@ class _SimRuntimeError(Exception):
     """A GAML runtime error inside a cycle (sent as an unsolicited SimulationError)."""
 
 
+@dataclass(frozen=True)
+class _Defaults:
+    """The scenario a model file declares (its globals' initial values)."""
+
+    tutorial_starts: tuple[tuple[float, float], ...]
+    tutorial_obstacles: tuple[tuple[float, float], ...]
+    values: dict  # scenario parameter variable -> default value (starts_json, ..., teammate)
+
+
 @dataclass
 class _ModelFile:
     path: str  # absolute
     name: str
     experiments: list[str]
     species: list[str]
-    kind: str  # "gym", "petz" or "generic"
+    kind: str  # "gym", "petz" (any team model) or "generic"
     compile_error_line: int | None
+    defaults: _Defaults | None = None  # gym / petz only
 
 
-_RE_EXPERIMENT = re.compile(r"^\s*experiment\s+([A-Za-z_]\w*)", re.M)
-_RE_SPECIES = re.compile(r"^\s*(?:species|grid)\s+([A-Za-z_]\w*)", re.M)
-_RE_MODEL = re.compile(r"^\s*model\s+([A-Za-z_]\w*)", re.M)
+_RE_EXPERIMENT = re.compile(r"^\s*experiment\s+([A-Za-z_]\w*)", re.MULTILINE)
+_RE_SPECIES = re.compile(r"^\s*(?:species|grid)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_RE_MODEL = re.compile(r"^\s*model\s+([A-Za-z_]\w*)", re.MULTILINE)
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RE_POINT = re.compile(r"\{\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*(?:,\s*" + _NUM + r"\s*)?\}")
+_TEAM_EXPERIMENTS = ("petz_env", "petz_stress_env")
+
+
+def _declared(text: str, gaml_type: str, name: str, value_re: str) -> str | None:
+    """The initial value text of ``<gaml_type> <name> <- <value>;`` in a model's source."""
+    pattern = r"^\s*" + re.escape(gaml_type) + r"\s+" + name + r"\s*<-\s*(" + value_re + r")\s*;"
+    m = re.search(pattern, text, re.MULTILINE | re.DOTALL)
+    return m.group(1) if m else None
+
+
+def _declared_points(text: str, name: str) -> tuple[tuple[float, float], ...] | None:
+    body = _declared(text, "list<point>", name, r"\[.*?\]")
+    if body is None:
+        return None
+    return tuple((float(x), float(y)) for x, y in _RE_POINT.findall(body))
+
+
+def _model_defaults(text: str, preset: Scenario, team: bool) -> _Defaults:
+    """The file's declared scenario defaults; what it does not declare comes from ``preset``."""
+    starts = _declared_points(text, "tutorial_starts") or tuple(preset.starts)  # type: ignore[arg-type]
+    obstacles = _declared_points(text, "tutorial_obstacle_centres")
+    if obstacles is None:
+        obstacles = tuple(preset.obstacles)  # type: ignore[arg-type]
+
+    def string(name: str, default: str) -> str:
+        raw = _declared(text, "string", name, r'"(?:[^"\\]|\\.)*"')
+        return default if raw is None else _unescape(raw[1:-1])
+
+    def number(gaml_type: str, name: str, default: float) -> float:
+        raw = _declared(text, gaml_type, name, _NUM)
+        return default if raw is None else float(raw)
+
+    values: dict[str, Any] = {
+        "starts_json": string("starts_json", ""),
+        "obstacles_json": string("obstacles_json", ""),
+        "food_x": number("float", "food_x", preset.food[0]),
+        "food_y": number("float", "food_y", preset.food[1]),
+        "max_steps": int(number("int", "max_steps", preset.max_steps)),
+    }
+    if team:
+        values["teammate"] = string("teammate", preset.teammate)
+    return _Defaults(starts, obstacles, values)
 
 
 def _read_model_file(path: str) -> _ModelFile:
@@ -342,13 +506,16 @@ def _read_model_file(path: str) -> _ModelFile:
     err_line = None
     if COMPILE_ERROR_MARKER in text:
         err_line = text[: text.index(COMPILE_ERROR_MARKER)].count("\n") + 1
+    defaults = None
     if "gym_env" in experiments and "GymAgent" in species:
         kind = "gym"
-    elif "petz_env" in experiments and "PetzAgent" in species:
+        defaults = _model_defaults(text, FORAGER, team=False)
+    elif any(e in experiments for e in _TEAM_EXPERIMENTS) and "PetzAgent" in species:
         kind = "petz"
+        defaults = _model_defaults(text, STRESS if "petz_stress_env" in experiments else COOP, team=True)
     else:
         kind = "generic"
-    return _ModelFile(path, name, experiments, species, kind, err_line)
+    return _ModelFile(path, name, experiments, species, kind, err_line, defaults)
 
 
 # declared types of the bridge fields (forager_gym.gaml / forager_petz.gaml)
@@ -377,15 +544,37 @@ _PETZ_FIELDS = {
     "data": "map<map>",
 }
 
+# experiment parameters: title or variable name -> (variable, declared GAML type)
+_COMMON_PARAMETERS = {
+    "communication_port": ("gama_server_port", "int"),
+    "gama_server_port": ("gama_server_port", "int"),
+    "Random Seed": ("seed", "float"),
+    "seed": ("seed", "float"),
+}
+_SCENARIO_PARAMETERS = {
+    "starts_json": ("starts_json", "string"),
+    "obstacles_json": ("obstacles_json", "string"),
+    "food_x": ("food_x", "float"),
+    "food_y": ("food_y", "float"),
+    "max_steps": ("max_steps", "int"),
+}
+_TEAM_PARAMETERS = {"teammate": ("teammate", "string")}
+
 
 def _box(n: int, low: float, high: float) -> dict:
     return {"type": "Box", "low": [low] * n, "high": [high] * n, "dtype": "float"}
 
 
-class _Species:
-    """A GAML species with one instance (index 0) holding the bridge fields."""
+def _gaml_point_str(x: float, y: float) -> str:
+    """``"" + p`` for a GAML point: ``{5.0,5.0,0.0}``."""
+    return "{" + _java_double_str(x) + "," + _java_double_str(y) + ",0.0}"
 
-    def __init__(self, name: str, types: dict[str, str], fields: dict[str, Any]) -> None:
+
+class _Species:
+    """A GAML species with at most one instance (index 0) holding the bridge fields (``fields``
+    None: no instance, e.g. after an init that failed before creating it)."""
+
+    def __init__(self, name: str, types: dict[str, str], fields: dict[str, Any] | None) -> None:
         self.name = name
         self.types = types
         self.fields = fields
@@ -408,14 +597,27 @@ class _AgentRef:
 
 
 class _Experiment:
-    """One loaded experiment: the model's global state, the bridge species and the simulation."""
+    """One loaded experiment: the model's global state, the bridge species and the simulation.
 
-    def __init__(self, exp_id: str, socket_id: str, model: _ModelFile, name: str, request: dict) -> None:
+    Raises :class:`_ParamError` (from the ``load`` parameters) before anything is built."""
+
+    def __init__(
+        self,
+        exp_id: str,
+        socket_id: str,
+        model: _ModelFile,
+        name: str,
+        request: dict,
+        faults: FaultConfig | None = None,
+        errors: list[str] | None = None,
+    ) -> None:
         self.id = exp_id
         self.socket_id = socket_id
         self.model = model
         self.name = name
         self.kind = model.kind
+        self.faults = faults
+        self.server_errors = errors if errors is not None else []
         self.console = _java_parse_bool(request["console"]) if request.get("console") is not None else True
         self.status = _java_parse_bool(request["status"]) if request.get("status") is not None else False
         self.dialog = _java_parse_bool(request["dialog"]) if request.get("dialog") is not None else False
@@ -423,6 +625,8 @@ class _Experiment:
         self.until = _java_str(request["until"]) if request.get("until") is not None else ""
         self.parameters: dict[str, Any] = {}
         self.unknown_parameters: dict[str, Any] = {}
+        #: the scenario parameters' current values (variable -> value), the model's defaults at first
+        self.param_values: dict[str, Any] = dict(model.defaults.values) if model.defaults else {}
         self.seed = 0.0
         self.gama_server_port = 0
         self.cycle = 0
@@ -432,42 +636,86 @@ class _Experiment:
         self.lock = asyncio.Lock()
         self.owner: _Conn | None = None
         self.sim: ForagerSim | None = None
+        self.episode: Episode | None = None
+        self.teammate = "first"
+        self.init_error: str | None = None
         self.species: dict[str, _Species] = {}
         self.set_parameters(request.get("parameters"))
         self.init()
 
     # ---------------------------------------------------------------- parameters / init
+    def _parameter(self, name: str) -> tuple[str, str] | None:
+        if name in _COMMON_PARAMETERS:
+            return _COMMON_PARAMETERS[name]
+        if self.kind in ("gym", "petz") and name in _SCENARIO_PARAMETERS:
+            return _SCENARIO_PARAMETERS[name]
+        if self.kind == "petz" and name in _TEAM_PARAMETERS:
+            return _TEAM_PARAMETERS[name]
+        return None
+
     def set_parameters(self, params: Any) -> None:
+        """Set the parameters in order, as the server does (see the module docstring); raises
+        :class:`_ParamError` at the first one the Java code would throw for (the ones before it
+        stay set)."""
         if not params:
             return
         for p in params:
-            name, value, ptype = p.get("name"), p.get("value"), p.get("type")
-            if ptype in ("int", "float") and isinstance(value, str):
-                try:
-                    value = int(value) if ptype == "int" else float(value)
-                except ValueError:
-                    pass
-            key = str(name)
-            if key in ("communication_port", "gama_server_port"):
-                self.gama_server_port = int(float(value))
-                self.parameters[key] = value
-            elif key in ("Random Seed", "seed"):
-                self.seed = float(value)
-                self.parameters[key] = value
-            else:
+            if p.get("type") is None:
+                raise _ParamError(
+                    "java.lang.NullPointerException",
+                    'Cannot invoke "Object.toString()" because the return value of'
+                    ' "gama.api.types.map.IMap.get(Object)" is null',
+                )
+            ptype = _java_str(p.get("type"))
+            value = p.get("value")
+            if ptype == "int":
+                value = _java_integer_value_of(_java_str(value))
+            elif ptype == "float":
+                value = _java_double_value_of(_java_str(value))
+            key = _java_str(p.get("name"))
+            target = self._parameter(key)
+            if target is None:
                 self.unknown_parameters[key] = value
+                continue
+            var, declared = target
+            try:
+                cast = _cast(value, declared)
+            except GamlError as exc:
+                raise _ParamError("gama.api.exceptions.GamaRuntimeException", str(exc)) from None
+            if var == "seed":
+                self.seed = cast
+            elif var == "gama_server_port":
+                self.gama_server_port = cast
+            else:
+                self.param_values[var] = cast
+            self.parameters[key] = value
 
     def init(self) -> None:
         """The global ``init`` of the model (run by load and by reload)."""
         self.cycle = 0
         self.pending_async_steps = 0
+        self.init_error = None
+        self.sim = None
+        self.episode = None
         if self.kind == "gym":
-            self.sim = ForagerSim(SINGLE_FORAGER, 1)
-            state = self.sim.obs[0, 0].tolist()
+            self.species = {"GymAgent": _Species("GymAgent", _GYM_FIELDS, None)}
+        elif self.kind == "petz":
+            self.species = {"PetzAgent": _Species("PetzAgent", _PETZ_FIELDS, None)}
+        else:
+            self.species = {}
+            return
+        try:
+            self.episode, self.teammate = self._scenario()
+        except GamlError as exc:  # a GAML `error` in init: no bridge agent, no forager
+            self.init_error = str(exc)
+            return
+        if self.kind == "gym":
+            self.sim = ForagerSim(1, 1, "single")
+            self.sim.reset(None, [self.episode])
             fields = {
                 "action_space": _box(2, -1.0, 1.0),
-                "observation_space": _box(SINGLE_FORAGER.obs_dim, 0.0, 1.0),
-                "state": state,
+                "observation_space": _box(self.sim.obs_dim, 0.0, 1.0),
+                "state": self.sim.obs[0, 0].tolist(),
                 "reward": 0.0,
                 "terminated": False,
                 "truncated": False,
@@ -475,16 +723,18 @@ class _Experiment:
                 "next_action": [],
                 "data": {},
             }
-            self.species = {"GymAgent": _Species("GymAgent", _GYM_FIELDS, fields)}
+            self.species["GymAgent"].fields = fields
             self._gym_update_data()  # forager init: `ask gym_agent { do update_data; }`
-        elif self.kind == "petz":
-            self.sim = ForagerSim(COOP_FORAGERS, 1)
-            ids = list(COOP_FORAGERS.agent_ids)
+        else:
+            n = self.episode.n_foragers
+            self.sim = ForagerSim(1, n, "team", teammate=self.teammate)
+            self.sim.reset(None, [self.episode])
+            ids = self.agent_ids
             obs = self.sim.obs[0]
-            fields = {
+            self.species["PetzAgent"].fields = {
                 "agents": list(ids),
                 "possible_agents": list(ids),
-                "observation_spaces": {a: _box(COOP_FORAGERS.obs_dim, 0.0, 1.0) for a in ids},
+                "observation_spaces": {a: _box(self.sim.obs_dim, 0.0, 1.0) for a in ids},
                 "action_spaces": {a: _box(2, -1.0, 1.0) for a in ids},
                 "observations": {a: obs[k].tolist() for k, a in enumerate(ids)},
                 "rewards": {},
@@ -492,12 +742,69 @@ class _Experiment:
                 "truncations": {},
                 "infos": {a: {} for a in ids},
                 "actions": {},
-                "data": {},  # update_data is not called by the init of forager_petz.gaml
+                "data": {},  # update_data is not called by the init of the team models
             }
-            self.species = {"PetzAgent": _Species("PetzAgent", _PETZ_FIELDS, fields)}
-        else:
-            self.sim = None
-            self.species = {}
+        self.corrupt()
+
+    def _scenario(self) -> tuple[Episode, str]:
+        """The scenario part of the GAML ``init``, in its order; raises GamlError like its ``error``s."""
+        v = self.param_values
+        defaults = self.model.defaults
+        assert defaults is not None
+        team = self.kind == "petz"
+        teammate = "first"
+        if team:
+            teammate = v["teammate"]
+            if teammate not in ("first", "nearest"):
+                raise GamlError(f"teammate must be 'first' or 'nearest', got '{_gaml_str(teammate)}'")
+        max_steps = v["max_steps"]
+        if max_steps < 1:
+            raise GamlError(f"max_steps must be >= 1, got {max_steps}")
+        food = (float(v["food_x"]), float(v["food_y"]))
+        example = "[[15.0,5.0],[5.0,15.0]]" if team else "[[5.0,5.0]]"
+        centres = defaults.tutorial_obstacles
+        if v["obstacles_json"] != "":
+            centres = _parse_points("obstacles_json", v["obstacles_json"], example)
+        starts = defaults.tutorial_starts
+        if v["starts_json"] != "":
+            starts = _parse_points("starts_json", v["starts_json"], example)
+        if not team and len(starts) != 1:
+            raise GamlError(
+                "starts_json: the single-forager model takes exactly one [x, y] start, got "
+                f"{len(starts)} in {v['starts_json']}"
+            )
+        if team and len(starts) < 2:
+            raise GamlError(
+                "starts_json: the team model needs at least 2 foragers (one [x, y] start each), got "
+                f"{len(starts)} in {v['starts_json']}"
+            )
+        boxes = WORLD.obstacle_boxes(centres) if centres else np.zeros((0, 4))
+        for x, y in starts:  # check_starts
+            if x < 1.0 or x > 99.0 or y < 1.0 or y > 99.0:
+                raise GamlError(f"starts_json: start {_gaml_point_str(x, y)} is outside [1, 99] x [1, 99]")
+            for lx, ly, hx, hy in boxes:  # `p intersects obs`: the closed square
+                if lx <= x <= hx and ly <= y <= hy:
+                    raise GamlError(f"starts_json: start {_gaml_point_str(x, y)} is inside (or on) an obstacle")
+        return Episode(tuple(starts), tuple(centres), food, int(max_steps)), teammate
+
+    @property
+    def agent_ids(self) -> list[str]:
+        if self.kind != "petz" or self.episode is None:
+            return []
+        return [f"forager_{k}" for k in range(self.episode.n_foragers)]
+
+    def corrupt(self) -> None:
+        """Apply the ``corrupt`` fault to the bridge agent's fields (after init and every cycle)."""
+        fn = self.faults.corrupt if self.faults is not None else None
+        if fn is None:
+            return
+        for sp in self.species.values():
+            if sp.fields is None:
+                continue
+            try:
+                fn(sp.fields)
+            except Exception as exc:  # the corruption does not apply to this state: skip it
+                self.server_errors.append(f"corrupt: {type(exc).__name__}: {exc}")
 
     # ---------------------------------------------------------------- globals
     def global_value(self, name: str) -> Any:
@@ -506,18 +813,27 @@ class _Experiment:
         if name == "seed":
             return self.seed
         if self.kind in ("gym", "petz"):
-            world = self.sim.world  # type: ignore[union-attr]
+            v = self.param_values
+            sim = self.sim
+            world = sim.world if sim is not None else WORLD
             values: dict[str, Any] = {
-                "current_step": int(self.sim.steps[0]),  # type: ignore[union-attr]
-                "max_steps": int(world.max_steps),
+                "current_step": int(sim.steps[0]) if sim is not None else 0,
+                "max_steps": int(v["max_steps"]),
                 "world_size": float(world.world_size),
                 "food_radius": float(world.food_radius),
-                "food_location": Point(*world.food),
+                "food_location": Point(v["food_x"], v["food_y"]),
                 "gama_server_port": self.gama_server_port,
+                "starts_json": v["starts_json"],
+                "obstacles_json": v["obstacles_json"],
+                "food_x": float(v["food_x"]),
+                "food_y": float(v["food_y"]),
+                "start_points": [Point(x, y) for x, y in self.episode.starts] if self.episode else [],
             }
             if self.kind == "petz":
-                values["agent_ids"] = list(COOP_FORAGERS.agent_ids)
-                values["agents_at_food"] = [bool(b) for b in self.sim.at_food[:, 0]]  # type: ignore[union-attr]
+                values["teammate"] = v["teammate"]
+                values["nb_foragers"] = len(self.agent_ids)
+                values["agent_ids"] = self.agent_ids
+                values["agents_at_food"] = [bool(b) for b in sim.at_food[0]] if sim is not None else []
             if name in values:
                 return values[name]
         if name in self.species:
@@ -529,6 +845,9 @@ class _Experiment:
     # ---------------------------------------------------------------- one cycle
     def run_cycle(self) -> None:
         """One simulation cycle: the model's ``reflex main_loop`` (raises _SimRuntimeError)."""
+        if self.kind in ("gym", "petz") and self.sim is None:
+            # init failed before creating the bridge agent: `GymAgent[0].next_action` reads nil
+            raise _SimRuntimeError("Java error: nil value detected")
         if self.kind == "gym":
             self._gym_cycle()
         elif self.kind == "petz":
@@ -537,6 +856,7 @@ class _Experiment:
 
     def _gym_update_data(self) -> None:
         f = self.species["GymAgent"].fields
+        assert f is not None
         f["data"] = {
             "State": copy.deepcopy(f["state"]),
             "Reward": f["reward"],
@@ -547,19 +867,32 @@ class _Experiment:
 
     def _gym_cycle(self) -> None:
         f = self.species["GymAgent"].fields
+        assert f is not None
         act = f["next_action"]
         # if (GymAgent[0].next_action = nil or empty(GymAgent[0].next_action)) { return; }
-        if act is None or len(act) == 0:
+        if act is None or not isinstance(act, (list, tuple)) or len(act) == 0:
             return
         sim = self.sim
         assert sim is not None
         # apply_action: consume next_action; fewer than 2 values -> no move and no current_step += 1
         f["next_action"] = []
         if len(act) < 2:
-            sim.steps -= 1  # ForagerSim always counts the step; the GAML returns before counting
-            res = sim.step(np.zeros((1, 1, 2)), acting=np.zeros((1, 1), dtype=bool))
+            # The kernel always moves and counts: a move from rest with a zero action leaves the
+            # forager where it is (bumped false), and the step count is taken back beforehand, so
+            # the observation and the reward are those of the GAML's observe + reward at the same
+            # place and the same current_step. The velocity is kept, as the GAML does.
+            vx, vy = float(sim.vx[0, 0]), float(sim.vy[0, 0])
+            sim.vx[0, 0] = 0.0
+            sim.vy[0, 0] = 0.0
+            sim.steps[0] -= 1
+            res = sim.step(np.zeros((1, 1, 2)))
+            sim.vx[0, 0], sim.vy[0, 0] = vx, vy
         else:
-            res = sim.step(np.array([[[float(act[0]), float(act[1])]]]))
+            try:
+                ax, ay = _cast(act[0], "float"), _cast(act[1], "float")
+            except GamlError as exc:
+                raise _SimRuntimeError(str(exc)) from exc
+            res = sim.step(np.array([[[ax, ay]]], dtype=np.float64))
         f["state"] = res.obs[0, 0].tolist()
         f["reward"] = float(res.reward[0, 0])
         f["terminated"] = bool(res.terminated[0, 0])
@@ -569,17 +902,18 @@ class _Experiment:
 
     def _petz_cycle(self) -> None:
         f = self.species["PetzAgent"].fields
+        assert f is not None
         acts = f["actions"]
         # if (PetzAgent[0].actions = nil or empty(PetzAgent[0].actions)) { return; }
-        if acts is None or len(acts) == 0:
+        if not isinstance(acts, dict) or len(acts) == 0:
             return
         sim = self.sim
         assert sim is not None
-        ids = list(COOP_FORAGERS.agent_ids)
+        ids = self.agent_ids
         arr = np.zeros((1, len(ids), 2))
         acting = np.zeros((1, len(ids)), dtype=bool)
         for k, aid in enumerate(ids):
-            if bool(sim.at_food[k, 0]) or aid not in acts:
+            if bool(sim.at_food[0, k]) or aid not in acts:
                 continue
             try:
                 lst = _cast(acts[aid], "list")  # list act <- list(bridge.actions[agent_id]);
@@ -590,12 +924,17 @@ class _Experiment:
                 raise _SimRuntimeError(str(exc)) from exc
             acting[0, k] = True
         res = sim.step(arr, acting=acting)
+        # the maps the foragers write into (a corrupted non-map is replaced, see FaultConfig.corrupt)
+        for key in ("observations", "rewards", "terminations", "truncations", "infos"):
+            if not isinstance(f[key], dict):
+                f[key] = {}
         for k, aid in enumerate(ids):
             f["observations"][aid] = res.obs[0, k].tolist()
             f["rewards"][aid] = float(res.reward[0, k])
             f["terminations"][aid] = bool(res.terminated[0, k])
             f["truncations"][aid] = bool(res.truncated[0, k])
-            f["infos"][aid] = {}
+            # compute_reward: infos[agent_id] <- map<string, unknown>(["at_food"::at_food])
+            f["infos"][aid] = {"at_food": bool(sim.at_food[0, k])}
         f["actions"] = {}
         if bool(res.episode_over[0]):
             f["agents"] = []
@@ -606,6 +945,23 @@ class _Experiment:
             "Truncations": dict(f["truncations"]),
             "Infos": copy.deepcopy(f["infos"]),
         }
+
+
+def _parse_points(param_name: str, json_text: str, example: str) -> tuple[tuple[float, float], ...]:
+    """The GAML action ``parse_points``: a JSON list of [x, y] pairs (numbers cast with float())."""
+    try:
+        parsed = _parse_json_like_gama(json_text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise GamlError(f"{param_name}: expected a JSON list of [x, y] pairs such as {example}, got: {json_text}")
+    points = []
+    for element in _cast(parsed, "list"):  # list(parsed): a number -> [it], nil -> [], a map -> its values
+        pair = _cast(element, "list")
+        if len(pair) != 2:
+            raise GamlError(f"{param_name}: every element must be an [x, y] pair of numbers, got: {json_text}")
+        points.append((float(_cast(pair[0], "float")), float(_cast(pair[1], "float"))))
+    return tuple(points)
 
 
 # =============================================================================================
@@ -686,7 +1042,7 @@ _TOKEN_RE = re.compile(
    |(?P<id>[A-Za-z_][A-Za-z0-9_]*)
    |(?P<op><-|::|[\[\](){},.;<>+\-])
     """,
-    re.X | re.S,
+    re.VERBOSE | re.DOTALL,
 )
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "b": "\b", "f": "\f"}
@@ -923,7 +1279,7 @@ def _eval(node: tuple, exp: _Experiment) -> Any:
         if isinstance(base, _SpeciesRef):
             if isinstance(idx, bool) or not isinstance(idx, int):
                 raise GamlError(f"the stand-in only indexes species with an int, got {gama_json(idx)}")
-            if idx != 0:
+            if idx != 0 or base.species.fields is None:
                 # GAMA answers nil for a missing agent; reading one of its attributes then fails
                 return None
             return _AgentRef(base.species, 0)
@@ -1076,7 +1432,7 @@ class GamaStandIn:
         self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "GamaStandIn":
+    def start(self) -> GamaStandIn:
         if self._thread is not None:
             return self
         self._loop = _PlainLoop()
@@ -1145,10 +1501,10 @@ class GamaStandIn:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def __enter__(self) -> "GamaStandIn":
+    def __enter__(self) -> GamaStandIn:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
@@ -1251,7 +1607,7 @@ class GamaStandIn:
                 continue
             try:
                 await asyncio.wait_for(asyncio.shield(pong), float(self.ping_timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 conn.abort()
                 return
             except ConnectionClosed:
@@ -1430,6 +1786,7 @@ class GamaStandIn:
             except _SimRuntimeError as exc:
                 message = str(exc)
                 exp.cycle += 1
+        exp.corrupt()
         if message is not None and exp.runtime and exp.owner is not None:
             err = _ExceptionValue(
                 "gama.api.exceptions.GamaRuntimeException",
@@ -1437,6 +1794,18 @@ class GamaStandIn:
                 [f"in {exp.model.name} at cycle {exp.cycle - 1}", "in reflex main_loop"],
             )
             await self._send(exp.owner, self._message(SIMULATION_ERROR, err, exp_id=exp.id))
+
+    async def _report_init_error(self, exp: _Experiment) -> None:
+        """A GAML ``error`` in the global init: an unsolicited SimulationError (runtime true only),
+        sent before the load / reload answer (see the module docstring)."""
+        if exp.init_error is None or not exp.runtime or exp.owner is None:
+            return
+        err = _ExceptionValue(
+            "gama.api.exceptions.GamaRuntimeException",
+            exp.init_error,
+            [f"in {exp.model.name} at cycle 0", "in init of world", "in statement error"],
+        )
+        await self._send(exp.owner, self._message(SIMULATION_ERROR, err, exp_id=exp.id))
 
     async def _flush_async_steps(self, exp: _Experiment) -> None:
         n, exp.pending_async_steps = exp.pending_async_steps, 0
@@ -1501,9 +1870,13 @@ class GamaStandIn:
             return (UNABLE, f"'{name}' is not an experiment present in '{path}'", None)
         exp_id = str(next(self._exp_counter))
         sid = self._socket_id_of(conn, req)
-        exp = _Experiment(exp_id, sid, mf, name, req)
+        try:
+            exp = _Experiment(exp_id, sid, mf, name, req, faults=self.faults, errors=self.errors)
+        except _ParamError as exc:  # HeadlessLoadCommand: catch (Exception e) -> the exception as content
+            return (UNABLE, exc.value, None)
         exp.owner = self._conns.get(sid, conn)
         self._experiments.setdefault(sid, {})[exp_id] = exp
+        await self._report_init_error(exp)
         return (SUCCESS, exp_id, None)
 
     async def _cmd_step(self, conn: _Conn, req: dict) -> tuple | None:
@@ -1545,10 +1918,14 @@ class GamaStandIn:
         if err is not None:
             return err
         async with exp.lock:
-            exp.set_parameters(params)
+            try:
+                exp.set_parameters(params)  # (setParameterValues, in the command's own thread)
+            except _ParamError as exc:
+                raise _NoAnswer(str(exc)) from None
             if req.get("until") is not None:
                 exp.until = _java_str(req["until"])
             exp.init()
+        await self._report_init_error(exp)
         return (SUCCESS, "", None)
 
     async def _cmd_stop(self, conn: _Conn, req: dict) -> tuple | None:
@@ -1657,7 +2034,7 @@ class GamaStandIn:
                 text = fh.read()
         except OSError:
             return (UNABLE, "Unable to download file", None)
-        return (SUCCESS, text[:-1] if text.endswith("\n") else text, None)
+        return (SUCCESS, text.removesuffix("\n"), None)
 
     async def _cmd_upload(self, conn: _Conn, req: dict) -> tuple | None:
         if req.get("file") is None or req.get("content") is None:

@@ -26,12 +26,28 @@ GAML operator semantics used (GAMA Java source, research note section 6):
 * ``inter``: JTS/GEOS ``intersection``, ``nil`` when empty;
 * ``location`` of a geometry: arithmetic mean of its vertices (a ring's repeated closing vertex
   excluded); for a multi-part geometry the mean of its convex hull's vertices.
+
+Scenario family (spec section "Scenario family"): the tutorial constants below are the defaults.
+Both reference classes also take a world of their own, used everywhere the GAML reads the global:
+
+* ``obstacles``: any list of square centres (``obstacles << square(10) at_location {cx, cy};``
+  for each, in the given order; squares may overlap; 0 squares allowed);
+* ``food``: any ``food_location`` point (``food_radius`` stays 5);
+* ``max_steps``: any ``max_steps``;
+* team model: any number N of foragers ``forager_0 .. forager_{N-1}`` (one start each) and the
+  teammate slot rule ``"first"`` (the tutorial pair's ``first_with``) or ``"nearest"`` (step 16's
+  ``closest_to``, ties to the lowest index by spec decision);
+* :data:`STRESS_STARTS` / :data:`STRESS_MAX_STEPS` / :class:`ReferenceStress`: the step-16 stress
+  model ``forager_petz_stress.gaml`` (10 foragers, 500 steps, nearest teammate).
+
+Random starts/layouts are drawn by the envs, not here: the reference always takes explicit values.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -62,13 +78,48 @@ DIAG_LITERAL = 1.414
 TO_RAD = math.pi / 180
 
 
-def _square_at(cx: float, cy: float, side: float = OBSTACLE_SIDE) -> Polygon:
+def square_at(cx: float, cy: float, side: float = OBSTACLE_SIDE) -> Polygon:
     """``square(side) at_location {cx, cy}``: the closed axis-aligned box centred on (cx, cy)."""
     h = side / 2.0
     return Polygon([(cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)])
 
 
-OBSTACLES = tuple(_square_at(cx, cy) for cx, cy in OBSTACLE_CENTRES)
+_square_at = square_at  # the former private name, kept for old callers
+
+
+def obstacles_from_centres(centres: Iterable[Sequence[float]]) -> tuple[Polygon, ...]:
+    """The global ``init``'s layout, in the given order::
+
+    loop c over: centres { obstacles << square(10) at_location c; }
+    """
+    return tuple(square_at(cx, cy) for cx, cy in _as_points("obstacles", centres))
+
+
+def _as_point(name: str, value) -> tuple[float, float]:
+    """One ``{x, y}`` point as two finite floats (``ValueError`` naming ``name`` otherwise)."""
+    try:
+        x, y = value
+        x = float(x)
+        y = float(y)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an (x, y) pair of numbers, got {value!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"{name}: non-finite point {value!r}")
+    return (x, y)
+
+
+def _as_points(name: str, values) -> tuple[tuple[float, float], ...]:
+    """A list of ``{x, y}`` points (``ValueError`` naming ``name`` for a string or a bad entry)."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name}: expected a list of (x, y) points, got {values!r}")
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(f"{name}: expected a list of (x, y) points, got {values!r}") from None
+    return tuple(_as_point(f"{name}[{i}]", v) for i, v in enumerate(items))
+
+
+OBSTACLES = obstacles_from_centres(OBSTACLE_CENTRES)
 
 # geometry border <- polyline([{0,0}, {world_size,0}, {world_size,world_size}, {0,world_size}, {0,0}]);
 BORDER = LineString([(0.0, 0.0), (WORLD_SIZE, 0.0), (WORLD_SIZE, WORLD_SIZE), (0.0, WORLD_SIZE), (0.0, 0.0)])
@@ -135,10 +186,13 @@ def gama_location(geom: BaseGeometry) -> tuple[float, float]:
     return (sx / n, sy / n)
 
 
-def point_in_any_obstacle(x: float, y: float) -> bool:
-    """``loop obs over: obstacles { if (p intersects obs) { ...; break; } }`` (boundary inclusive)."""
+def point_in_any_obstacle(x: float, y: float, obstacles: Sequence[BaseGeometry] = OBSTACLES) -> bool:
+    """``loop obs over: obstacles { if (p intersects obs) { ...; break; } }`` (boundary inclusive).
+
+    ``obstacles``: the shapely squares of the world (default: the tutorial's six).
+    """
     p = Point(x, y)
-    for obs in OBSTACLES:
+    for obs in obstacles:
         if p.intersects(obs):
             return True
     return False
@@ -149,8 +203,12 @@ def point_in_any_obstacle(x: float, y: float) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def sensor_readings(x: float, y: float) -> list[float]:
+def sensor_readings(x: float, y: float, obstacles: Sequence[BaseGeometry] = OBSTACLES) -> list[float]:
     """The 8 ray sensors of ``compute_observation`` for a forager at (x, y).
+
+    ``obstacles``: the shapely squares of the world (default: the tutorial's six); the border is
+    always the world's. Every ``intersects`` is shapely's exact predicate on the given doubles (no
+    tolerance), like JTS in GAMA.
 
     Mirrors::
 
@@ -187,7 +245,7 @@ def sensor_readings(x: float, y: float) -> list[float]:
                 lx, ly = gama_location(inter)
                 d = distance_to(x, y, lx, ly) / SENSOR_RANGE
                 closest = min([closest, d])
-        for obs in OBSTACLES:
+        for obs in obstacles:
             if ray.intersects(obs):
                 inter = ray.intersection(obs)
                 if not inter.is_empty:  # inter != nil
@@ -198,10 +256,12 @@ def sensor_readings(x: float, y: float) -> list[float]:
     return sensors
 
 
-def _observation_13(x: float, y: float, angle: float, dist: float) -> list[float]:
+def _observation_13(
+    x: float, y: float, angle: float, dist: float, obstacles: Sequence[BaseGeometry] = OBSTACLES
+) -> list[float]:
     """``[location.x / world_size, location.y / world_size, min([1.0, dist / (world_size * 1.414)]),
     (cos(angle) + 1.0) / 2.0, (sin(angle) + 1.0) / 2.0] + sensors``."""
-    sensors = sensor_readings(x, y)
+    sensors = sensor_readings(x, y, obstacles)
     return [
         x / WORLD_SIZE,
         y / WORLD_SIZE,
@@ -211,28 +271,42 @@ def _observation_13(x: float, y: float, angle: float, dist: float) -> list[float
     ] + sensors
 
 
-def observe_single(x: float, y: float) -> list[float]:
+def observe_single(
+    x: float,
+    y: float,
+    obstacles: Sequence[BaseGeometry] = OBSTACLES,
+    food: tuple[float, float] = FOOD,
+) -> list[float]:
     """``compute_observation`` of forager_gym.gaml: 13 values, with the ``atan2`` guard.
 
     ``float dist <- location distance_to food_location;``
     ``float angle <- 0.0; if (dist > 0.001) { angle <- location towards food_location; }``
+
+    ``obstacles`` (shapely squares) and ``food`` (``food_location``) default to the tutorial's.
     """
-    dist = distance_to(x, y, FOOD[0], FOOD[1])
+    dist = distance_to(x, y, food[0], food[1])
     angle = 0.0
     if dist > 0.001:
-        angle = towards(x, y, FOOD[0], FOOD[1])
-    return _observation_13(x, y, angle, dist)
+        angle = towards(x, y, food[0], food[1])
+    return _observation_13(x, y, angle, dist, obstacles)
 
 
-def observe_coop_13(x: float, y: float) -> list[float]:
+def observe_coop_13(
+    x: float,
+    y: float,
+    obstacles: Sequence[BaseGeometry] = OBSTACLES,
+    food: tuple[float, float] = FOOD,
+) -> list[float]:
     """The first 13 values of forager_petz.gaml's ``compute_observation`` (no ``atan2`` guard):
 
     ``float dist <- location distance_to food_location;``
     ``float angle <- location towards food_location;``
+
+    ``obstacles`` (shapely squares) and ``food`` (``food_location``) default to the tutorial's.
     """
-    dist = distance_to(x, y, FOOD[0], FOOD[1])
-    angle = towards(x, y, FOOD[0], FOOD[1])
-    return _observation_13(x, y, angle, dist)
+    dist = distance_to(x, y, food[0], food[1])
+    angle = towards(x, y, food[0], food[1])
+    return _observation_13(x, y, angle, dist, obstacles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,8 +335,9 @@ class ForagerState:
         )
 
 
-def move_forager(f: ForagerState, ax: float, ay: float) -> None:
-    """The movement part of ``apply_action`` (after the early returns), statement by statement::
+def move_forager(f: ForagerState, ax: float, ay: float, obstacles: Sequence[BaseGeometry] = OBSTACLES) -> None:
+    """The movement part of ``apply_action`` (after the early returns), statement by statement
+    (``obstacles``: the world's shapely squares, default the tutorial's)::
 
     velocity_x <- velocity_x * friction + ax * accel_force;
     velocity_y <- velocity_y * friction + ay * accel_force;
@@ -317,7 +392,7 @@ def move_forager(f: ForagerState, ax: float, ay: float) -> None:
         f.vy = 0.0
         f.bumped = True
     blocked = False
-    if point_in_any_obstacle(new_x, new_y):
+    if point_in_any_obstacle(new_x, new_y, obstacles):
         blocked = True
         f.bumped = True
     if not blocked:
@@ -325,8 +400,8 @@ def move_forager(f: ForagerState, ax: float, ay: float) -> None:
     else:
         slide_x = (new_x, f.y)
         slide_y = (f.x, new_y)
-        x_ok = not point_in_any_obstacle(slide_x[0], slide_x[1])
-        y_ok = not point_in_any_obstacle(slide_y[0], slide_y[1])
+        x_ok = not point_in_any_obstacle(slide_x[0], slide_x[1], obstacles)
+        y_ok = not point_in_any_obstacle(slide_y[0], slide_y[1], obstacles)
         if x_ok and y_ok:
             f.x, f.y = slide_x if abs(move_x) >= abs(move_y) else slide_y
         elif x_ok:
@@ -338,6 +413,13 @@ def move_forager(f: ForagerState, ax: float, ay: float) -> None:
         else:
             f.vx = 0.0
             f.vy = 0.0
+
+
+def _as_max_steps(value) -> int:
+    """``int max_steps``: an int >= 1 (spec, scenario family); ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise ValueError(f"max_steps: expected an int >= 1, got {value!r}")
+    return int(value)
 
 
 def _action_list(action) -> list | None:
@@ -358,10 +440,28 @@ class ReferenceSingle:
     Public attributes: ``x, y, vx, vy, step_count`` (the global ``current_step``),
     ``previous_distance, bumped``; and the ``GymAgent`` fields ``state, reward, terminated,
     truncated``.
+
+    The world (scenario family): ``start`` (the forager's location, set before the species
+    ``init``), ``obstacles`` (square centres; kept as ``obstacle_centres``, the shapely squares as
+    ``obstacles``), ``food`` (``food_location``; ``food_radius`` stays 5) and ``max_steps``. With
+    the defaults this is the tutorial model.
     """
 
-    def __init__(self, start: tuple[float, float] = (5.0, 5.0)):
-        self.start = (float(start[0]), float(start[1]))
+    def __init__(
+        self,
+        start: tuple[float, float] = (5.0, 5.0),
+        obstacles: Iterable[Sequence[float]] = OBSTACLE_CENTRES,
+        food: tuple[float, float] = FOOD,
+        max_steps: int = MAX_STEPS,
+    ):
+        self.start = _as_point("start", start)
+        # global: obstacles << square(10) at_location {cx, cy}; (each centre, in order)
+        self.obstacle_centres = _as_points("obstacles", obstacles)
+        self.obstacles = obstacles_from_centres(self.obstacle_centres)
+        # global: point food_location <- {fx, fy};
+        self.food = _as_point("food", food)
+        # global: int max_steps <- n;
+        self.max_steps = _as_max_steps(max_steps)
         self.forager = ForagerState(self.start[0], self.start[1])
         self.step_count = 0
         self.state: list[float] = [0.0] * 13
@@ -435,7 +535,7 @@ class ReferenceSingle:
         self.terminated = False
         self.truncated = False
         f = self.forager
-        f.previous_distance = distance_to(f.x, f.y, FOOD[0], FOOD[1])
+        f.previous_distance = distance_to(f.x, f.y, self.food[0], self.food[1])
         self._compute_observation()
         return list(self.state)
 
@@ -463,12 +563,12 @@ class ReferenceSingle:
             return
         ax = float(act[0])
         ay = float(act[1])
-        move_forager(f, ax, ay)
+        move_forager(f, ax, ay, self.obstacles)
         self.step_count = self.step_count + 1
 
     def _compute_observation(self) -> None:
         """``action compute_observation``: ``gym_agent.state <- [13 values]``."""
-        self.state = observe_single(self.forager.x, self.forager.y)
+        self.state = observe_single(self.forager.x, self.forager.y, self.obstacles, self.food)
 
     def _compute_reward(self) -> None:
         """``action compute_reward`` (first match wins)::
@@ -485,12 +585,12 @@ class ReferenceSingle:
         }
         """
         f = self.forager
-        dist = distance_to(f.x, f.y, FOOD[0], FOOD[1])
+        dist = distance_to(f.x, f.y, self.food[0], self.food[1])
         if dist < FOOD_RADIUS:
             self.reward = 100.0
             self.terminated = True
             self.truncated = False
-        elif self.step_count >= MAX_STEPS:
+        elif self.step_count >= self.max_steps:
             self.reward = -1.0
             self.terminated = False
             self.truncated = True
@@ -506,8 +606,50 @@ class ReferenceSingle:
 
 
 # ---------------------------------------------------------------------------------------------
-# forager_petz.gaml (experiment petz_env)
+# forager_petz.gaml (experiment petz_env) and forager_petz_stress.gaml (experiment petz_stress_env)
 # ---------------------------------------------------------------------------------------------
+
+COOP_STARTS = ((15.0, 5.0), (5.0, 15.0))  # create forager ... location: {15,5} / {5,15}
+
+# The teammate-slot rules of compute_observation (spec, scenario family).
+TEAMMATE_RULES = ("first", "nearest")
+
+
+def teammate_first(foragers: Sequence[ForagerState], me: ForagerState) -> ForagerState | None:
+    """forager_petz.gaml: ``forager other <- forager first_with (each.agent_id != agent_id);``
+
+    ``first_with``: the first element of the population, in creation (index) order, for which the
+    condition holds; ``nil`` when there is none.
+    """
+    for each in foragers:
+        if each.agent_id != me.agent_id:
+            return each
+    return None
+
+
+def teammate_nearest(foragers: Sequence[ForagerState], me: ForagerState) -> ForagerState | None:
+    """forager_petz_stress.gaml (tutorial step 16): "compute_observation reports the nearest other
+    agent instead of the first one" (GAMA ``closest_to`` over the other foragers).
+
+    Distance: ``location distance_to each.location`` (Euclidean, ``sqrt(dx*dx + dy*dy)``) between
+    the current locations, read when ``me`` observes. Ties: the lowest index (spec decision, since
+    GAMA's ``closest_to`` does not document its tie-breaking), i.e. an explicit loop in index order
+    that only replaces the candidate on a strictly smaller distance. ``nil`` when there is no other
+    forager.
+    """
+    other = None
+    best = 0.0
+    for each in foragers:
+        if each.agent_id == me.agent_id:
+            continue
+        d = distance_to(me.x, me.y, each.x, each.y)
+        if other is None or d < best:
+            other = each
+            best = d
+    return other
+
+
+_TEAMMATE_SELECTORS = {"first": teammate_first, "nearest": teammate_nearest}
 
 
 class ReferenceCoop:
@@ -520,12 +662,39 @@ class ReferenceCoop:
       ``by_id`` maps an agent id to the same objects;
     * ``current_step``, ``agents_at_food`` (globals);
     * the ``PetzAgent`` fields ``agents, possible_agents, observations, rewards, terminations,
-      truncations, infos, actions``.
+      truncations, infos, actions``;
+    * ``teammates``: for each agent id, the id of the forager whose position filled its teammate
+      slot at its last observation (``None`` when there was none).
+
+    The world (scenario family): ``starts`` (one location per forager; N = ``len(starts)``
+    foragers ``forager_0 .. forager_{N-1}``), ``obstacles`` (square centres; kept as
+    ``obstacle_centres``, the shapely squares as ``obstacles``), ``food`` (``food_location``;
+    ``food_radius`` stays 5), ``max_steps`` and ``teammate`` (``"first"``: the tutorial pair's
+    ``first_with``; ``"nearest"``: step 16's nearest other forager, ties to the lowest index). With
+    the defaults this is the tutorial pair; with N = 2 both teammate rules give the same forager.
     """
 
-    def __init__(self, starts: Sequence[tuple[float, float]] = ((15.0, 5.0), (5.0, 15.0))):
-        self.starts = tuple((float(s[0]), float(s[1])) for s in starts)
+    def __init__(
+        self,
+        starts: Sequence[tuple[float, float]] = COOP_STARTS,
+        obstacles: Iterable[Sequence[float]] = OBSTACLE_CENTRES,
+        food: tuple[float, float] = FOOD,
+        max_steps: int = MAX_STEPS,
+        teammate: str = "first",
+    ):
+        # global: list<point> start_positions; list<string> agent_ids <- ["forager_0", ...];
+        self.starts = _as_points("starts", starts)
         self.agent_ids = [f"forager_{i}" for i in range(len(self.starts))]
+        # global: obstacles << square(10) at_location {cx, cy}; (each centre, in order)
+        self.obstacle_centres = _as_points("obstacles", obstacles)
+        self.obstacles = obstacles_from_centres(self.obstacle_centres)
+        # global: point food_location <- {fx, fy};  int max_steps <- n;
+        self.food = _as_point("food", food)
+        self.max_steps = _as_max_steps(max_steps)
+        if not isinstance(teammate, str) or teammate not in _TEAMMATE_SELECTORS:
+            raise ValueError(f"teammate: expected one of {TEAMMATE_RULES}, got {teammate!r}")
+        self.teammate = teammate
+        self._select_teammate = _TEAMMATE_SELECTORS[teammate]
         self.reset()
 
     def reset(self) -> dict[str, list[float]]:
@@ -551,11 +720,12 @@ class ReferenceCoop:
         for agent_id in self.agent_ids:
             self.infos[agent_id] = {}
         self.actions: dict = {}
+        self.teammates: dict[str, str | None] = {}
         # create forager with: [...]  (location set before the species init)
         self.foragers: list[ForagerState] = []
         for index, (agent_id, (sx, sy)) in enumerate(zip(self.agent_ids, self.starts)):
             f = ForagerState(sx, sy, agent_id=agent_id, agent_index=index)
-            f.previous_distance = distance_to(f.x, f.y, FOOD[0], FOOD[1])
+            f.previous_distance = distance_to(f.x, f.y, self.food[0], self.food[1])
             self.foragers.append(f)
         self.by_id = {f.agent_id: f for f in self.foragers}
         # ask forager { do compute_observation; }
@@ -587,7 +757,7 @@ class ReferenceCoop:
             self._apply_action(f)
             self._compute_observation(f)
             self._compute_reward(f)
-        if all(self.agents_at_food) or self.current_step >= MAX_STEPS:
+        if all(self.agents_at_food) or self.current_step >= self.max_steps:
             self.agents = []
         return self._outputs()
 
@@ -613,28 +783,29 @@ class ReferenceCoop:
             return
         ax = float(act[0])
         ay = float(act[1])
-        move_forager(f, ax, ay)
+        move_forager(f, ax, ay, self.obstacles)
 
     def _compute_observation(self, f: ForagerState) -> None:
         """``action compute_observation``: the 13 values (no atan2 guard) then the teammate::
 
         float other_x <- 0.5; float other_y <- 0.5;
-        forager other <- forager first_with (each.agent_id != agent_id);
+        forager other <- forager first_with (each.agent_id != agent_id);   // teammate "first"
+        // teammate "nearest" (step 16): the nearest other forager, see teammate_nearest
         if (other != nil) { other_x <- other.location.x / world_size;
                             other_y <- other.location.y / world_size; }
         bridge.observations[agent_id] <- [...] + sensors + [other_x, other_y];
+
+        The teammate is chosen now, from the current locations: foragers earlier in the ask order
+        have already moved in this cycle, later ones not yet.
         """
-        base = observe_coop_13(f.x, f.y)
+        base = observe_coop_13(f.x, f.y, self.obstacles, self.food)
         other_x = 0.5
         other_y = 0.5
-        other = None
-        for each in self.foragers:  # first_with: first in population (creation) order
-            if each.agent_id != f.agent_id:
-                other = each
-                break
+        other = self._select_teammate(self.foragers, f)
         if other is not None:
             other_x = other.x / WORLD_SIZE
             other_y = other.y / WORLD_SIZE
+        self.teammates[f.agent_id] = None if other is None else other.agent_id
         self.observations[f.agent_id] = base + [other_x, other_y]
 
     def _compute_reward(self, f: ForagerState) -> None:
@@ -651,7 +822,7 @@ class ReferenceCoop:
         rewards <- step_reward; previous_distance <- dist; terminations false; truncations false;
         """
         aid = f.agent_id
-        dist = distance_to(f.x, f.y, FOOD[0], FOOD[1])
+        dist = distance_to(f.x, f.y, self.food[0], self.food[1])
         if dist < FOOD_RADIUS and not f.at_food:
             f.at_food = True
             self.agents_at_food[f.agent_index] = True
@@ -667,7 +838,7 @@ class ReferenceCoop:
             self.truncations[aid] = False
             self.infos[aid] = {}
             return
-        if self.current_step >= MAX_STEPS:
+        if self.current_step >= self.max_steps:
             self.rewards[aid] = -1.0
             self.terminations[aid] = False
             self.truncations[aid] = True
@@ -697,32 +868,80 @@ class ReferenceCoop:
         )
 
 
+# ---------------------------------------------------------------------------------------------
+# forager_petz_stress.gaml (tutorial step 16, experiment petz_stress_env)
+# ---------------------------------------------------------------------------------------------
+
+# list<point> start_positions <- [{5,5}, {15,5}, {5,15}, {50,5}, {5,50}, {50,50}, {5,85}, {50,85},
+#                                 {85,5}, {85,50}];   (forager_0 .. forager_9)
+STRESS_STARTS = (
+    (5.0, 5.0),
+    (15.0, 5.0),
+    (5.0, 15.0),
+    (50.0, 5.0),
+    (5.0, 50.0),
+    (50.0, 50.0),
+    (5.0, 85.0),
+    (50.0, 85.0),
+    (85.0, 5.0),
+    (85.0, 50.0),
+)
+STRESS_MAX_STEPS = 500  # int max_steps <- 500; // 300 in the 2-agent model
+
+
+class ReferenceStress(ReferenceCoop):
+    """Reference port of ``forager_petz_stress.gaml`` (tutorial step 16): the team model with the
+    ten :data:`STRESS_STARTS`, ``max_steps`` 500 and the nearest-teammate slot, in the tutorial
+    layout with the tutorial food. ``ReferenceStress()`` is
+    ``ReferenceCoop(STRESS_STARTS, max_steps=STRESS_MAX_STEPS, teammate="nearest")``.
+    """
+
+    def __init__(
+        self,
+        starts: Sequence[tuple[float, float]] = STRESS_STARTS,
+        obstacles: Iterable[Sequence[float]] = OBSTACLE_CENTRES,
+        food: tuple[float, float] = FOOD,
+        max_steps: int = STRESS_MAX_STEPS,
+        teammate: str = "nearest",
+    ):
+        super().__init__(starts, obstacles=obstacles, food=food, max_steps=max_steps, teammate=teammate)
+
+
 __all__: Iterable[str] = (
-    "WORLD_SIZE",
+    "ACCEL_FORCE",
+    "BORDER",
+    "COOP_STARTS",
+    "DIAG_LITERAL",
     "FOOD",
     "FOOD_RADIUS",
+    "FRICTION",
+    "MAX_SPEED",
     "MAX_STEPS",
+    "OBSTACLES",
     "OBSTACLE_CENTRES",
     "OBSTACLE_SIDE",
-    "OBSTACLES",
-    "BORDER",
     "SENSOR_RANGE",
-    "FRICTION",
-    "ACCEL_FORCE",
-    "MAX_SPEED",
-    "DIAG_LITERAL",
+    "STRESS_MAX_STEPS",
+    "STRESS_STARTS",
+    "TEAMMATE_RULES",
     "TO_RAD",
+    "WORLD_SIZE",
+    "ForagerState",
+    "ReferenceCoop",
+    "ReferenceSingle",
+    "ReferenceStress",
     "cos_deg",
-    "sin_deg",
-    "towards",
     "distance_to",
     "gama_location",
+    "move_forager",
+    "observe_coop_13",
+    "observe_single",
+    "obstacles_from_centres",
     "point_in_any_obstacle",
     "sensor_readings",
-    "observe_single",
-    "observe_coop_13",
-    "ForagerState",
-    "move_forager",
-    "ReferenceSingle",
-    "ReferenceCoop",
+    "sin_deg",
+    "square_at",
+    "teammate_first",
+    "teammate_nearest",
+    "towards",
 )

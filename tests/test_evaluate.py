@@ -1,9 +1,11 @@
-"""``scripts/evaluate.py`` and the replay helpers: tables per team and per forager, GIF and PNG,
-run folders and bare zips, VecNormalize statistics, RecurrentPPO."""
+"""Evaluation: the numbers evaluate prints are the evaluation's (team success with its Wilson
+interval, per-forager success from the explicit arrival signal, steps, path efficiency against the
+physical optimum, returns), beside the random and greedy baselines; checkpoints with their own
+normalisation statistics; scenarios (stress, more foragers, random layouts); GIF and PNG."""
 
 from __future__ import annotations
 
-import importlib.util
+import math
 import shutil
 import subprocess
 import sys
@@ -15,26 +17,22 @@ from PIL import Image
 from scripted_policies import Steer
 from stable_baselines3.common.vec_env import VecMonitor
 
-from sb3_forager.envs import make_forager_vec_env
+from sb3_forager.cli import evaluate as cli
+from sb3_forager.envs import ForagerVecEnv, make_forager_vec_env
+from sb3_forager.sim import FORAGER, FORAGER_RANDOM, STRESS, Episode, ForagerSim, Scenario
+from sb3_forager.sim.paths import min_steps_lower_bound
 from sb3_forager.training import record_replay, resolve_config, train
-from sb3_forager.training.evaluation import save_gif, save_trajectory_png
+from sb3_forager.training.evaluation import GreedyPolicy, RandomPolicy, evaluate_team, save_gif, wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "evaluate.py"
 
-pytestmark = pytest.mark.timeout(300)
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("evaluate_cli", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Tiny runs: coop PPO, forager RecurrentPPO, forager PPO with VecNormalize."""
+    """Tiny runs: coop PPO, forager RecurrentPPO, forager-random PPO with VecNormalize and checkpoints."""
     logdir = tmp_path_factory.mktemp("logs")
     common = {"n_envs": 2, "eval_freq": 96, "eval_episodes": 1, "checkpoint_freq": 0, "progress_bar": False}
     hyper = {"n_steps": 16, "batch_size": 32, "n_epochs": 1}
@@ -56,7 +54,10 @@ def trained(tmp_path_factory):
     ).run_dir
     runs["norm"] = train(
         resolve_config(
-            "forager", "ppo", overrides={**common, "n_timesteps": 96, "normalize": True}, hyperparam_overrides=hyper
+            "forager-random",
+            "ppo",
+            overrides={**common, "n_timesteps": 320, "normalize": True, "checkpoint_freq": 160},
+            hyperparam_overrides=hyper,
         ),
         logdir=logdir,
         run_name="norm",
@@ -64,77 +65,200 @@ def trained(tmp_path_factory):
     return runs
 
 
-def test_coop_table_gif_and_png(trained, tmp_path, capsys):
-    cli = load_cli()
-    gif, png = tmp_path / "replay.gif", tmp_path / "path.png"
-    assert cli.main([str(trained["coop"]), "--episodes", "2", "--gif", str(gif), "--png", str(png)]) == 0
+def _rows(out: str) -> dict[str, list[str]]:
+    """The table rows of evaluate's output: name -> the values after it."""
+    rows = {}
+    for line in out.splitlines():
+        for name in ("policy (deterministic)", "policy (stochastic)", "random actions", "greedy (push at food)"):
+            if line.startswith(name):
+                rows[name] = line[len(name) :].split()
+    return rows
+
+
+def test_the_table_is_the_evaluation(trained, capsys):
+    """The printed numbers equal a direct evaluation of the loaded model and the baselines on the
+    same seeded episodes."""
+    from sb3_forager.training.train import load_model
+
+    assert cli.main([str(trained["coop"]), "--env", "coop-random", "--episodes", "12", "--seed", "5"]) == 0
     out = capsys.readouterr().out
-    assert "PPO, coop" in out
-    for word in (
-        "deterministic (2 episodes)",
-        "stochastic (2 episodes)",
-        "team",
-        "forager_0",
-        "forager_1",
-        "success",
-        "steps to food",
-        "return",
-        "replay (deterministic)",
+    rows = _rows(out)
+    assert set(rows) == {"policy (deterministic)", "policy (stochastic)", "random actions", "greedy (push at food)"}
+    table = [line for line in out.splitlines() if line.startswith(" ") or line[:6] in ("policy", "random", "greedy")]
+    assert len(table) == 5 and all(len(line) <= 100 for line in table)
+    model = load_model(trained["coop"] / "model.zip")
+    scenario = Scenario.from_kwargs(Scenario(rules="team", n_foragers=2, starts="random", teammate="nearest"))
+    for name, player, det in (
+        ("policy (deterministic)", model, True),
+        ("greedy (push at food)", GreedyPolicy(), True),
+        ("random actions", RandomPolicy(5), True),
     ):
-        assert word in out, word
+        venv = VecMonitor(ForagerVecEnv(12, scenario))
+        venv.seed(5)
+        s = evaluate_team(player, venv, 12, 2, deterministic=det).summary()
+        lo, hi = wilson_interval(round(s["success_rate"] * 12), 12)
+        values = rows[name]
+        assert values[0] == f"{100 * s['success_rate']:.1f}%", name
+        assert values[1:3] == [f"[{100 * lo:.0f}%,", f"{100 * hi:.0f}%]"], name
+        assert values[3] == f"{100 * s['forager_success_rate']:.1f}%", name
+        eff = "n/a" if math.isnan(s["path_efficiency"]) else f"{s['path_efficiency']:.3f}"
+        assert values[5] == eff and values[6] == f"{s['team_return']:.1f}", name
+
+
+def test_wilson_interval_values() -> None:
+    assert wilson_interval(10, 10)[0] == pytest.approx(0.7225, abs=1e-4)  # 95 %: [72.2 %, 100 %]
+    assert wilson_interval(0, 20) == (0.0, pytest.approx(0.1611, abs=1e-4))
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+
+
+def test_path_efficiency_and_arrival_from_the_explicit_signal() -> None:
+    """Greedy pushes on an open world: the steps it takes are those a direct simulation gives, the
+    bound is the paths module's, and the efficiency is their ratio."""
+    starts = [(20.0, 80.0), (60.0, 30.0), (12.0, 12.0)]
+    scenario = Scenario(rules="team", n_foragers=3, starts=tuple(starts), obstacles=(), teammate="nearest")
+    venv = VecMonitor(ForagerVecEnv(1, scenario))
+    batch = evaluate_team(GreedyPolicy(), venv, 1, 3)
+    # the same pushes, simulated directly
+    sim = ForagerSim.for_scenario(scenario, 1)
+    sim.reset(None, [Episode(tuple(starts), (), (95.0, 95.0), 300)])
+    arrival = [-1, -1, -1]
+    for t in range(1, 300):
+        acts = GreedyPolicy().predict(sim.obs[0].astype(np.float32))[0].reshape(1, 3, 2)
+        sim.step(acts.astype(np.float64))
+        for k in range(3):
+            if arrival[k] < 0 and sim.at_food[0, k]:
+                arrival[k] = t
+        if sim.at_food.all():
+            break
+    assert batch.arrival_steps[0].tolist() == arrival
+    bounds = [min_steps_lower_bound(s, (95.0, 95.0), ()) for s in starts]
+    assert batch.lower_bounds[0].tolist() == bounds
+    assert batch.path_efficiency == pytest.approx(np.mean([b / a for b, a in zip(bounds, arrival)]))
+    assert batch.steps[0] == max(arrival) and batch.success[0]
+
+
+def test_arrival_does_not_come_from_the_reward() -> None:
+    """The single forager gets +100 (no 0.5 waiting reward) on arrival: its arrival step is still known."""
+    venv = VecMonitor(ForagerVecEnv(2, FORAGER_RANDOM))
+    venv.seed(0)
+    batch = evaluate_team(GreedyPolicy(), venv, 4, 1)
+    assert (batch.arrival_steps[:, 0] == batch.steps).all() and (batch.arrival_steps > 0).all()
+
+
+def test_stress_and_more_foragers_and_random_layouts(trained, capsys, tmp_path):
+    gif = tmp_path / "stress.gif"
+    assert (
+        cli.main([str(trained["coop"]), "--env", "stress", "--episodes", "2", "--gif", str(gif), "--no-baselines"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "stress: 10 foragers, fixed starts, tutorial layout, 500 steps" in out
     with Image.open(gif) as im:
-        assert im.n_frames > 1 and im.size == (400, 400)
-    with Image.open(png) as im:
-        assert im.format == "PNG"
+        assert im.n_frames > 10
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+        assert durations[-1] >= 1000 > durations[0]  # the last frame is held for a second
+    assert cli.main([str(trained["coop"]), "--env", "coop-random", "--n-foragers", "5", "--random-obstacles", "3",
+                     "--max-steps", "60", "--episodes", "2", "--mode", "deterministic"]) == 0  # fmt: skip
+    assert "coop-random: 5 foragers, random starts, 3 random squares, 60 steps" in capsys.readouterr().out
 
 
-def test_best_model_recurrent_and_bare_zip(trained, tmp_path, capsys):
-    cli = load_cli()
+def test_checkpoint_uses_its_own_normalisation_statistics(trained, capsys):
+    """A checkpoint zip is evaluated with checkpoints/vecnormalize_<n>_steps.pkl, not the final ones."""
+    run = trained["norm"]
+    ckpts = sorted((run / "checkpoints").glob("model_*_steps.zip"))
+    assert ckpts, "the run saved checkpoints"
+    ckpt = ckpts[0]
+    steps = ckpt.stem.split("_")[1]
+    stats = run / "checkpoints" / f"vecnormalize_{steps}_steps.pkl"
+    assert stats.is_file()
+    args = [str(ckpt), "--episodes", "4", "--mode", "deterministic", "--no-baselines"]
+    assert cli.main(args) == 0
+    with_own = _rows(capsys.readouterr().out)["policy (deterministic)"]
+    # with the final statistics in their place the same checkpoint plays differently
+    shutil.copy(run / "vecnormalize.pkl", stats)
+    assert cli.main(args) == 0
+    with_final = _rows(capsys.readouterr().out)["policy (deterministic)"]
+    assert with_own != with_final
+    stats.unlink()
+    assert cli.main(args) == 2  # normalize on and no statistics: refused
+    err = capsys.readouterr().err
+    assert "vecnormalize" in err and "cannot be evaluated without" in err
+
+
+def test_recurrent_best_model_and_bare_zip(trained, tmp_path, capsys):
     assert cli.main([str(trained["lstm"]), "--best", "--episodes", "1", "--mode", "deterministic"]) == 0
     out = capsys.readouterr().out
-    assert "RecurrentPPO, forager" in out and "stochastic" not in out
+    assert "RecurrentPPO, trained on forager" in out and "stochastic" not in out
     bare = tmp_path / "elsewhere.zip"
     shutil.copy(trained["coop"] / "model.zip", bare)  # no config.yml: the env is read from the policy
-    assert cli.main([str(bare), "--episodes", "1", "--mode", "stochastic"]) == 0
-    assert "coop" in capsys.readouterr().out
+    assert cli.main([str(bare), "--episodes", "1", "--mode", "stochastic", "--no-baselines"]) == 0
+    assert "coop: 2 foragers, fixed starts" in capsys.readouterr().out
 
 
-def test_vecnormalize_stats_are_used(trained, capsys):
-    assert (trained["norm"] / "vecnormalize.pkl").is_file()
-    assert load_cli().main([str(trained["norm"]), "--episodes", "1"]) == 0
-    assert "forager" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}"], "is neither a model zip nor a run folder"),
+        (["{empty}", "--episodes", "1"], "does not exist"),
+        (["{coop}", "--env", "forager"], "the policy takes 15 observations but --env forager gives 13"),
+        (["{coop}", "--gif", "/proc/nope/replay.gif"], "--gif /proc/nope/replay.gif"),
+        (["{coop}", "--png", "{empty}"], "is a folder, not a file"),
+        (["{coop}", "--episodes", "0"], "--episodes: must be in"),
+        (["{coop}", "--seed", "-1"], "--seed: must be in"),
+        (["{coop}", "--env", "forager", "--n-foragers", "3"], "--n-foragers needs a team scenario"),
+        (["{coop}", "--backend", "gama", "--gama-port", "{port}"], "cannot connect to a GAMA server"),
+        (["{corrupt}"], "is not a complete Stable-Baselines3 model zip"),
+    ],
+)
+def test_bad_arguments_end_in_one_error_line(trained, tmp_path, capsys, args, message):
+    from gama_standin import free_port
 
-
-def test_bad_arguments(tmp_path, capsys):
-    cli = load_cli()
-    assert cli.main([str(tmp_path / "missing.zip")]) == 2
-    assert "neither" in capsys.readouterr().err
-    assert cli.main([str(tmp_path), "--episodes", "1"]) == 2  # a folder without model.zip
-    assert "does not exist" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes((trained["coop"] / "model.zip").read_bytes()[:500])
+    (tmp_path / "empty").mkdir()
+    values = {
+        "missing": str(tmp_path / "missing.zip"),
+        "empty": str(tmp_path / "empty"),
+        "coop": str(trained["coop"]),
+        "corrupt": str(corrupt),
+        "port": str(free_port()),
+    }
+    try:
+        code = cli.main([a.format(**values) for a in args])
+    except SystemExit as exc:  # argparse's own checks
+        code = exc.code
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "error:" in lines[0] and message in lines[0], err
 
 
 def test_evaluate_script_runs_in_a_subprocess(trained):
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), str(trained["coop"]), "--episodes", "1"],
+        [sys.executable, str(SCRIPT), str(trained["coop"]), "--episodes", "1", "--no-baselines"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "deterministic (1 episodes)" in proc.stdout
+    assert "policy (deterministic)" in proc.stdout and "policy (stochastic)" in proc.stdout
     help_proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
-    for flag in ("--episodes", "--gif", "--png", "--best", "--mode", "--backend"):
+    for flag in ("--episodes", "--gif", "--png", "--best", "--mode", "--backend", "--n-foragers", "--random-obstacles"):
         assert flag in help_proc.stdout
 
 
-@pytest.mark.parametrize("kind,k", [("single", 1), ("coop", 2)])
-def test_replay_of_a_successful_episode(kind, k, tmp_path):
-    replay = record_replay(Steer(), VecMonitor(make_forager_vec_env(1, kind)), k)
+@pytest.mark.parametrize("env,k", [("forager", 1), ("coop", 2), ("stress", 10)])
+def test_replay_of_a_successful_episode(env, k, tmp_path):
+    scenario = {"forager": FORAGER, "coop": None, "stress": STRESS}[env]
+    venv = VecMonitor(make_forager_vec_env(1, env) if scenario is None else ForagerVecEnv(1, scenario))
+    replay = record_replay(Steer(), venv, k)
     assert replay.success and len(replay.observations) == replay.steps + 1
     pos = replay.positions()
     assert pos.shape == (replay.steps + 1, k, 2)
     assert np.all(np.hypot(pos[-1, :, 0] - 95, pos[-1, :, 1] - 95) < 5)  # all at the food at the end
+    assert replay.at_food[-1].all() and not replay.at_food[0].any()
     with Image.open(save_gif(replay, tmp_path / "r.gif", size=120)) as im:
         assert im.n_frames == replay.steps + 1
-    assert save_trajectory_png(replay, tmp_path / "r.png").stat().st_size > 1000

@@ -23,12 +23,12 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import gama_gymnasium  # noqa: E402,F401  (applies nest_asyncio, as any real user of the bridges does)
-from gama_client.sync_client import GamaSyncClient  # noqa: E402
-from gama_gymnasium import GamaEnv  # noqa: E402
-from gama_gymnasium.exceptions import GamaConnectionError  # noqa: E402
-from gama_pettingzoo.gama_parallel_env import GamaParallelEnv  # noqa: E402
-from gama_standin import (  # noqa: E402
+import gama_gymnasium  # noqa: F401  (applies nest_asyncio, as any real user of the bridges does)
+from gama_client.sync_client import GamaSyncClient
+from gama_gymnasium import GamaEnv
+from gama_gymnasium.exceptions import GamaConnectionError
+from gama_pettingzoo.gama_parallel_env import GamaParallelEnv
+from gama_standin import (
     COMPILE_ERROR_MARKER,
     GamaStandIn,
     format_float,
@@ -36,11 +36,12 @@ from gama_standin import (  # noqa: E402
     gama_json,
 )
 
-from sb3_forager.sim import COOP_FORAGERS, SINGLE_FORAGER, ForagerSim  # noqa: E402
+from sb3_forager.sim import COOP, FORAGER, STRESS, Episode, ForagerSim
 
 HERE = pathlib.Path(__file__).resolve().parent
 GYM_GAML = (HERE.parent / "gaml" / "forager_gym.gaml").resolve()
 PETZ_GAML = (HERE.parent / "gaml" / "forager_petz.gaml").resolve()
+STRESS_GAML = (HERE.parent / "gaml" / "forager_petz_stress.gaml").resolve()
 NOT_FOUND = "Unable to find the experiment or simulation"
 TOL = 1e-6
 
@@ -104,7 +105,7 @@ class Raw:
         self.others: list[dict] = []
 
     @classmethod
-    async def open(cls, port: int, handshake: bool = True) -> "Raw":
+    async def open(cls, port: int, handshake: bool = True) -> Raw:
         raw = cls(await websockets.connect(f"ws://127.0.0.1:{port}", ping_interval=None, close_timeout=1))
         if handshake:
             raw.hello = await raw.recv()
@@ -141,6 +142,36 @@ class Raw:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def param(name: str, value, type_: str | None = None) -> dict:
+    """One load/reload parameter, typed as the GAML files ask (strings for the two lists)."""
+    if type_ is None:
+        type_ = {"max_steps": "int", "food_x": "float", "food_y": "float"}.get(name, "string")
+    return {"name": name, "type": type_, "value": value}
+
+
+def scenario_params(starts=None, obstacles=None, food=None, max_steps=None, teammate=None) -> list[dict]:
+    out = []
+    if starts is not None:
+        out.append(param("starts_json", json.dumps([list(p) for p in starts])))
+    if obstacles is not None:
+        out.append(param("obstacles_json", json.dumps([list(c) for c in obstacles])))
+    if food is not None:
+        out += [param("food_x", food[0]), param("food_y", food[1])]
+    if max_steps is not None:
+        out.append(param("max_steps", max_steps))
+    if teammate is not None:
+        out.append(param("teammate", teammate))
+    return out
+
+
+def embedded(episode: Episode, teammate: str = "first") -> ForagerSim:
+    """The package's simulation started on ``episode`` (single rules for one forager)."""
+    n = episode.n_foragers
+    sim = ForagerSim(1, n, "single" if n == 1 else "team", teammate=teammate)
+    sim.reset(None, [episode])
+    return sim
 
 
 def assert_close(got, expected, tol=TOL):
@@ -186,7 +217,7 @@ def test_handshake_first_then_load_echoes_the_request(gama):
 
 @pytest.mark.timeout(30)
 def test_gym_model_expressions_steps_reload_stop_follow_the_gaml(gama):
-    sim = ForagerSim(SINGLE_FORAGER, 1)
+    sim = ForagerSim.for_scenario(FORAGER)
 
     async def scenario():
         raw = await Raw.open(gama.port)
@@ -232,7 +263,7 @@ def test_gym_model_expressions_steps_reload_stop_follow_the_gaml(gama):
         ans = await raw.cmd(type="reload", exp_id=eid)
         assert ans["type"] == "CommandExecutedSuccessfully"
         assert await raw.value(eid, "cycle") == 0
-        assert_close(await raw.value(eid, "GymAgent[0].state"), ForagerSim(SINGLE_FORAGER, 1).obs[0, 0])
+        assert_close(await raw.value(eid, "GymAgent[0].state"), ForagerSim.for_scenario(FORAGER).obs[0, 0])
         # reload parameters are honoured (seed is the experiment's "Random Seed" parameter)
         ans = await raw.cmd(
             type="reload", exp_id=eid, parameters=[{"type": "float", "name": "Random Seed", "value": 3.5}]
@@ -255,7 +286,7 @@ def test_gym_model_expressions_steps_reload_stop_follow_the_gaml(gama):
 
 @pytest.mark.timeout(30)
 def test_petz_model_raw_flags_and_consumed_actions(gama):
-    sim = ForagerSim(COOP_FORAGERS, 1)
+    sim = ForagerSim.for_scenario(COOP)
     rng = np.random.default_rng(3)
 
     async def scenario():
@@ -285,7 +316,7 @@ def test_petz_model_raw_flags_and_consumed_actions(gama):
                 assert_close(data["Observations"][a], res.obs[0, k])
                 assert abs(data["Rewards"][a] - res.reward[0, k]) <= TOL
                 assert data["Terminations"][a] is False and data["Truncations"][a] is False
-                assert data["Infos"][a] == {}
+                assert data["Infos"][a] == {"at_food": False}  # compute_reward writes the flag
             assert await raw.value(eid, "PetzAgent[0].actions") == {}  # cleared after the foragers act
         # An action for one agent only: the other one does not move
         before = await raw.value(eid, "PetzAgent[0].observations")
@@ -298,10 +329,10 @@ def test_petz_model_raw_flags_and_consumed_actions(gama):
         # Waiting at the food: put forager_0 at (93, 93) and forager_1 at (50, 50), both at rest
         def place(x0, y0, x1, y1, steps=None):
             exp = gama.experiment(eid)
-            exp.sim.x[:, 0] = (x0, x1)
-            exp.sim.y[:, 0] = (y0, y1)
-            exp.sim.vx[:, 0] = 0.0
-            exp.sim.vy[:, 0] = 0.0
+            exp.sim.x[0, :] = (x0, x1)
+            exp.sim.y[0, :] = (y0, y1)
+            exp.sim.vx[0, :] = 0.0
+            exp.sim.vy[0, :] = 0.0
             if steps is not None:
                 exp.sim.steps[0] = steps
 
@@ -536,6 +567,478 @@ def test_experiments_belong_to_their_socket_and_die_with_it(gama):
     run(scenario())
 
 
+# ------------------------------------------------------------------ scenario parameters
+# GAMA rounds floats to 8 decimals: the stand-in's values are the embedded simulation's to 1e-8
+EXACT = 1e-8
+
+
+@pytest.mark.timeout(30)
+def test_gym_parameters_give_the_episode_they_describe(gama):
+    episode = Episode(starts=((50.0, 20.0),), obstacles=((40.0, 40.0), (60.0, 20.0)), food=(30.0, 70.0), max_steps=7)
+    sim = embedded(episode)
+    # the numbers also travel as strings: the server converts "int" / "float" values from their text
+    params = scenario_params(starts=episode.starts, obstacles=episode.obstacles)
+    params += [param("food_x", "30"), param("food_y", 70.0), param("max_steps", "7")]
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid = await raw.load(parameters=params)
+        assert_close(await raw.value(eid, "GymAgent[0].state"), sim.obs[0, 0], EXACT)
+        assert await raw.value(eid, "max_steps") == 7
+        assert await raw.value(eid, "food_location") == {"gaml_type": "point", "x": 30.0, "y": 70.0, "z": 0.0}
+        assert await raw.value(eid, "start_points") == [{"gaml_type": "point", "x": 50.0, "y": 20.0, "z": 0.0}]
+        assert await raw.value(eid, "obstacles_json") == json.dumps([[40.0, 40.0], [60.0, 20.0]])
+        # lockstep to the time limit of 7
+        for i, (ax, ay) in enumerate(ACTIONS[:7]):
+            await raw.value(eid, f"GymAgent[0].next_action <- [{ax}, {ay}];")
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            res = sim.step(np.array([[[ax, ay]]]))
+            data = await raw.value(eid, "GymAgent[0].data")
+            assert_close(data["State"], res.obs[0, 0], EXACT)
+            assert abs(data["Reward"] - res.reward[0, 0]) <= EXACT
+            assert data["Truncated"] is bool(res.truncated[0, 0]) is (i == 6)
+        # obstacles_json "[]": no obstacle at all (the sensors see only the walls)
+        await raw.cmd(type="reload", exp_id=eid, parameters=[param("obstacles_json", "[]")])
+        open_world = embedded(Episode(episode.starts, (), episode.food, 7))
+        assert_close(await raw.value(eid, "GymAgent[0].state"), open_world.obs[0, 0], EXACT)
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_parameter_values_persist_across_reloads(gama):
+    first = Episode(starts=((50.0, 20.0),), obstacles=((40.0, 40.0),), food=(30.0, 70.0), max_steps=7)
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid = await raw.load(parameters=scenario_params(first.starts, first.obstacles, first.food, first.max_steps))
+        await raw.value(eid, "GymAgent[0].next_action <- [1.0, 1.0];")
+        await raw.cmd(type="step", exp_id=eid, sync=True)
+        # a reload without parameters re-runs init with the values last set: the same episode again
+        ans = await raw.cmd(type="reload", exp_id=eid)
+        assert ans["type"] == "CommandExecutedSuccessfully"
+        assert_close(await raw.value(eid, "GymAgent[0].state"), embedded(first).obs[0, 0], EXACT)
+        assert await raw.value(eid, "max_steps") == 7
+        # a reload with some parameters changes those only
+        await raw.cmd(type="reload", exp_id=eid, parameters=[param("food_x", 80.0)])
+        moved_food = Episode(first.starts, first.obstacles, (80.0, 70.0), 7)
+        assert_close(await raw.value(eid, "GymAgent[0].state"), embedded(moved_food).obs[0, 0], EXACT)
+        # "" is the model's own default again (the tutorial start), the other values kept
+        await raw.cmd(type="reload", exp_id=eid, parameters=[param("starts_json", "")])
+        tutorial_start = Episode(((5.0, 5.0),), first.obstacles, (80.0, 70.0), 7)
+        assert_close(await raw.value(eid, "GymAgent[0].state"), embedded(tutorial_start).obs[0, 0], EXACT)
+        assert await raw.value(eid, "max_steps") == 7
+        # a new load starts from the file's defaults (values belong to one experiment)
+        other = await raw.load()
+        assert_close(await raw.value(other, "GymAgent[0].state"), ForagerSim.for_scenario(FORAGER).obs[0, 0], EXACT)
+        assert await raw.value(other, "max_steps") == 300
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(60)
+def test_stress_experiment_runs_ten_foragers_for_500_steps(gama):
+    sim = ForagerSim.for_scenario(STRESS)
+    sim.reset(None, [STRESS.draw()])
+    ids = [f"forager_{k}" for k in range(10)]
+    rng = np.random.default_rng(16)
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        ans = await raw.cmd(type="load", model=str(STRESS_GAML), experiment="petz_env")
+        assert ans["type"] == "UnableToExecuteRequest" and "'petz_env' is not an experiment" in ans["content"]
+        eid = await raw.load(STRESS_GAML, "petz_stress_env")
+        assert await raw.value(eid, "PetzAgent[0].possible_agents") == ids
+        assert await raw.value(eid, "PetzAgent[0].agents") == ids
+        assert await raw.value(eid, "agent_ids") == ids
+        assert await raw.value(eid, "agents_at_food") == [False] * 10
+        assert [await raw.value(eid, g) for g in ("max_steps", "teammate", "nb_foragers")] == [500, "nearest", 10]
+        spaces = await raw.value(eid, "PetzAgent[0].observation_spaces")
+        assert spaces == {a: {"type": "Box", "low": [0.0] * 15, "high": [1.0] * 15, "dtype": "float"} for a in ids}
+        assert set(await raw.value(eid, "PetzAgent[0].action_spaces")) == set(ids)
+        assert await raw.value(eid, "PetzAgent[0].infos") == {a: {} for a in ids}
+        obs = await raw.value(eid, "PetzAgent[0].observations")
+        for k, a in enumerate(ids):
+            assert_close(obs[a], sim.obs[0, k], EXACT)
+        for _ in range(5):
+            acts = rng.uniform(-1, 1, size=(10, 2))
+            payload = json.dumps({a: acts[k].tolist() for k, a in enumerate(ids)})
+            await raw.expr(eid, f"PetzAgent[0].actions <- from_json('{payload}');")
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            res = sim.step(acts[None])
+            data = await raw.value(eid, "PetzAgent[0].data")
+            for k, a in enumerate(ids):
+                assert_close(data["Observations"][a], res.obs[0, k], EXACT)
+                assert abs(data["Rewards"][a] - res.reward[0, k]) <= EXACT
+        # the time limit is 500: the step from 498 ends nothing, the one from 499 truncates everyone
+        zeros = json.dumps({a: [0.0, 0.0] for a in ids})
+        for before, over in ((498, False), (499, True)):
+            gama.call(lambda before=before: gama.experiment(eid).sim.steps.__setitem__(0, before))
+            await raw.expr(eid, f"PetzAgent[0].actions <- from_json('{zeros}');")
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            data = await raw.value(eid, "PetzAgent[0].data")
+            assert data["Truncations"] == {a: over for a in ids}
+            assert (await raw.value(eid, "PetzAgent[0].agents") == []) is over
+        assert set((await raw.value(eid, "PetzAgent[0].data"))["Rewards"].values()) == {-1.0}
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(60)
+def test_team_of_three_first_and_nearest_teammates(gama):
+    # forager_0's nearest other forager is forager_2; the first other one is forager_1
+    starts = ((10.0, 50.0), (90.0, 50.0), (12.0, 52.0))
+    episode = Episode(starts, COOP.obstacles, (95.0, 95.0), 300)
+    ids = ["forager_0", "forager_1", "forager_2"]
+    rng = np.random.default_rng(7)
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid = await raw.load(PETZ_GAML, "petz_env", parameters=scenario_params(starts=starts))
+        assert await raw.value(eid, "PetzAgent[0].possible_agents") == ids
+        assert await raw.value(eid, "agents_at_food") == [False] * 3
+        assert await raw.value(eid, "teammate") == "first"  # the file's default
+        for teammate, mate_of_0 in (("first", starts[1]), ("nearest", starts[2])):
+            if teammate == "nearest":
+                await raw.cmd(type="reload", exp_id=eid, parameters=[param("teammate", "nearest")])
+            sim = embedded(episode, teammate)
+            obs = await raw.value(eid, "PetzAgent[0].observations")
+            assert obs["forager_0"][13:15] == [mate_of_0[0] / 100, mate_of_0[1] / 100]
+            for k, a in enumerate(ids):
+                assert_close(obs[a], sim.obs[0, k], EXACT)
+            for _ in range(8):
+                acts = rng.uniform(-1, 1, size=(3, 2))
+                payload = json.dumps({a: acts[k].tolist() for k, a in enumerate(ids)})
+                await raw.expr(eid, f"PetzAgent[0].actions <- from_json('{payload}');")
+                await raw.cmd(type="step", exp_id=eid, sync=True)
+                res = sim.step(acts[None])
+                data = await raw.value(eid, "PetzAgent[0].data")
+                for k, a in enumerate(ids):
+                    assert_close(data["Observations"][a], res.obs[0, k], EXACT)
+                    assert abs(data["Rewards"][a] - res.reward[0, k]) <= EXACT
+            await raw.cmd(type="reload", exp_id=eid)
+        # the team size follows the starts at every reload
+        await raw.cmd(type="reload", exp_id=eid, parameters=scenario_params(starts=starts + ((50.0, 50.0),)))
+        assert len(await raw.value(eid, "PetzAgent[0].possible_agents")) == 4
+        assert len(await raw.value(eid, "PetzAgent[0].observation_spaces")) == 4
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_team_infos_carry_each_foragers_at_food_flag(gama):
+    # forager_0 starts 2.8 from the food: not at the food before its first compute_reward
+    starts = ((93.0, 93.0), (50.0, 50.0))
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid = await raw.load(PETZ_GAML, "petz_env", parameters=scenario_params(starts=starts))
+        assert await raw.value(eid, "PetzAgent[0].infos") == {"forager_0": {}, "forager_1": {}}  # init: empty maps
+        for _ in range(2):
+            await raw.expr(eid, 'PetzAgent[0].actions <- from_json(\'{"forager_0":[0,0],"forager_1":[0,0]}\');')
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            expected = {"forager_0": {"at_food": True}, "forager_1": {"at_food": False}}
+            assert await raw.value(eid, "PetzAgent[0].infos") == expected
+            data = await raw.value(eid, "PetzAgent[0].data")
+            assert data["Infos"] == expected and data["Rewards"]["forager_0"] == 0.5
+        assert await raw.value(eid, "agents_at_food") == [True, False]
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_gym_action_with_one_value_keeps_the_velocity(gama):
+    # [a1], [0.5], [a2] on the stand-in = [a1], [a2] on the embedded sim: the one-value action
+    # neither moves nor counts, and the velocity of a1 carries over to a2
+    sim = ForagerSim.for_scenario(FORAGER)
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid = await raw.load()
+        for text, action in (("[1.0, 0.5]", (1.0, 0.5)), ("[0.5]", None), ("[0.25, 1.0]", (0.25, 1.0))):
+            await raw.value(eid, f"GymAgent[0].next_action <- {text};")
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            data = await raw.value(eid, "GymAgent[0].data")
+            if action is None:
+                assert data["State"] == (await raw.value(eid, "GymAgent[0].state"))
+                assert data["Reward"] == -0.01 and await raw.value(eid, "current_step") == 1
+                continue
+            res = sim.step(np.array([[action]]))
+            assert_close(data["State"], res.obs[0, 0], EXACT)
+            assert abs(data["Reward"] - res.reward[0, 0]) <= EXACT
+        assert await raw.value(eid, "current_step") == 2
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_model_defaults_are_the_package_presets():
+    from gama_standin import _read_model_file
+
+    for path, experiment, preset in (
+        (GYM_GAML, "gym_env", FORAGER),
+        (PETZ_GAML, "petz_env", COOP),
+        (STRESS_GAML, "petz_stress_env", STRESS),
+    ):
+        mf = _read_model_file(str(path))
+        assert experiment in mf.experiments and mf.kind == ("gym" if preset is FORAGER else "petz")
+        d = mf.defaults
+        assert d.tutorial_starts == preset.starts and d.tutorial_obstacles == preset.obstacles
+        assert (d.values["food_x"], d.values["food_y"]) == preset.food
+        assert d.values["max_steps"] == preset.max_steps
+        assert d.values["starts_json"] == "" and d.values["obstacles_json"] == ""
+        assert d.values.get("teammate", "first") == preset.teammate
+
+
+# ------------------------------------------------------------------ bad parameters
+@pytest.mark.timeout(30)
+def test_bad_parameters_fail_as_the_server_converts_them(gama):
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        n = gama.live_experiments
+        # no "type": m.get("type").toString() throws; load answers the exception, creates nothing
+        ans = await raw.cmd(
+            type="load", model=str(GYM_GAML), experiment="gym_env", parameters=[{"name": "max_steps", "value": 9}]
+        )
+        assert ans["type"] == "UnableToExecuteRequest"
+        assert ans["content"]["exception"] == "java.lang.NullPointerException"
+        # "int" is Integer.valueOf("" + value): 300.0 (a JSON float) and "3e2" are refused
+        for value in (300.0, "3e2", True):
+            ans = await raw.cmd(
+                type="load", model=str(GYM_GAML), experiment="gym_env", parameters=[param("max_steps", value)]
+            )
+            assert ans["type"] == "UnableToExecuteRequest", value
+            assert ans["content"]["exception"] == "java.lang.NumberFormatException"
+        ans = await raw.cmd(
+            type="load", model=str(GYM_GAML), experiment="gym_env", parameters=[param("max_steps", 300.0)]
+        )
+        assert ans["content"]["message"] == 'For input string: "300.0"'
+        # "float" is Double.valueOf: Java's syntax ("inf" is not Java's)
+        ans = await raw.cmd(type="load", model=str(GYM_GAML), experiment="gym_env", parameters=[param("food_x", "inf")])
+        assert ans["type"] == "UnableToExecuteRequest" and "NumberFormatException" in ans["content"]["exception"]
+        assert gama.live_experiments == n
+        # accepted: ints of a float parameter, Java float text, unknown names (ignored)
+        eid = await raw.load(parameters=[param("food_x", 90), param("food_y", " 9.0e1 "), param("nope", 3, "int")])
+        assert await raw.value(eid, "food_location") == {"gaml_type": "point", "x": 90.0, "y": 90.0, "z": 0.0}
+        assert gama.experiment(eid).unknown_parameters == {"nope": 3}
+        # reload: the conversion error escapes the command's thread; no answer ever comes, the
+        # parameters before the bad one are set, and no reload happened
+        await raw.value(eid, "GymAgent[0].next_action <- [1.0, 1.0];")
+        await raw.cmd(type="step", exp_id=eid, sync=True)
+        await raw.send(
+            {
+                "type": "reload",
+                "exp_id": eid,
+                "parameters": [param("max_steps", 9), {"name": "food_x", "value": 50.0}],
+                "api_id": "r1",
+            }
+        )
+        with pytest.raises(asyncio.TimeoutError):
+            await raw.recv(timeout=0.5)
+        assert any(e.startswith("reload: java.lang.NullPointerException") for e in gama.errors)
+        assert await raw.value(eid, "cycle") == 1 and await raw.value(eid, "max_steps") == 9
+        await raw.close()
+
+    run(scenario())
+
+
+async def load_with_init_error(raw: Raw, path, experiment, params, runtime=True) -> tuple[str, dict | None]:
+    """Load a model whose init stops with a GAML error: (experiment id, the SimulationError or None)."""
+    await raw.send(
+        {"type": "load", "model": str(path), "experiment": experiment, "parameters": params, "runtime": runtime,
+         "api_id": "L"}
+    )  # fmt: skip
+    first = await raw.recv()
+    if first.get("type") != "SimulationError":
+        assert first["type"] == "CommandExecutedSuccessfully", first
+        return first["content"], None
+    answer = await raw.recv()
+    assert answer["type"] == "CommandExecutedSuccessfully" and answer["command"]["api_id"] == "L", answer
+    assert first["exp_id"] == answer["content"] and "command" not in first
+    assert first["content"]["exception"] == "gama.api.exceptions.GamaRuntimeException"
+    return answer["content"], first
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "path, experiment, params, message",
+    [
+        (PETZ_GAML, "petz_env", [param("teammate", "closest")], "teammate must be 'first' or 'nearest', got 'closest'"),
+        (GYM_GAML, "gym_env", [param("max_steps", 0)], "max_steps must be >= 1, got 0"),
+        (
+            GYM_GAML,
+            "gym_env",
+            [param("starts_json", "[[25.0,25.0]]")],
+            "starts_json: start {25.0,25.0,0.0} is inside (or on) an obstacle",
+        ),
+        (  # the squares are closed: a start on an edge is inside
+            GYM_GAML,
+            "gym_env",
+            [param("starts_json", "[[50,50]]"), param("obstacles_json", "[[45,50]]")],
+            "starts_json: start {50.0,50.0,0.0} is inside (or on) an obstacle",
+        ),
+        (
+            GYM_GAML,
+            "gym_env",
+            [param("starts_json", "[[0.5,50]]")],
+            "starts_json: start {0.5,50.0,0.0} is outside [1, 99] x [1, 99]",
+        ),
+        (
+            GYM_GAML,
+            "gym_env",
+            [param("starts_json", "[[5,5],[6,6]]")],
+            "starts_json: the single-forager model takes exactly one [x, y] start, got 2 in [[5,5],[6,6]]",
+        ),
+        (
+            PETZ_GAML,
+            "petz_env",
+            [param("starts_json", "[[5,5]]")],
+            "starts_json: the team model needs at least 2 foragers (one [x, y] start each), got 1 in [[5,5]]",
+        ),
+        (
+            GYM_GAML,
+            "gym_env",
+            [param("obstacles_json", "[[1,2")],
+            "obstacles_json: expected a JSON list of [x, y] pairs such as [[5.0,5.0]], got: [[1,2",
+        ),
+        (
+            STRESS_GAML,
+            "petz_stress_env",
+            [param("starts_json", "[[5,5],[1,2,3]]")],
+            "starts_json: every element must be an [x, y] pair of numbers, got: [[5,5],[1,2,3]]",
+        ),
+    ],
+)
+def test_gaml_errors_in_init_arrive_as_simulation_errors(gama, path, experiment, params, message):
+    bridge = "GymAgent" if experiment == "gym_env" else "PetzAgent"
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid, error = await load_with_init_error(raw, path, experiment, params)
+        assert error is not None and error["content"]["message"] == message
+        # the init stopped before creating the bridge agent: its fields cannot be read
+        ans = await raw.expr(eid, f"{bridge}[0].{'state' if bridge == 'GymAgent' else 'agents'}")
+        assert ans["type"] == "UnableToExecuteRequest" and ans["content"].startswith("> Error: ")
+        # every cycle fails; the values persist, so a parameterless reload fails again
+        ans = await raw.cmd(type="step", exp_id=eid, sync=True)
+        assert ans["type"] == "CommandExecutedSuccessfully"
+        assert raw.others.pop()["type"] == "SimulationError"
+        await raw.send({"type": "reload", "exp_id": eid, "api_id": "again"})
+        again, answer = await raw.recv(), await raw.recv()
+        assert again["type"] == "SimulationError" and again["content"]["message"] == message
+        assert answer["type"] == "CommandExecutedSuccessfully"
+        # loaded with runtime false: nothing is sent, the load still succeeds
+        quiet, error = await load_with_init_error(raw, path, experiment, params, runtime=False)
+        assert error is None and (await raw.expr(quiet, f"{bridge}[0].data"))["type"] == "UnableToExecuteRequest"
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_a_valid_reload_repairs_a_failed_init(gama):
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        eid, error = await load_with_init_error(raw, PETZ_GAML, "petz_env", [param("teammate", "bogus")])
+        assert error is not None
+        ans = await raw.cmd(type="reload", exp_id=eid, parameters=[param("teammate", "nearest")])
+        assert ans["type"] == "CommandExecutedSuccessfully" and not raw.others
+        assert await raw.value(eid, "PetzAgent[0].agents") == ["forager_0", "forager_1"]
+        sim = embedded(COOP.draw(), "nearest")
+        obs = await raw.value(eid, "PetzAgent[0].observations")
+        assert_close(obs["forager_1"], sim.obs[0, 1], EXACT)
+        await raw.close()
+
+    run(scenario())
+
+
+# ------------------------------------------------------------------ the corrupt fault
+@pytest.mark.timeout(30)
+def test_corrupt_fault_leaves_bad_data_encoded_as_gama_would(gama):
+    def corrupt_gym(f):
+        f["state"][3] = float("nan")
+        f["state"][4] = float("inf")
+        f["data"]["State"][5] = -math.inf
+        f["data"]["Terminated"] = "false"
+        f["info"] = None
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        gama.faults.corrupt = corrupt_gym
+        eid = await raw.load()  # applied after init ...
+        state = await raw.value(eid, "GymAgent[0].state")
+        # JSON strings, not the NaN / Infinity literals (which json.loads would turn into floats)
+        assert state[3] == "NaN" and state[4] == "Infinity" and isinstance(state[0], float)
+        assert await raw.value(eid, "GymAgent[0].info") is None
+        await raw.value(eid, "GymAgent[0].next_action <- [1.0, 1.0];")
+        await raw.cmd(type="step", exp_id=eid, sync=True)  # ... and after every cycle
+        data = await raw.value(eid, "GymAgent[0].data")
+        assert data["State"][5] == "-Infinity" and data["Terminated"] == "false"
+        assert await raw.value(eid, "current_step") == 1  # the model itself still ran
+        await raw.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(30)
+def test_corrupt_fault_on_the_team_bridge(gama):
+    ids = ["forager_0", "forager_1"]
+    step_expr = 'PetzAgent[0].actions <- from_json(\'{"forager_0":[1,1],"forager_1":[1,1]}\');'
+
+    async def scenario():
+        raw = await Raw.open(gama.port)
+        # the example of the docstring: after the init, data is still {} (KeyError: recorded, skipped)
+        gama.faults.corrupt = lambda f: f["data"]["Observations"]["forager_0"].__setitem__(3, float("nan"))
+        eid = await raw.load(PETZ_GAML, "petz_env")
+        assert any(e.startswith("corrupt: KeyError") for e in gama.errors)
+        assert await raw.value(eid, "PetzAgent[0].data") == {}
+        await raw.expr(eid, step_expr)
+        await raw.cmd(type="step", exp_id=eid, sync=True)
+        data = await raw.value(eid, "PetzAgent[0].data")
+        assert data["Observations"]["forager_0"][3] == "NaN"
+        assert isinstance((await raw.value(eid, "PetzAgent[0].observations"))["forager_0"][3], float)
+
+        # every kind of bad data the backend must refuse comes out as GAMA would write it
+        def corrupt_all(f):
+            d = f["data"]
+            d["Observations"]["forager_1"] = d["Observations"]["forager_1"][:5]  # too short
+            d["Observations"]["forager_0"][0] = 1.5  # outside [0, 1]
+            d["Observations"]["forager_7"] = [0.5] * 15  # unknown agent id
+            d["Terminations"]["forager_0"] = "false"  # a string for a flag
+            d["Rewards"]["forager_1"] = None
+            d["Truncations"]["forager_1"] = math.inf
+            f["agents"] = "forager_0"
+            f["observations"] = None  # the model's next cycle replaces what it cannot update
+
+        gama.faults.corrupt = corrupt_all
+        for _ in range(2):
+            await raw.expr(eid, step_expr)
+            await raw.cmd(type="step", exp_id=eid, sync=True)
+            data = await raw.value(eid, "PetzAgent[0].data")
+            assert len(data["Observations"]["forager_1"]) == 5 and data["Observations"]["forager_0"][0] == 1.5
+            assert data["Observations"]["forager_7"] == [0.5] * 15
+            assert data["Terminations"]["forager_0"] == "false" and data["Rewards"]["forager_1"] is None
+            assert data["Truncations"]["forager_1"] == "Infinity"
+            assert await raw.value(eid, "PetzAgent[0].agents") == "forager_0"
+            assert await raw.value(eid, "PetzAgent[0].observations") is None
+        assert await raw.value(eid, "current_step") == 3
+        gama.faults.reset()
+        assert gama.faults.corrupt is None
+        await raw.expr(eid, step_expr)
+        await raw.cmd(type="step", exp_id=eid, sync=True)
+        data = await raw.value(eid, "PetzAgent[0].data")
+        assert set(data["Observations"]) == set(ids) and all(len(o) == 15 for o in data["Observations"].values())
+        await raw.close()
+
+    run(scenario())
+
+
 # ------------------------------------------------------------------- the stock bridge libraries
 @pytest.mark.timeout(60)
 def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
@@ -547,7 +1050,7 @@ def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
             env.gama_client.client.default_timeout = 10.0  # a stand-in bug fails instead of hanging
             check_env(env.unwrapped, skip_render_check=True)
             obs, info = env.reset(seed=0)
-            sim = ForagerSim(SINGLE_FORAGER, 1)
+            sim = ForagerSim.for_scenario(FORAGER)
             assert info == {}
             assert_close(obs, sim.obs[0, 0])
             for ax, ay in ACTIONS:
@@ -570,7 +1073,7 @@ def test_stock_gama_pettingzoo_step_raises_the_released_nb_steps_typeerror(gama)
         try:
             env.gama_client.client.default_timeout = 10.0
             observations, infos = env.reset(seed=1)
-            sim = ForagerSim(COOP_FORAGERS, 1)
+            sim = ForagerSim.for_scenario(COOP)
             assert set(observations) == {"forager_0", "forager_1"}
             assert_close(observations["forager_1"], sim.obs[0, 1])
             assert infos == {"forager_0": {}, "forager_1": {}}

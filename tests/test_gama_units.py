@@ -30,8 +30,12 @@ def test_parse_server_and_loopback():
         with pytest.raises(ValueError):
             parse_server(bad)
     assert ws_uri("::1", 7000) == "ws://[::1]:7000" and ws_uri("h", 1) == "ws://h:1"
-    assert all(is_loopback(h) for h in ("127.0.0.1", "127.3.4.5", "localhost", "::1", "[::1]", "LOCALHOST"))
-    assert not any(is_loopback(h) for h in ("10.0.0.1", "192.0.2.7", "gama.example.org", "0.0.0.0"))
+    loopback = ("127.0.0.1", "127.3.4.5", "localhost", "::1", "[::1]", "LOCALHOST", "gama.localhost")
+    # other spellings connect() also sends to this machine: short IPv4, IPv4-mapped IPv6, unspecified
+    loopback += ("127.1", "127.0.1", "::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "0.0.0.0", "::", "0")
+    assert [h for h in loopback if not is_loopback(h)] == []
+    remote = ("10.0.0.1", "192.0.2.7", "gama.example.org", "::ffff:192.0.2.7", "128.0.0.1", "localhost.example.org")
+    assert [h for h in remote if is_loopback(h)] == []
 
 
 @pytest.mark.parametrize("x", [0.0, -0.0, 1.0, -1.0, 0.1, 1 / 3, 1e-5, -2.5e-12, 123456.789, 1e22, np.float32(0.7)])
@@ -51,7 +55,7 @@ def test_action_statements_are_the_bridges():
 
 def test_answers_that_break_the_contract_are_protocol_errors():
     gym = GymAgentContract()
-    with pytest.raises(GamaProtocolError, match="13 numbers"):
+    with pytest.raises(GamaProtocolError, match="13 values, got 12"):
         gym.parse_reset([[0.1] * 12, {}])
     with pytest.raises(GamaProtocolError, match="Reward"):
         gym.parse_step({"State": [0.0] * 13, "Terminated": False, "Truncated": False})
@@ -66,19 +70,163 @@ def test_answers_that_break_the_contract_are_protocol_errors():
         petz.check_spaces([["a", "b"], {}, {}])
     with pytest.raises(GamaProtocolError, match="forager_1"):
         petz.parse_reset([["forager_0", "forager_1"], {"forager_0": [0.0] * 15}, {}])
-    ok = petz.parse_step(
-        [
-            {
-                "Observations": {"forager_0": [0.5] * 15, "forager_1": ["NaN"] + [0.5] * 14},
-                "Rewards": {"forager_0": 1, "forager_1": 0.5},
-                "Terminations": {"forager_0": True, "forager_1": False},
-                "Truncations": {"forager_0": False, "forager_1": False},
-                "Infos": {"forager_0": [], "forager_1": {"k": 1}},
-            },
-            [],
-        ]
+    ok = petz.parse_step([petz_data(), []])
+    assert ok.episode_over and not ok.success and ok.infos == [{}, {"k": 1}]
+    assert ok.reward.tolist() == [1.0, 0.5] and ok.at_food.tolist() == [False, False]
+    # GAMA writes NaN as the string "NaN": refused (the old parser took it as a NaN observation)
+    with pytest.raises(
+        GamaProtocolError, match=r"Observations'\]\['forager_1'\]\[0\] must be a finite number, got 'NaN'"
+    ):
+        petz.parse_step([petz_data(obs1=["NaN"] + [0.5] * 14), []])
+
+
+def petz_data(obs1=None, **changes):
+    """A valid PetzAgent[0].data answer for the pair (then changed)."""
+    data = {
+        "Observations": {"forager_0": [0.5] * 15, "forager_1": obs1 if obs1 is not None else [0.25] * 15},
+        "Rewards": {"forager_0": 1, "forager_1": 0.5},
+        "Terminations": {"forager_0": True, "forager_1": False},
+        "Truncations": {"forager_0": False, "forager_1": False},
+        "Infos": {"forager_0": [], "forager_1": {"k": 1}},
+    }
+    data.update(changes)
+    return data
+
+
+def gym_data(**changes):
+    data = {"State": [0.5] * 13, "Reward": 0.25, "Terminated": False, "Truncated": False, "Info": {}}
+    data.update(changes)
+    return data
+
+
+GYM_BAD = [
+    # (field changed, bad value, what the message must name)
+    ("State", [0.5] * 12 + ["NaN"], "State'][12] must be a finite number, got 'NaN'"),
+    ("State", [0.5] * 12 + ["Infinity"], "got 'Infinity'"),
+    ("State", [0.5] * 12 + ["-Infinity"], "got '-Infinity'"),
+    ("State", [0.5] * 12, "State'] must have 13 values, got 12"),
+    ("State", [0.5] * 12 + [None], "State'][12] must be a finite number, got None"),
+    ("State", None, "State'] must be a list of 13 numbers, got None"),
+    ("State", [0.5] * 12 + [1.00001], "State'][12] = 1.00001 is outside the observation Box [0, 1]"),
+    ("State", [-0.001] + [0.5] * 12, "State'][0] = -0.001 is outside"),
+    ("State", [True] + [0.5] * 12, "State'][0] must be a finite number, got True"),
+    ("Reward", "NaN", "Reward'] must be a finite number, got 'NaN'"),
+    ("Reward", None, "Reward'] must be a finite number, got None"),
+    ("Reward", "1.5", "Reward'] must be a finite number, got '1.5'"),
+    ("Terminated", "false", "Terminated'] must be a boolean (true or false), got 'false'"),
+    ("Truncated", None, "Truncated'] must be a boolean (true or false), got None"),
+    ("Truncated", 0, "Truncated'] must be a boolean (true or false), got 0"),
+    ("Info", None, "Info'] must be a map, got NoneType: None"),
+    ("Info", {"at_food": "true"}, "['at_food'] must be a boolean (true or false), got 'true'"),
+]
+
+
+@pytest.mark.parametrize("field,value,named", GYM_BAD, ids=[f"{f}={v!r:.20}" for f, v, _ in GYM_BAD])
+def test_gym_answers_with_bad_data_are_refused_naming_field_and_value(field, value, named):
+    gym = GymAgentContract()
+    gym.parse_step(gym_data())  # the valid answer passes
+    with pytest.raises(GamaProtocolError) as err:
+        gym.parse_step(gym_data(**{field: value}))
+    assert named in str(err.value) and "GymAgent[0].data" in str(err.value)
+
+
+PETZ_BAD = [
+    (
+        dict(Observations={"forager_0": [0.5] * 15, "forager_1": [0.5] * 14}),
+        "['forager_1'] must have 15 values, got 14",
+    ),
+    (
+        dict(Observations={"forager_0": [0.5] * 15, "forager_1": [0.5] * 15, "forager_7": [0.5] * 15}),
+        "unknown ['forager_7']",
+    ),
+    (dict(Observations={"forager_0": [0.5] * 15}), "missing ['forager_1']"),
+    (
+        dict(Rewards={"forager_0": 1.0, "forager_1": "Infinity"}),
+        "Rewards']['forager_1'] must be a finite number, got 'Infinity'",
+    ),
+    (dict(Rewards={"forager_0": 1.0, "forager_1": None}), "Rewards']['forager_1'] must be a finite number, got None"),
+    (dict(Terminations={"forager_0": "false", "forager_1": False}), "Terminations']['forager_0'] must be a boolean"),
+    (dict(Truncations=None), "Truncations'] must be a map, got NoneType"),
+    (dict(Infos={"forager_0": {}, "forager_1": "x"}), "Infos']['forager_1'] must be a map, got str"),
+    (dict(Infos={"forager_0": {"at_food": "false"}, "forager_1": {}}), "['at_food'] must be a boolean"),
+]
+
+
+@pytest.mark.parametrize("changes,named", PETZ_BAD, ids=[str(i) for i in range(len(PETZ_BAD))])
+def test_petz_answers_with_bad_data_are_refused_naming_field_and_value(changes, named):
+    petz = PetzAgentContract()
+    with pytest.raises(GamaProtocolError) as err:
+        petz.parse_step([petz_data(**changes), ["forager_0", "forager_1"]])
+    assert named in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "agents,named",
+    [
+        ("forager_0", "PetzAgent[0].agents must be a list of agent names, got 'forager_0'"),
+        (["forager_0", "forager_9"], "(unknown: ['forager_9'])"),
+        (["forager_1", "forager_0"], "expected ['forager_0', 'forager_1'] or []"),
+        (None, "must be a list of agent names, got None"),
+        ([0, 1], "must be a list of agent names, got [0, 1]"),
+    ],
+)
+def test_petz_agent_lists_must_be_the_known_ids(agents, named):
+    petz = PetzAgentContract()
+    with pytest.raises(GamaProtocolError) as err:
+        petz.parse_step([petz_data(), agents])
+    assert named in str(err.value)
+    with pytest.raises(GamaProtocolError):
+        petz.parse_reset([agents, petz_data()["Observations"], {"forager_0": {}, "forager_1": {}}])
+
+
+def test_observations_within_gamas_rounding_of_the_box_are_taken_and_clipped():
+    gym = GymAgentContract()
+    # GAMA rounds to 8 decimals: 1 + 5e-9 and -5e-9 are rounding, not bad data
+    step = gym.parse_step(gym_data(State=[1.0 + 5e-9, -5e-9] + [0.5] * 11))
+    assert step.obs[0, 0] == 1.0 and step.obs[0, 1] == 0.0
+    for bad in (1.0 + 2e-8, -2e-8):
+        with pytest.raises(GamaProtocolError, match="outside the observation Box"):
+            gym.parse_step(gym_data(State=[bad] + [0.5] * 12))
+
+
+BOX13 = {"type": "Box", "low": [0.0] * 13, "high": [1.0] * 13, "dtype": "float"}
+ACT = {"type": "Box", "low": [-1.0, -1.0], "high": [1.0, 1.0], "dtype": "float"}
+
+
+@pytest.mark.parametrize(
+    "obs_space,named",
+    [
+        (dict(BOX13, high=[1.0] * 12 + ["NaN"]), "observation_space['high'][12] must be a finite number, got 'NaN'"),
+        (dict(BOX13, low=["-Infinity"] * 13), "observation_space['low'][0] must be a finite number, got '-Infinity'"),
+        (dict(BOX13, high="Infinity"), "observation_space['high'] must be a finite number, got 'Infinity'"),
+        (dict(BOX13, low=[0.0] * 12), "observation_space must have shape (13,), the model declares"),
+        (dict(BOX13, high=[None] * 13), "observation_space['high'][0] must be a finite number, got None"),
+        (dict(BOX13, low=["false"] * 13), "got 'false'"),
+        (None, "must be a map"),
+        ("Box", "must be a map"),
+        (dict(BOX13, type="Discrete"), "Discrete"),
+        (dict(BOX13, type="Discrete", n=4), "must be a Box space"),
+    ],
+)
+def test_declared_spaces_with_bad_data_are_refused(obs_space, named):
+    gym = GymAgentContract()
+    gym.check_spaces([BOX13, ACT])
+    with pytest.raises(GamaProtocolError) as err:
+        gym.check_spaces([obs_space, ACT])
+    assert named in str(err.value)
+    petz = PetzAgentContract()
+    box15 = dict(BOX13, low=[0.0] * 15, high=[1.0] * 15)
+    petz.check_spaces(
+        [["forager_0", "forager_1"], {"forager_0": box15, "forager_1": box15}, {"forager_0": ACT, "forager_1": ACT}]
     )
-    assert ok.episode_over and ok.success and np.isnan(ok.obs[1, 0]) and ok.infos == [{}, {"k": 1}]
+    with pytest.raises(GamaProtocolError, match="forager_1"):
+        petz.check_spaces(
+            [
+                ["forager_0", "forager_1"],
+                {"forager_0": box15, "forager_1": dict(box15, high="NaN")},
+                {"forager_0": ACT, "forager_1": ACT},
+            ]
+        )
 
 
 def test_describe_content():
@@ -212,6 +360,35 @@ def test_a_server_that_greets_wrongly():
     async def nothing(conn):
         return None
 
+    with Scripted(script) as port, pytest.raises(GamaConnectionError, match="did not greet like a GAMA server"):
+        run_sync(with_connection(port, nothing), 10)
+
+
+@pytest.mark.timeout(20)
+def test_a_message_over_the_size_cap_fails_naming_the_limit(monkeypatch):
+    from sb3_forager.gama import GamaConnectionLostError, connection
+
+    monkeypatch.setattr(connection, "MAX_MESSAGE_BYTES", 4096)
+
+    async def script(ws, path=None):
+        await ws.send(greet())
+        req = json.loads(await ws.recv())
+        await ws.send(answer(req, "small"))
+        req = json.loads(await ws.recv())
+        await ws.send(answer(req, "x" * 5000))  # over the cap
+        await ws.wait_closed()
+
+    async def body(conn):
+        first = (await conn.request({"type": "expression", "expr": "1"}, 5))["content"]
+        try:
+            await conn.request({"type": "expression", "expr": "GymAgent[0].data"}, 5)
+        except GamaConnectionLostError as exc:
+            return first, str(exc), conn.closed
+        return first, None, conn.closed
+
     with Scripted(script) as port:
-        with pytest.raises(GamaConnectionError, match="did not greet like a GAMA server"):
-            run_sync(with_connection(port, nothing), 10)
+        first, message, closed = run_sync(with_connection(port, body), 10)
+    assert first == "small" and closed
+    assert message is not None and "larger than the limit of 4096 bytes" in message, message
+    assert "MAX_MESSAGE_BYTES" in message and "expression 'GymAgent[0].data'" in message
+    assert connection.describe_size(64 * 2**20) == "64 MiB (67108864 bytes)"

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import reference_model as ref  # noqa: E402
+import reference_model as ref
 
 TOL = 1e-4
 FX, FY = 95.0, 95.0
@@ -480,6 +480,456 @@ def test_coop_reset_restores_start_state():
     assert (env.by_id["forager_0"].vx, env.by_id["forager_0"].vy) == (0.0, 0.0)
     assert_close_list(obs["forager_0"], COOP_F0)
     assert_close_list(obs["forager_1"], COOP_F1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario family: helpers and per-instance worlds
+# ---------------------------------------------------------------------------------------------
+
+R2 = math.sqrt(2.0)
+
+
+def test_square_at_is_public_closed_and_old_name_kept():
+    sq = ref.square_at(50.0, 50.0)
+    assert sq.bounds == (45.0, 45.0, 55.0, 55.0)
+    assert ref._square_at is ref.square_at
+    # boundary inclusive, with an explicit obstacle list
+    assert ref.point_in_any_obstacle(45.0, 50.0, [sq]) is True
+    assert ref.point_in_any_obstacle(55.0, 55.0, [sq]) is True
+    assert ref.point_in_any_obstacle(44.999, 50.0, [sq]) is False
+    # old two-argument signature = the tutorial layout; an empty list blocks nothing
+    assert ref.point_in_any_obstacle(20.0, 25.0) is True  # left edge of square (25,25)
+    assert ref.point_in_any_obstacle(20.0, 25.0, []) is False
+    assert ref.point_in_any_obstacle(50.0, 50.0) is False
+
+
+def test_default_worlds_unchanged():
+    s = ref.ReferenceSingle()
+    assert s.start == (5.0, 5.0) and s.food == (95.0, 95.0) and s.max_steps == 300
+    assert s.obstacle_centres == ref.OBSTACLE_CENTRES
+    c = ref.ReferenceCoop()
+    assert c.starts == ((15.0, 5.0), (5.0, 15.0)) and c.teammate == "first"
+    assert c.food == (95.0, 95.0) and c.max_steps == 300 and c.obstacle_centres == ref.OBSTACLE_CENTRES
+    assert [o.bounds for o in c.obstacles] == [o.bounds for o in ref.OBSTACLES]
+
+
+BORDER_ONLY_5_5 = [1.0, 1.0, 1.0, 5.0 * R2 / 30.0, 5.0 / 30.0, 5.0 * R2 / 30.0, 5.0 / 30.0, 5.0 * R2 / 30.0]
+
+
+def test_no_obstacles_sensors_only_see_the_border():
+    # At (5,5) with no squares: rays 0/45/90 never reach the border within 30 (-> 1); 135/225/315
+    # exit through a side at t = 5*sqrt(2); 180/270 at t = 5. The tutorial layout reads 0.8536 at
+    # 45 deg (square (25,25)); without it that ray reads 1.
+    assert_close_list(ref.sensor_readings(5.0, 5.0, []), BORDER_ONLY_5_5, tol=1e-9)
+    env = ref.ReferenceSingle(obstacles=[])
+    obs = env.reset()
+    d = 90.0 * R2
+    head = [0.05, 0.05, d / 141.4, (math.cos(math.pi / 4) + 1.0) / 2.0, (math.sin(math.pi / 4) + 1.0) / 2.0]
+    assert_close_list(obs, head + BORDER_ONLY_5_5, tol=1e-9)
+    assert abs(ref.observe_single(5.0, 5.0)[6] - 0.8536) < 1e-4  # default unchanged
+
+
+def test_single_square_directly_ahead_gives_midpoint_of_inside_part():
+    # From (50,50) the 0 deg ray ends at (80, 50). Square (70,50) = [65,75]x[45,55]: inside part
+    # x in [65, 75], midpoint 70 -> 20/30 (first hit would be 15/30). No other ray reaches it
+    # (45 deg: x >= 65 needs u >= 15 but y <= 55 needs u <= 5) and the border is >= 50 away.
+    env = ref.ReferenceSingle(start=(50.0, 50.0), obstacles=[(70.0, 50.0)])
+    assert_close_list(env.state[5:], [20.0 / 30.0] + [1.0] * 7, tol=1e-12)
+    # The ray ENDS inside square (78,50) = [73,83]: part [73, 80], midpoint 76.5 -> 26.5/30.
+    env2 = ref.ReferenceSingle(start=(50.0, 50.0), obstacles=[(78.0, 50.0)])
+    assert_close_list(env2.state[5:], [26.5 / 30.0] + [1.0] * 7, tol=1e-12)
+    # the module function with the same square agrees
+    assert_close_list(ref.sensor_readings(50.0, 50.0, [ref.square_at(70.0, 50.0)]), env.state[5:], tol=0)
+
+
+def test_overlapping_squares_are_each_evaluated():
+    # From (30,50), 0 deg ray to (60,50). Square (50,50) = [45,55]: midpoint 50 -> 20/30;
+    # square (53,50) = [48,58]: midpoint 53 -> 23/30. The reading is the min over squares, 20/30.
+    both = ref.ReferenceSingle(start=(30.0, 50.0), obstacles=[(53.0, 50.0), (50.0, 50.0)])
+    only_b = ref.ReferenceSingle(start=(30.0, 50.0), obstacles=[(53.0, 50.0)])
+    assert abs(both.state[5] - 20.0 / 30.0) < 1e-12
+    assert abs(only_b.state[5] - 23.0 / 30.0) < 1e-12
+    # (56.5, 50) is only in the second square but still blocked in the overlapping layout
+    place_single(both, 55.0, 60.0)
+    both.step([1.0, -1.0])  # v=(1.5,-1.5): new (56.5, 58.5) free (y > 55) -> moves
+    assert (both.x, both.y) == (56.5, 58.5) and both.bumped is False
+    place_single(both, 55.0, 56.5)
+    both.step([1.0, -1.0])  # new (56.5, 55): on the top edge of [48,58]x[45,55] -> blocked
+    # slide_x (56.5, 56.5) free, slide_y (55, 55) on the edge of both -> slide_x, vy = 0
+    assert (both.x, both.y) == (56.5, 56.5) and both.vy == 0.0 and both.vx == 1.5 and both.bumped is True
+
+
+def test_single_custom_food_distance_heading_rewards_and_success():
+    env = ref.ReferenceSingle(start=(50.0, 50.0), food=(50.0, 10.0))
+    obs = env.reset()
+    # dist 40 -> 40/141.4; towards (50,10) = atan2(-40, 0) = -90 -> 270 deg: cos ~ 0, sin = -1
+    assert abs(obs[2] - 40.0 / 141.4) < 1e-12
+    assert abs(obs[3] - 0.5) < 1e-12 and abs(obs[4] - 0.0) < 1e-12
+    assert env.previous_distance == 40.0
+    _, reward, terminated, _ = env.step([0.0, -1.0])  # -> (50, 48.5): dist 38.5
+    assert (env.x, env.y) == (50.0, 48.5)
+    assert abs(reward - (2.0 * 1.5 - 0.01)) < 1e-12 and terminated is False
+    place_single(env, 50.0, 16.5)
+    env.previous_distance = 6.5
+    _, reward, terminated, _ = env.step([0.0, -1.0])  # -> (50, 15): dist exactly 5, not < 5
+    assert terminated is False and abs(reward - 2.99) < 1e-12
+    place_single(env, 50.0, 16.0)
+    env.previous_distance = 6.0
+    _, reward, terminated, truncated = env.step([0.0, -1.0])  # -> (50, 14.5): dist 4.5 < 5
+    assert reward == 100.0 and terminated is True and truncated is False
+
+
+def test_single_atan2_guard_uses_the_instance_food():
+    # 0.0005 from a custom food: dist <= 0.001 -> angle 0 -> (1, 0.5); towards would be 270 deg
+    env = ref.ReferenceSingle(start=(50.0, 10.0005), food=(50.0, 10.0))
+    assert env.state[3] == 1.0 and env.state[4] == 0.5
+    assert abs(env.state[2] - 0.0005 / 141.4) < 1e-12
+    # the team model has no guard: (cos 270 + 1)/2 = 0.5, (sin 270 + 1)/2 = 0
+    coop = ref.observe_coop_13(50.0, 10.0005, food=(50.0, 10.0))
+    assert abs(coop[3] - 0.5) < 1e-12 and abs(coop[4]) < 1e-12
+
+
+def test_single_custom_obstacle_blocks_and_slides():
+    # square (55,50) = [50,60]x[45,55]; from (48.5,50) action (1,0): new (50,50) on its edge ->
+    # blocked; slide_x = (50,50) blocked, slide_y = (48.5,50) free -> stay there, vx = 0, bumped
+    env = ref.ReferenceSingle(start=(48.5, 50.0), obstacles=[(55.0, 50.0)])
+    _, reward, _, _ = env.step([1.0, 0.0])
+    assert (env.x, env.y) == (48.5, 50.0) and (env.vx, env.vy) == (0.0, 0.0) and env.bumped is True
+    assert abs(reward - (-0.01 - 1.0)) < 1e-12
+    # same move in the tutorial layout is free
+    free = ref.ReferenceSingle(start=(48.5, 50.0))
+    free.step([1.0, 0.0])
+    assert (free.x, free.y) == (50.0, 50.0) and free.bumped is False
+    # and a tutorial square is no longer there when the layout is replaced
+    none = ref.ReferenceSingle(start=(19.0, 19.0), obstacles=[])
+    none.step([1.0, 1.0])
+    assert (none.x, none.y) == (20.5, 20.5) and none.bumped is False
+
+
+def test_single_custom_max_steps_truncates_at_that_step():
+    env = ref.ReferenceSingle(start=(50.0, 80.0), max_steps=5)
+    for k in range(1, 5):
+        _, reward, terminated, truncated = env.step([0.0, 0.0])
+        assert env.step_count == k and truncated is False and abs(reward + 0.01) < 1e-12
+    _, reward, terminated, truncated = env.step([0.0, 0.0])
+    assert env.step_count == 5 and reward == -1.0 and truncated is True and terminated is False
+    # with max_steps 500, step 300 is an ordinary step
+    env500 = ref.ReferenceSingle(start=(50.0, 80.0), max_steps=500)
+    env500.step_count = 299
+    _, reward, _, truncated = env500.step([0.0, 0.0])
+    assert env500.step_count == 300 and truncated is False and abs(reward + 0.01) < 1e-12
+
+
+def test_grazing_vertical_ray_one_ulp_off_an_edge_is_decided_exactly():
+    # The 90 deg ray from (10,10) ends at x = 10 + 30*cos(90 deg) = 10 + 1 ulp (not 10): it runs
+    # strictly to the right of x = 10 for t > 0.
+    end_x = 10.0 + 30.0 * ref.cos_deg(90.0)
+    assert end_x > 10.0 and end_x - 10.0 < 1e-14
+    # Square (5,25) = [0,10]x[20,30] lies to the left: exactly, the ray never touches it -> 1.0.
+    assert ref.sensor_readings(10.0, 10.0, [ref.square_at(5.0, 25.0)])[2] == 1.0
+    # Square (15,25) = [10,20]x[20,30]: the ray is inside for y in [20,30]; midpoint y = 25 -> 15/30.
+    assert abs(ref.sensor_readings(10.0, 10.0, [ref.square_at(15.0, 25.0)])[2] - 0.5) < 1e-12
+    # the same through the per-instance layout of a model
+    assert ref.ReferenceSingle(start=(10.0, 10.0), obstacles=[(5.0, 25.0)]).state[7] == 1.0
+    assert abs(ref.ReferenceSingle(start=(10.0, 10.0), obstacles=[(15.0, 25.0)]).state[7] - 0.5) < 1e-12
+
+
+def test_grazing_diagonal_ray_near_a_corner_is_decided_exactly():
+    from fractions import Fraction
+
+    # The 45 deg ray from (10,10): cos(45 deg) = 0.7071067811865476 > sin(45 deg) =
+    # 0.7071067811865475, so the ray passes within ~1e-15 BELOW (smaller y than) the corner (20,20).
+    ex = 10.0 + 30.0 * ref.cos_deg(45.0)
+    ey = 10.0 + 30.0 * ref.sin_deg(45.0)
+    y_at_20 = Fraction(10) + (Fraction(ey) - 10) * 10 / (Fraction(ex) - 10)  # exact rational
+    assert y_at_20 < 20 and 20 - y_at_20 < Fraction(1, 10**14)
+    # Square (15,25) = [10,20]x[20,30] (corner (20,20), above the ray): never touched -> 1.0
+    assert ref.sensor_readings(10.0, 10.0, [ref.square_at(15.0, 25.0)])[1] == 1.0
+    assert ref.ReferenceSingle(start=(10.0, 10.0), obstacles=[(15.0, 25.0)]).state[6] == 1.0
+    # Square (25,15) = [20,30]x[10,20]: the ray crosses its left edge x = 20 at y = y_at_20 in
+    # [10,20] -> touched next to the corner: distance ~ 10*sqrt(2) -> 0.4714
+    got = ref.sensor_readings(10.0, 10.0, [ref.square_at(25.0, 15.0)])[1]
+    assert abs(got - 10.0 * R2 / 30.0) < 1e-9
+
+
+def test_invalid_scenario_values_raise():
+    with pytest.raises(ValueError, match="teammate"):
+        ref.ReferenceCoop(teammate="closest")
+    with pytest.raises(ValueError, match="teammate"):
+        ref.ReferenceCoop(teammate=None)
+    with pytest.raises(ValueError, match="max_steps"):
+        ref.ReferenceCoop(max_steps=0)
+    with pytest.raises(ValueError, match="max_steps"):
+        ref.ReferenceSingle(max_steps=2.5)
+    with pytest.raises(ValueError, match="obstacles"):
+        ref.ReferenceSingle(obstacles="random")
+    with pytest.raises(ValueError, match="starts"):
+        ref.ReferenceCoop(starts=[(1.0, 2.0), (float("nan"), 3.0)])
+    with pytest.raises(ValueError, match="food"):
+        ref.ReferenceSingle(food=(1.0,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario family: N foragers, teammate rule, stress test
+# ---------------------------------------------------------------------------------------------
+
+
+def slot(obs, aid):
+    return obs[aid][13], obs[aid][14]
+
+
+def assert_slot(obs, aid, x, y, tol=1e-12):
+    gx, gy = slot(obs, aid)
+    assert abs(gx - x / 100.0) < tol and abs(gy - y / 100.0) < tol, (aid, (gx, gy), (x, y))
+
+
+def test_nearest_teammate_at_reset_versus_first():
+    starts = [(10.0, 80.0), (50.0, 80.0), (20.0, 80.0)]
+    near = ref.ReferenceCoop(starts, teammate="nearest").reset()
+    # forager_0: d1 = 40, d2 = 10 -> forager_2; forager_1: d0 = 40, d2 = 30 -> forager_2;
+    # forager_2: d0 = 10, d1 = 30 -> forager_0
+    assert_slot(near, "forager_0", 20.0, 80.0)
+    assert_slot(near, "forager_1", 20.0, 80.0)
+    assert_slot(near, "forager_2", 10.0, 80.0)
+    first = ref.ReferenceCoop(starts, teammate="first")
+    assert first.teammates == {"forager_0": "forager_1", "forager_1": "forager_0", "forager_2": "forager_0"}
+    assert_slot(first.observations, "forager_0", 50.0, 80.0)
+    assert_slot(first.observations, "forager_1", 10.0, 80.0)
+    # the first 13 values do not depend on the rule
+    for aid in first.agent_ids:
+        assert first.observations[aid][:13] == near[aid][:13]
+    # Euclidean, not L1 / Chebyshev: from (50,80), forager_1 (57,80) is 7 away (L1 7, max 7),
+    # forager_2 (54,84) is sqrt(32) = 5.66 away (L1 8, max 4) -> forager_2
+    env = ref.ReferenceCoop([(50.0, 80.0), (57.0, 80.0), (54.0, 84.0)], teammate="nearest")
+    assert env.teammates["forager_0"] == "forager_2"
+    # from (50,80): forager_1 (55,80) 5 (max 5), forager_2 (54,83.5) sqrt(28.25) = 5.32 (max 4) -> forager_1
+    env = ref.ReferenceCoop([(50.0, 80.0), (55.0, 80.0), (54.0, 83.5)], teammate="nearest")
+    assert env.teammates["forager_0"] == "forager_1"
+    assert_slot(env.observations, "forager_0", 55.0, 80.0)
+
+
+def test_nearest_exact_tie_goes_to_lowest_index():
+    # forager_0 at (50,80): forager_1 40 away; forager_2 (54,83) and forager_3 (47,84) both exactly
+    # 5 away (3-4-5 triangles). Lowest index wins -> forager_2; "first" would give forager_1 and a
+    # "<=" loop forager_3.
+    starts = [(50.0, 80.0), (90.0, 80.0), (54.0, 83.0), (47.0, 84.0)]
+    assert ref.distance_to(50.0, 80.0, 54.0, 83.0) == ref.distance_to(50.0, 80.0, 47.0, 84.0) == 5.0
+    env = ref.ReferenceCoop(starts, teammate="nearest")
+    assert env.teammates["forager_0"] == "forager_2"
+    assert_slot(env.observations, "forager_0", 54.0, 83.0)
+    # a collinear tie: forager_2 at (50,80) between forager_0 (40,80) and forager_1 (60,80)
+    env2 = ref.ReferenceCoop([(40.0, 80.0), (60.0, 80.0), (50.0, 80.0)], teammate="nearest")
+    assert env2.teammates["forager_2"] == "forager_0"
+    assert_slot(env2.observations, "forager_2", 40.0, 80.0)
+    # the module helper directly
+    me = env2.foragers[2]
+    assert ref.teammate_nearest(env2.foragers, me) is env2.foragers[0]
+    assert ref.teammate_first(env2.foragers, me) is env2.foragers[0]
+    assert ref.teammate_nearest([me], me) is None
+
+
+def test_n3_sequential_order_teammate_read_after_earlier_moves():
+    starts = [(50.0, 80.0), (60.0, 80.0), (55.0, 80.0)]
+    actions = {"forager_0": [-1.0, 0.0], "forager_1": [0.5, 0.0], "forager_2": [0.0, 1.0]}
+    env = ref.ReferenceCoop(starts, teammate="nearest")
+    obs, rew, term, trunc, agents = env.step(actions)
+    pos = [(f.x, f.y) for f in env.foragers]
+    assert pos == [(48.5, 80.0), (60.75, 80.0), (55.0, 81.5)]
+    # forager_0 at (48.5,80) sees the others pre-move: forager_1 (60,80) 11.5, forager_2 (55,80) 6.5
+    assert_slot(obs, "forager_0", 55.0, 80.0)
+    # forager_1 at (60.75,80): forager_0 (48.5,80) 12.25, forager_2 pre-move (55,80) 5.75
+    assert_slot(obs, "forager_1", 55.0, 80.0)
+    # forager_2 at (55,81.5) sees both after their moves: forager_0 (48.5,80) sqrt(44.5) = 6.67,
+    # forager_1 (60.75,80) sqrt(35.3125) = 5.94 -> forager_1 at (60.75, 80). (Pre-move positions
+    # would tie at sqrt(27.25) and give forager_0.)
+    assert_slot(obs, "forager_2", 60.75, 80.0)
+    assert env.current_step == 1 and agents == ["forager_0", "forager_1", "forager_2"]
+    for aid, (x0, y0), (x1, y1) in zip(env.agent_ids, starts, pos):
+        assert abs(rew[aid] - (2.0 * (d_food(x0, y0) - d_food(x1, y1)) - 0.01)) < 1e-9
+        assert term[aid] is False and trunc[aid] is False
+    # "first": forager_0 sees forager_1 pre-move; the others see forager_0 post-move
+    envf = ref.ReferenceCoop(starts, teammate="first")
+    obsf = envf.step(actions)[0]
+    assert_slot(obsf, "forager_0", 60.0, 80.0)
+    assert_slot(obsf, "forager_1", 48.5, 80.0)
+    assert_slot(obsf, "forager_2", 48.5, 80.0)
+
+
+def test_n10_sequential_order_first_rule():
+    env = ref.ReferenceCoop(ref.STRESS_STARTS, teammate="first")
+    actions = {aid: [0.0, 1.0] for aid in env.agent_ids}
+    actions["forager_0"] = [1.0, 0.0]
+    obs = env.step(actions)[0]
+    assert (env.foragers[0].x, env.foragers[0].y) == (6.5, 5.0)
+    assert_slot(obs, "forager_0", 15.0, 5.0)  # forager_1 before its move
+    for aid in env.agent_ids[1:]:
+        assert_slot(obs, aid, 6.5, 5.0)  # forager_0 after its move
+    for f, (sx, sy) in zip(env.foragers[1:], ref.STRESS_STARTS[1:]):
+        assert (f.x, f.y) == (sx, sy + 1.5)
+
+
+def test_n10_sequential_order_nearest_rule():
+    env = ref.ReferenceStress()
+    actions = {aid: [0.0, 0.0] for aid in env.agent_ids}
+    actions["forager_0"] = [1.0, 0.0]  # -> (6.5, 5)
+    actions["forager_2"] = [0.0, 1.0]  # -> (5, 16.5)
+    actions["forager_6"] = [0.0, -1.0]  # -> (5, 83.5)
+    actions["forager_7"] = [0.0, 1.0]  # -> (50, 86.5)
+    obs = env.step(actions)[0]
+    expected = {
+        "forager_0": ("forager_1", 15.0, 5.0),  # f1 8.5, f2 pre-move (5,15) 10.1
+        "forager_1": ("forager_0", 6.5, 5.0),  # f0 post-move 8.5
+        "forager_2": ("forager_0", 6.5, 5.0),  # from (5,16.5): f0 11.6, f1 15.2
+        "forager_3": ("forager_1", 15.0, 5.0),  # f1 and f8 both 35 -> lowest
+        "forager_4": ("forager_2", 5.0, 16.5),  # f2 post-move 33.5 < f6 pre-move 35
+        "forager_5": ("forager_7", 50.0, 85.0),  # f7 pre-move 35 ties f9 35 -> lowest
+        "forager_6": ("forager_4", 5.0, 50.0),  # from (5,83.5): f4 33.5, f7 pre-move 45.02
+        "forager_7": ("forager_5", 50.0, 50.0),  # from (50,86.5): f5 36.5, f6 45.1
+        "forager_8": ("forager_3", 50.0, 5.0),  # f3 35, f9 45
+        "forager_9": ("forager_5", 50.0, 50.0),  # f5 35, f8 45, f7 post-move 50.6
+    }
+    for aid, (mate, x, y) in expected.items():
+        assert env.teammates[aid] == mate, aid
+        assert_slot(obs, aid, x, y)
+
+
+def test_stress_reference_first_observation_of_each_forager():
+    env = ref.ReferenceStress()
+    obs = env.reset()
+    assert list(obs) == [f"forager_{i}" for i in range(10)]
+    assert env.max_steps == 500 and env.teammate == "nearest" and ref.STRESS_MAX_STEPS == 500
+    assert env.food == (95.0, 95.0) and env.obstacle_centres == ref.OBSTACLE_CENTRES
+    assert env.agents_at_food == [False] * 10
+    for sx, sy in ref.STRESS_STARTS:
+        assert not ref.point_in_any_obstacle(sx, sy)
+    # nearest teammates at the start (ties 35/35 or 10/10 go to the lowest index)
+    mates = {0: 1, 1: 0, 2: 0, 3: 1, 4: 2, 5: 7, 6: 4, 7: 5, 8: 3, 9: 5}
+    for i, j in mates.items():
+        aid = f"forager_{i}"
+        assert env.teammates[aid] == f"forager_{j}", aid
+        sx, sy = ref.STRESS_STARTS[j]
+        assert_slot(obs, aid, sx, sy)
+    # first 13 values: spec / research-note values where they exist
+    assert_close_list(obs["forager_0"][:13], OBS_5_5)
+    assert_close_list(obs["forager_1"][:13], COOP_F0[:13])
+    assert_close_list(obs["forager_2"][:13], COOP_F1[:13])
+    assert_close_list(obs["forager_5"][5:13], SENSORS_50_50)
+    # forager_3 at (50,5), by hand: dist = 45*sqrt(5); cos = 1/sqrt(5), sin = 2/sqrt(5).
+    # 135 deg ray (50-u, 5+u), u <= 21.21: square (35,25) inside for u in [15,20] -> t = 17.5*sqrt2;
+    # square (25,25) for u in [20, 21.21] (farther midpoint). 225/315 exit the top at t = 5*sqrt2.
+    r5 = math.sqrt(5.0)
+    f3 = [0.5, 0.05, 45.0 * r5 / 141.4, (1.0 / r5 + 1.0) / 2.0, (2.0 / r5 + 1.0) / 2.0]
+    f3 += [1.0, 1.0, 1.0, 17.5 * R2 / 30.0, 1.0, 5.0 * R2 / 30.0, 5.0 / 30.0, 5.0 * R2 / 30.0]
+    assert_close_list(obs["forager_3"][:13], f3, tol=1e-9)
+    # forager_9 at (85,50), sensors by hand: 0 deg border at 15; 45/315 exit x=100 at u=15;
+    # 135 -> square (75,55) for u in [5,10]; 225 -> square (75,45) for u in [5,10];
+    # 180 runs along y = 50 (up to 1 ulp): inside part x in [70,80], midpoint 75 -> 10/30.
+    f9 = [0.5, 15.0 * R2 / 30.0, 1.0, 7.5 * R2 / 30.0, 10.0 / 30.0, 7.5 * R2 / 30.0, 1.0, 15.0 * R2 / 30.0]
+    assert_close_list(obs["forager_9"][5:13], f9, tol=1e-9)
+    # every forager's 13 values are the team-model observation at its start
+    for aid, (sx, sy) in zip(env.agent_ids, ref.STRESS_STARTS):
+        assert obs[aid][:13] == ref.observe_coop_13(sx, sy)
+    # ReferenceStress() is ReferenceCoop(STRESS_STARTS, max_steps=500, teammate="nearest")
+    same = ref.ReferenceCoop(ref.STRESS_STARTS, max_steps=500, teammate="nearest").reset()
+    assert same == obs
+
+
+def test_stress_truncates_at_500_not_300():
+    env = ref.ReferenceStress()
+    zero = {aid: [0.0, 0.0] for aid in env.agent_ids}
+    env.current_step = 299
+    _, rew, _, trunc, agents = env.step(zero)
+    assert env.current_step == 300 and not any(trunc.values()) and len(agents) == 10
+    assert all(abs(r + 0.01) < 1e-12 for r in rew.values())
+    env.current_step = 499
+    _, rew, term, trunc, agents = env.step(zero)
+    assert env.current_step == 500 and agents == []
+    assert all(trunc.values()) and not any(term.values()) and set(rew.values()) == {-1.0}
+
+
+def test_coop_custom_max_steps_truncates_at_that_step():
+    env = ref.ReferenceCoop(max_steps=3)
+    zero = {"forager_0": [0.0, 0.0], "forager_1": [0.0, 0.0]}
+    for k in (1, 2):
+        _, _, _, trunc, agents = env.step(zero)
+        assert env.current_step == k and trunc == {"forager_0": False, "forager_1": False}
+        assert agents == ["forager_0", "forager_1"]
+    _, rew, term, trunc, agents = env.step(zero)
+    assert rew == {"forager_0": -1.0, "forager_1": -1.0}
+    assert trunc == {"forager_0": True, "forager_1": True} and agents == []
+
+
+def test_coop_custom_world_in_observation():
+    # forager_0 at (50,50), food (50,10), one square (70,50): hand values as in the single model,
+    # without the atan2 guard; teammate forager_1 at (20,80)
+    env = ref.ReferenceCoop([(50.0, 50.0), (20.0, 80.0)], obstacles=[(70.0, 50.0)], food=(50.0, 10.0))
+    o = env.observations["forager_0"]
+    exp = [0.5, 0.5, 40.0 / 141.4, 0.5, 0.0, 20.0 / 30.0] + [1.0] * 7 + [0.2, 0.8]
+    assert_close_list(o, exp, tol=1e-12)
+    assert env.foragers[0].previous_distance == 40.0
+
+
+def test_all_at_food_is_over_all_n_foragers():
+    # food (50,50), no squares; each forager starts 6 away and arrives (4.5 < 5) with one push.
+    starts = [(50.0, 56.0), (56.0, 50.0), (50.0, 44.0)]
+    env = ref.ReferenceCoop(starts, obstacles=[], food=(50.0, 50.0))
+    ids = env.agent_ids
+    z = [0.0, 0.0]
+    _, rew, term, _, agents = env.step({"forager_0": [0.0, -1.0], "forager_1": z, "forager_2": z})
+    assert env.agents_at_food == [True, False, False]
+    assert rew["forager_0"] == 0.5 and abs(rew["forager_1"] + 0.01) < 1e-12 and agents == ids
+    _, rew, term, _, agents = env.step({"forager_0": [1.0, 1.0], "forager_1": [-1.0, 0.0], "forager_2": z})
+    # two of three at the food: both only "waiting" (a pair rule would pay 100 here)
+    assert (env.foragers[0].x, env.foragers[0].y) == (50.0, 54.5)  # frozen
+    assert rew["forager_0"] == 0.5 and rew["forager_1"] == 0.5 and term["forager_1"] is False
+    assert agents == ids
+    _, rew, term, trunc, agents = env.step({"forager_0": z, "forager_1": z, "forager_2": [0.0, 1.0]})
+    # forager_2 completes the team; forager_0/1 were evaluated before it arrived -> 0.5
+    assert rew == {"forager_0": 0.5, "forager_1": 0.5, "forager_2": 100.0}
+    assert term == {"forager_0": False, "forager_1": False, "forager_2": True}
+    assert agents == []
+    # when forager_0 arrives last, everybody sees the completed team
+    env2 = ref.ReferenceCoop(starts, obstacles=[], food=(50.0, 50.0))
+    env2.step({"forager_0": z, "forager_1": [-1.0, 0.0], "forager_2": [0.0, 1.0]})
+    _, rew, term, trunc, agents = env2.step({"forager_0": [0.0, -1.0], "forager_1": z, "forager_2": z})
+    assert rew == {"forager_0": 100.0, "forager_1": 100.0, "forager_2": 100.0}
+    assert all(term.values()) and not any(trunc.values()) and agents == []
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        {},
+        {"starts": [(30.0, 10.0), (10.0, 30.0)], "food": (20.0, 20.0), "obstacles": [(20.0, 35.0), (40.0, 40.0)]},
+    ],
+)
+def test_pair_first_and_nearest_give_identical_trajectories(world):
+    import random
+
+    rng = random.Random(20240917)
+    first = ref.ReferenceCoop(teammate="first", **world)
+    near = ref.ReferenceCoop(teammate="nearest", **world)
+    assert first.reset() == near.reset()
+    fx, fy = first.food
+    arrivals = 0
+    for _ in range(400):
+        actions = {}
+        for f in first.foragers:
+            # noisy pursuit of the food, within the Box
+            d = max(ref.distance_to(f.x, f.y, fx, fy), 1e-9)
+            ax = min(1.0, max(-1.0, (fx - f.x) / d + rng.uniform(-0.8, 0.8)))
+            ay = min(1.0, max(-1.0, (fy - f.y) / d + rng.uniform(-0.8, 0.8)))
+            actions[f.agent_id] = [ax, ay]
+        a = first.step(actions)
+        b = near.step(actions)
+        assert a == b
+        assert first.teammates == near.teammates == {"forager_0": "forager_1", "forager_1": "forager_0"}
+        arrivals = max(arrivals, sum(first.agents_at_food))
+        if not a[4]:
+            first.reset()
+            near.reset()
+    if world:
+        assert arrivals >= 1  # the short-range world exercises the at-food branches
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 from sb3_forager import forager_coop_v0
+from sb3_forager.render import CAPTION
 from sb3_forager.training.supersuit_vec import (
     SuperSuitVecEnv,
     make_coop_supersuit_vec_env,
@@ -121,14 +122,30 @@ def test_seed_gives_distinct_reproducible_copies():
 
 
 def test_ppo_seed_seeds_the_copies():
-    env = make_supersuit_vec_env(RandomStartPair, 3)
-    model = PPO("MlpPolicy", env, seed=3, n_steps=4, batch_size=12, n_epochs=1, device="cpu")
-    model.learn(12)
-    other = make_supersuit_vec_env(RandomStartPair, 3)
-    other.seed(3)
-    assert len(set(other.reset()[::2, 0].round(6).tolist())) == 3
-    env.close()
-    other.close()
+    """PPO(seed=s) seeds the very env it trains on: its copies start apart, and a second PPO
+    with the same seed sees the same starts (a different seed, other ones)."""
+
+    def first_obs(seed: int) -> np.ndarray:
+        env = make_supersuit_vec_env(RandomStartPair, 3)
+        seen = []
+
+        class Record(__import__("stable_baselines3").common.callbacks.BaseCallback):
+            def _on_rollout_start(self):
+                if not seen:
+                    seen.append(self.model._last_obs.copy())
+
+            def _on_step(self):
+                return True
+
+        model = PPO("MlpPolicy", env, seed=seed, n_steps=4, batch_size=12, n_epochs=1, device="cpu")
+        model.learn(12, callback=Record())
+        env.close()
+        return seen[0]
+
+    a, b, c = first_obs(3), first_obs(3), first_obs(4)
+    assert len(set(a[::2, 0].round(6).tolist())) == 3  # the copies differ
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
 
 
 def test_time_limit_is_a_truncation_with_terminal_observation():
@@ -200,7 +217,7 @@ def test_images_for_every_slot():
     try:
         env.reset()
         images = env.get_images()
-        assert len(images) == 4 and images[0].shape == (64, 64, 3)
+        assert len(images) == 4 and images[0].shape == (64 + CAPTION, 64, 3)
     finally:
         env.close()
 

@@ -71,11 +71,11 @@ def tiny_config(env: str = "forager", algo: str = "ppo", **overrides) -> TrainCo
 
 
 # ---------------------------------------------------------------------- config
-@pytest.mark.parametrize("env", ["coop", "forager"])
+@pytest.mark.parametrize("env", ["coop", "coop-random", "forager", "forager-random"])
 @pytest.mark.parametrize("algo", ["ppo", "recurrent_ppo"])
 def test_shipped_defaults_resolve(env, algo):
     cfg = resolve_config(env, algo)
-    assert cfg.env == env and cfg.algo == algo and cfg.backend == "native" and cfg.seed == 0
+    assert cfg.env == env and cfg.algo == algo and cfg.backend == "embedded" and cfg.seed == 0
     assert cfg.hyperparams["batch_size"] >= 256  # gradient steps must not dominate on 2 cores
     assert cfg.device == "cpu"
     kwargs = build_algo_kwargs(cfg)
@@ -85,6 +85,21 @@ def test_shipped_defaults_resolve(env, algo):
 def test_default_is_the_cooperative_pair():
     assert TrainConfig().env == "coop"
     assert default_hyperparams("coop", "ppo")["policy"] == "MlpPolicy"
+    assert resolve_config("coop", "ppo", overrides={"backend": "native"}).backend == "embedded"  # the alias
+
+
+def test_training_distribution_of_coop_random():
+    cfg = resolve_config("coop-random", "ppo", overrides={"n_envs": 8})
+    scenarios = cfg.training_scenarios(8)
+    random_layouts = [s for s in scenarios if s.random_obstacles]
+    assert len(random_layouts) == 2 and all(s.random_starts and s.n_foragers == 2 for s in scenarios)
+    assert not cfg.base_scenario().random_obstacles  # evaluations: the tutorial layout
+    with pytest.raises(ConfigError, match="fractions add up to 1.5"):
+        resolve_config("coop-random", "ppo", overrides={"scenario_mix": [{"fraction": 0.7}, {"fraction": 0.8}]})
+    with pytest.raises(ConfigError, match="team size"):
+        resolve_config("coop-random", "ppo", overrides={"scenario_mix": [{"fraction": 0.5, "n_foragers": 3}]})
+    with pytest.raises(ConfigError, match=r"scenario: unknown scenario argument\(s\) \['colour'\]"):
+        resolve_config("coop-random", "ppo", overrides={"scenario": {"colour": "red"}})
 
 
 def test_user_file_sections_flat_files_and_overrides(tmp_path):
@@ -111,7 +126,7 @@ def test_user_file_sections_flat_files_and_overrides(tmp_path):
     kwargs = build_algo_kwargs(cfg)
     assert isinstance(kwargs["learning_rate"], LinearSchedule)
     assert kwargs["learning_rate"](1.0) == pytest.approx(1e-3) and kwargs["learning_rate"](0.0) == 0.0
-    import torch.nn as nn
+    from torch import nn
 
     assert kwargs["policy_kwargs"] == {"net_arch": [32, 32], "activation_fn": nn.ReLU}
 
@@ -125,12 +140,34 @@ def test_bad_configs_fail_loudly(tmp_path):
         resolve_config("coop", "ppo", overrides={"gama_servers": ["localhost"]})
     with pytest.raises(ConfigError, match="activation_fn"):
         resolve_config("coop", "ppo", hyperparam_overrides={"policy_kwargs": {"activation_fn": "swish2"}})
+    with pytest.raises(ConfigError, match=r"policy_kwargs.net_arch must be a non-empty list .* got 'abc'"):
+        resolve_config("coop", "ppo", hyperparam_overrides={"policy_kwargs": {"net_arch": "abc"}})
+    with pytest.raises(ConfigError, match="n_steps must be an integer, got 'lots'"):
+        resolve_config("coop", "ppo", hyperparam_overrides={"n_steps": "lots"})
+    with pytest.raises(ConfigError, match=r"gamma must be <= 1, got 1.5"):
+        resolve_config("coop", "ppo", hyperparam_overrides={"gamma": 1.5})
+    with pytest.raises(ConfigError, match=r"gamma must be > 0"):
+        resolve_config("coop", "ppo", hyperparam_overrides={"gamma": 0})
+    with pytest.raises(ConfigError, match=r"policy for ppo must be one of \['MlpPolicy'\], got 'FooPolicy'"):
+        resolve_config("coop", "ppo", overrides={"policy": "FooPolicy"})
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\], got -1"):
+        resolve_config("coop", "ppo", overrides={"seed": -1})
+    with pytest.raises(ConfigError, match=r"n_envs must be in \[1, 65536\]"):
+        resolve_config("forager", "ppo", overrides={"n_envs": 10**9})
+    with pytest.raises(ConfigError, match=r"n_envs must be in \[1, 1024\]"):  # SuperSuit copies
+        resolve_config("coop", "ppo", overrides={"n_envs": 5000})
+    with pytest.raises(ConfigError, match="gama_timeout must be > 0"):
+        resolve_config("coop", "ppo", overrides={"gama_timeout": -1})
+    with pytest.raises(ConfigError, match="learning_rate must be > 0"):
+        resolve_config("coop", "ppo", hyperparam_overrides={"learning_rate": "lin_-1"})
     bad = tmp_path / "bad.yml"
     bad.write_text("- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         resolve_config("coop", "ppo", config_file=bad)
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_hyperparam_overrides(["gamma"])
+    with pytest.raises(ConfigError, match=r"--hyperparams 'gamma=\[0.9': the value is not valid YAML"):
+        parse_hyperparam_overrides(["gamma=[0.9"])
     assert parse_hyperparam_overrides(["gamma=0.9", "normalize=true", "net=[1, 2]"]) == {
         "gamma": 0.9,
         "normalize": True,
@@ -178,6 +215,22 @@ def test_resume_targets(tmp_path):
         resolve_resume(tmp_path / "nothing")
 
 
+def test_resume_skips_a_truncated_zip(tmp_path, caplog):
+    env = make_forager_vec_env(2)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=32, device="cpu")
+    paths = RunPaths(tmp_path / "run")
+    model.num_timesteps = 300
+    atomic_save_model(model, paths.checkpoint(300))
+    model.num_timesteps = 900
+    atomic_save_model(model, paths.model)
+    paths.model.write_bytes(paths.model.read_bytes()[:-4000])  # killed while writing (not atomically)
+    with caplog.at_level("WARNING", logger="sb3_forager"):
+        assert resolve_resume(paths.root) == (paths.root, paths.checkpoint(300))
+    assert "skipping" in caplog.text and "model.zip" in caplog.text
+    with pytest.raises(ValueError, match="not a complete Stable-Baselines3 model zip"):
+        resolve_resume(paths.model)
+
+
 # ---------------------------------------------------------------------- metrics, evaluation
 def test_team_metrics_are_per_team_episode(tmp_path):
     class FakeLogger:
@@ -195,7 +248,7 @@ def test_team_metrics_are_per_team_episode(tmp_path):
         cb.locals = {"dones": np.asarray(dones), "infos": infos}
         cb._on_step()
 
-    ep = lambda r, n: {"episode": {"r": r, "l": n, "t": 0.0}}  # noqa: E731
+    ep = lambda r, n: {"episode": {"r": r, "l": n, "t": 0.0}}
     # world 0 succeeds in 40 steps (returns 300 + 310), world 1 goes on
     step(
         [True, True, False, False],
@@ -231,7 +284,7 @@ def test_team_metrics_are_per_team_episode(tmp_path):
     assert again.n_team_episodes == 2
 
 
-@pytest.mark.parametrize("kind,k", [("single", 1), ("coop", 2)])
+@pytest.mark.parametrize("kind,k", [("forager", 1), ("coop", 2)])
 def test_evaluate_team_counts_team_episodes(kind, k):
     venv = VecMonitor(make_forager_vec_env(3, kind))
     batch = evaluate_team(Steer(), venv, 5, k)
@@ -263,7 +316,18 @@ def test_tiny_run_writes_every_artifact(tmp_path):
         assert ev["timesteps"].tolist() == [128, 256, 384, 512, 640]
         assert ev["results"].shape == (5, 2) and ev["successes"].dtype == bool
         assert "stochastic_successes" in ev.files
-    assert result.final_eval is not None and 0.0 <= result.final_eval[0]["success_rate"] <= 1.0
+    # the final evaluation is the saved model's, on the evaluation episodes (seeded like every evaluation)
+    from sb3_forager.training.callbacks import EVAL_SEED
+
+    model = PPO.load(p.model, device="cpu")
+    venv = VecMonitor(ForagerVecEnv(2, cfg.base_scenario()))
+    venv.seed(EVAL_SEED)
+    again = evaluate_team(model, venv, cfg.eval_episodes, 1, deterministic=True).summary()
+    assert result.final_eval is not None
+    for key in ("success_rate", "steps_to_food", "path_efficiency", "team_return"):
+        a, b = result.final_eval[0][key], again[key]
+        assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b), key
+    assert (p.root / "best_model.json").is_file()
     assert not list(tmp_path.rglob("*.tmp"))
 
 
@@ -336,21 +400,55 @@ def test_resume_continues_the_count_and_the_curves(tmp_path):
     second = train(tiny_config("forager", n_timesteps=320, eval_freq=320), resume=first.run_dir)
     assert second.run_dir == first.run_dir and second.num_timesteps == 960
     assert PPO.load(second.model_path, device="cpu").num_timesteps == 960
-    assert sorted(p.name for p in first.run_dir.iterdir() if p.name.startswith("tb")) == ["tb_1"]
-    acc = EventAccumulator(str(first.run_dir / "tb_1"))
+    # TensorBoard: the resumed part is its own event folder, starting after 640
+    assert sorted(p.name for p in first.run_dir.iterdir() if p.name.startswith("tb")) == ["tb_1", "tb_from_640_0"]
+    acc = EventAccumulator(str(first.run_dir / "tb_from_640_0"))
     acc.Reload()
     steps = [e.step for e in acc.Scalars("time/fps")]
-    assert steps == sorted(steps) and steps[-1] == 960 and min(steps) <= 640
+    assert steps == sorted(steps) and steps[-1] == 960 and min(steps) > 640
     assert read_episodes_csv(first.run_dir / "episodes.csv")["timesteps"].size >= rows_before
     with np.load(first.run_dir / "evaluations.npz") as ev:
         assert ev["timesteps"].tolist() == [320, 640, 960]
 
 
-def test_resume_from_a_checkpoint_zip(tmp_path):
+def test_resume_from_an_older_checkpoint_cuts_the_history_back(tmp_path):
+    """Resuming from the checkpoint at 256 discards what came after it: evaluations, episode rows,
+    the best score and best_model.zip describe one timeline."""
+    first = train(
+        tiny_config("forager", n_timesteps=768, eval_freq=128, checkpoint_freq=256), logdir=tmp_path, run_name="r"
+    )
+    run = first.run_dir
+    with np.load(run / "evaluations.npz") as ev:
+        assert ev["timesteps"].tolist() == [128, 256, 384, 512, 640, 768]
+    best_at = __import__("json").loads((run / "best_model.json").read_text())["timesteps"]
+    ckpt = run / "checkpoints" / "model_256_steps.zip"
+    second = train(tiny_config("forager", n_timesteps=256, eval_freq=128, checkpoint_freq=0), resume=ckpt)
+    assert second.run_dir == run and second.num_timesteps == 512
+    with np.load(run / "evaluations.npz") as ev:
+        assert ev["timesteps"].tolist() == [128, 256, 384, 512]  # one timeline, no repeats
+    rows = read_episodes_csv(run / "episodes.csv")["timesteps"]
+    assert (np.diff(rows) >= 0).all() and rows.max() <= 512
+    marker = __import__("json").loads((run / "best_model.json").read_text())
+    if best_at > 256:  # the old best came from the discarded part: a new best of this timeline replaced it
+        assert marker["timesteps"] in (384, 512)
+    else:
+        assert marker["timesteps"] <= 512
+    assert PPO.load(run / "best_model.zip", device="cpu").num_timesteps == marker["timesteps"]
+
+
+def test_a_resume_that_fails_changes_nothing(tmp_path, monkeypatch):
     first = train(tiny_config("forager", n_timesteps=256), logdir=tmp_path, run_name="r")
-    ckpt = first.run_dir / "checkpoints" / "model_128_steps.zip"
-    second = train(tiny_config("forager", n_timesteps=64, eval_freq=0), resume=ckpt)
-    assert second.run_dir == first.run_dir and second.num_timesteps == 192
+    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()}
+    train_module = sys.modules["sb3_forager.training.train"]
+
+    def broken(*args, **kwargs):
+        raise ValueError("the env cannot be made")
+
+    monkeypatch.setattr(train_module, "make_vec_env", broken)
+    with pytest.raises(ValueError, match="cannot be made"):
+        train(tiny_config("forager", n_timesteps=64, seed=9), resume=first.run_dir)
+    after = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()}
+    assert after == before
 
 
 def test_env_failure_during_learn_saves_a_checkpoint(tmp_path, monkeypatch):
@@ -372,6 +470,45 @@ def test_env_failure_during_learn_saves_a_checkpoint(tmp_path, monkeypatch):
     assert str(ckpt) in str(err.value) and "--resume" in str(err.value)
     assert isinstance(err.value.__cause__, ConnectionError)
     assert PPO.load(ckpt, device="cpu").num_timesteps == 80  # 40 steps of 2 worlds
+    assert (tmp_path / "crash" / "episodes.csv").is_file()  # flushed with the checkpoint
+
+
+def test_non_finite_parameters_are_never_saved(tmp_path, monkeypatch):
+    """A failure after the network went NaN saves no checkpoint and suggests no resume."""
+    import torch
+
+    calls = {"n": 0}
+    original = ForagerVecEnv.step_wait
+
+    def poisoned(self):
+        calls["n"] += 1
+        if calls["n"] == 60:
+            raise FloatingPointError("the model sent NaN")
+        return original(self)
+
+    class Poison(__import__("stable_baselines3").common.callbacks.BaseCallback):
+        def _on_step(self):
+            if self.num_timesteps >= 100:
+                with torch.no_grad():
+                    next(self.model.policy.parameters()).fill_(float("nan"))
+            return True
+
+    monkeypatch.setattr(ForagerVecEnv, "step_wait", poisoned)
+    cfg = tiny_config("forager", n_timesteps=10_000, eval_freq=0, checkpoint_freq=0)
+    with pytest.raises(TrainingError, match="no longer finite") as err:
+        train(cfg, logdir=tmp_path, run_name="nan", extra_callbacks=[Poison()])
+    assert err.value.checkpoint is None and "--resume" not in str(err.value)
+    assert not (tmp_path / "nan" / "checkpoints").exists() and not (tmp_path / "nan" / "model.zip").exists()
+
+
+def test_failure_before_any_training_offers_no_resume(tmp_path, monkeypatch):
+    def dead(self):
+        raise ConnectionError("the server is gone")
+
+    monkeypatch.setattr(ForagerVecEnv, "step_wait", dead)
+    with pytest.raises(TrainingError, match="Nothing was trained") as err:
+        train(tiny_config("forager", eval_freq=0), logdir=tmp_path, run_name="zero")
+    assert "--resume" not in str(err.value) and err.value.checkpoint is None
 
 
 def test_recurrent_ppo_coop_tiny_run(tmp_path):
@@ -392,41 +529,31 @@ def test_normalize_writes_vecnormalize_stats(tmp_path):
     stats = VecNormalize.load(str(result.run_dir / "vecnormalize.pkl"), make_forager_vec_env(2))
     assert stats.norm_reward and not stats.norm_obs and stats.ret_rms.count > 1
     assert (result.run_dir / "best_vecnormalize.pkl").is_file()
+    count_before = stats.ret_rms.count
     resumed = train(
         tiny_config("forager", n_timesteps=64, eval_freq=0, normalize={"norm_obs": False, "norm_reward": True}),
         resume=result.run_dir,
     )
     assert resumed.num_timesteps == 192
+    # the resumed run went on from the saved statistics (64 more updates), not from fresh ones
+    after = VecNormalize.load(str(result.run_dir / "vecnormalize.pkl"), make_forager_vec_env(2))
+    assert after.ret_rms.count == pytest.approx(count_before + 64)
 
 
 # ---------------------------------------------------------------------- GAMA backend hook
 def test_gama_backend_missing_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "sb3_forager.gama", None)  # import fails as if not installed
     cfg = tiny_config("coop", backend="gama")
-    with pytest.raises(BackendUnavailableError, match="--backend native"):
+    with pytest.raises(BackendUnavailableError, match="--backend embedded"):
         train(cfg, logdir=tmp_path)
     assert list(tmp_path.iterdir()) == []  # no half-made run folder
 
 
-def test_gama_backend_uses_make_gama_vec_env(tmp_path, monkeypatch):
-    calls = []
+def test_gama_backend_with_nothing_listening_fails_before_any_folder(tmp_path):
+    from gama_standin import free_port
 
-    def fake_make_gama_vec_env(kind, n_envs=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0):
-        calls.append({"kind": kind, "n_envs": n_envs, "servers": list(servers), "timeout": timeout})
-        return make_forager_vec_env(n_envs, kind)  # the same contract as the GAMA VecEnv
-
-    fake = types.ModuleType("sb3_forager.gama")
-    fake.make_gama_vec_env = fake_make_gama_vec_env
-    monkeypatch.setitem(sys.modules, "sb3_forager.gama", fake)
-    cfg = tiny_config(
-        "coop",
-        backend="gama",
-        n_timesteps=128,
-        eval_freq=64,
-        gama_servers=["127.0.0.1:1001", "127.0.0.1:1002"],
-        gama_timeout=5.0,
-    )
-    result = train(cfg, logdir=tmp_path, run_name="g")
-    assert calls[0] == {"kind": "coop", "n_envs": 2, "servers": ["127.0.0.1:1001", "127.0.0.1:1002"], "timeout": 5.0}
-    assert calls[1]["n_envs"] == 1  # the evaluation env: one more experiment
-    assert result.num_timesteps == 128 and (result.run_dir / "best_model.zip").is_file()
+    cfg = tiny_config("coop", backend="gama", gama_servers=[f"127.0.0.1:{free_port()}"], gama_timeout=2.0)
+    with pytest.raises(BackendUnavailableError, match="cannot connect to a GAMA server") as err:
+        train(cfg, logdir=tmp_path / "logs")
+    assert str(err.value).count("cannot connect") == 1 and "--resume" not in str(err.value)
+    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").iterdir())

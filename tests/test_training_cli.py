@@ -5,7 +5,6 @@ loadable model; ``--resume``, ``--config`` and the GAMA flags on the command lin
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -45,9 +44,9 @@ def run_script(*args: str, timeout: float = 240, env: dict | None = None) -> sub
 
 
 def load_script_module():
-    spec = importlib.util.spec_from_file_location("train_sb3_cli", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The command's module (the script is a shim over it; the subprocess tests run the script)."""
+    from sb3_forager.cli import train as module
+
     return module
 
 
@@ -127,7 +126,8 @@ def test_every_artifact(runs, env, algo):
     assert "config/yaml/text_summary" in acc.Tags()["tensors"]
     assert list((run_dir / "tb_1").glob("events.out.tfevents.*"))
     lines = proc.stdout.splitlines()
-    assert sum(line.startswith("eval @ ") for line in lines) == 2  # one summary line per evaluation
+    evals = [line for line in lines if line.startswith("eval @ ")]
+    assert len(evals) == 2 and all(len(line) <= 100 for line in evals)  # one line per evaluation
     assert any(line.startswith("final model: ") for line in lines)
     assert f"run folder: {run_dir}" in proc.stdout
 
@@ -189,7 +189,7 @@ def test_resume_from_the_command_line(runs, tmp_path):
     proc = run_script("--resume", str(run_dir), "--timesteps", "64", "--eval-freq", "0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "768 timesteps" in proc.stdout.replace(",", "")
-    assert [p.name for p in run_dir.iterdir() if p.name.startswith("tb")] == ["tb_1"]
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("tb")) == ["tb_1", "tb_from_704_0"]
     bad = run_script("--resume", str(run_dir), "--env", "coop")
     assert bad.returncode == 2 and "does not match" in bad.stderr
 
@@ -299,6 +299,147 @@ def test_cli_errors_are_clear(tmp_path, monkeypatch, capsys):
     assert cli.main(["--resume", str(tmp_path / "nope")]) == 2
 
 
+def _blocked_dir(tmp_path: Path) -> Path:
+    """A folder nobody can write into (as root too: a file where its parent folder would be)."""
+    (tmp_path / "afile").write_text("x")
+    return tmp_path / "afile" / "logs"
+
+
+BAD_LINES = [
+    (["--seed", "-1"], "argument --seed: must be in [0, 4294967295], got -1"),
+    (["--seed", "x"], "argument --seed: an integer seed expected, got 'x'"),
+    (["--n-envs", "1000000000", "--env", "forager"], "n_envs must be in [1, 65536], got 1000000000"),
+    (["--n-envs", "0"], "argument --n-envs: must be >= 1, got 0"),
+    (["--hyperparams", "gamma=[0.9"], "--hyperparams 'gamma=[0.9': the value is not valid YAML"),
+    (["--hyperparams", "n_steps=lots"], "n_steps must be an integer, got 'lots'"),
+    (["--hyperparams", "gamma=1.5"], "gamma must be <= 1, got 1.5"),
+    (["--hyperparams", "policy=FooPolicy"], "policy for ppo must be one of ['MlpPolicy'], got 'FooPolicy'"),
+    (["--hyperparams", "policy_kwargs={net_arch: abc}"], "policy_kwargs.net_arch must be a non-empty list"),
+    (["--run-name", "../x"], "--run-name must be a plain folder name, got '../x'"),
+    (["--gama-timeout", "-1"], "argument --gama-timeout: must be > 0, got -1"),
+    (["--logdir", "{file}"], "is a file, not a folder"),
+    (["--logdir", "{blocked}"], "cannot write run folders under --logdir"),
+    (["--config", "{missing}"], "cannot read the config file"),
+    (["--timesteps", "many"], "argument --timesteps: an integer expected, got 'many'"),
+    (["--env", "pacman"], "argument --env: invalid choice: 'pacman'"),
+    (["--resume", "{corrupt}"], "is not a complete Stable-Baselines3 model zip"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_LINES, ids=[" ".join(a) for a, _ in BAD_LINES])
+def test_every_bad_command_line_ends_in_one_error_line(tmp_path, capsys, argv, message):
+    cli = load_script_module()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "plain").write_text("not a folder")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 truncated")
+    values = {
+        "file": str(tmp_path / "plain"),
+        "blocked": str(_blocked_dir(tmp_path)),
+        "missing": str(tmp_path / "nope.yml"),
+        "corrupt": str(tmp_path / "bad.zip"),
+    }
+    argv = [values[a[1:-1]] if a.startswith("{") and a[1:-1] in values else a for a in argv]
+    if "--logdir" not in argv:
+        argv += ["--logdir", str(tmp_path / "logs")]
+    start = time.monotonic()
+    try:
+        code = cli.main([*argv, "--timesteps", "32"] if "--timesteps" not in argv else argv)
+    except SystemExit as exc:  # argparse's own checks
+        code = exc.code
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1 and "error:" in err[0] and message in err[0], err
+    assert time.monotonic() - start < 30  # refused at once, not after grinding
+    assert list((tmp_path / "logs").iterdir()) == []  # nothing was written
+
+
+def test_gama_with_nothing_listening_is_one_message_and_no_run_folder(tmp_path):
+    from gama_standin import free_port
+
+    proc = run_script("--backend", "gama", "--gama-port", str(free_port()), "--logdir", str(tmp_path / "logs"))
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot connect to a GAMA server" in lines[0], proc.stderr
+    assert "--resume" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").iterdir())
+
+
+def _start_training(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--env",
+            "forager",
+            "--timesteps",
+            "100000000",
+            "--logdir",
+            str(tmp_path),
+            "--run-name",
+            name,
+            "--no-progress-bar",
+            "--n-envs",
+            "4",
+            "--hyperparams",
+            "n_steps=64",
+            "batch_size=256",
+            "n_epochs=1",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert predicate(), "training did not get there"
+
+
+@pytest.mark.timeout(240)
+def test_sigterm_saves_and_exits_cleanly(tmp_path):
+    proc = _start_training(tmp_path, "term", "--eval-freq", "0", "--checkpoint-freq", "0")
+    _wait_for(lambda: (tmp_path / "term" / "tb_1").exists(), proc)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "Traceback" not in stderr and "interrupted (SIGTERM)" in stdout
+    from stable_baselines3 import PPO
+
+    assert PPO.load(tmp_path / "term" / "model.zip", device="cpu").num_timesteps > 0
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint_and_resume_keeps_one_timeline(tmp_path):
+    """Killed with SIGKILL: episodes.csv and evaluations.npz are on disk as of the last
+    checkpoint (or later); --resume continues from the newest checkpoint and cuts the history back
+    to it, so evaluations.npz has no repeated or out-of-order timesteps."""
+    run = tmp_path / "kill"
+    proc = _start_training(tmp_path, "kill", "--eval-freq", "2048", "--eval-episodes", "2", "--checkpoint-freq", "4096")
+    _wait_for(lambda: len(list((run / "checkpoints").glob("model_*_steps.zip"))) >= 2, proc, timeout=200)
+    time.sleep(1.0)
+    proc.kill()
+    proc.communicate(timeout=30)
+    ckpts = sorted(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("model_*_steps.zip"))
+    rows = np.loadtxt(run / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert rows.shape[0] > 0 and rows[:, 0].max() >= ckpts[-2]  # durable up to a checkpoint at least
+    assert not (run / "model.zip").exists()
+    resumed = run_script("--resume", str(run), "--timesteps", "4096", "--eval-freq", "2048", "--eval-episodes", "2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with np.load(run / "evaluations.npz") as ev:
+        steps = ev["timesteps"].tolist()
+    assert steps == sorted(set(steps)), steps  # one timeline
+    newest = max(c for c in ckpts)
+    assert max(steps) > newest and all(s % 2048 == 0 for s in steps)
+    rows = np.loadtxt(run / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert (np.diff(rows[:, 0]) >= 0).all()
+
+
 def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
     import types
 
@@ -306,11 +447,12 @@ def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
 
     calls = []
 
-    def fake(kind, n_envs=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0):
-        calls.append((kind, n_envs, list(servers), timeout))
-        return make_forager_vec_env(n_envs, kind)
+    def fake(env, n_envs=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0, scenario=None):
+        calls.append((env, n_envs, list(servers), timeout))
+        return make_forager_vec_env(n_envs, env, scenario=scenario)
 
     monkeypatch.setitem(sys.modules, "sb3_forager.gama", types.SimpleNamespace(make_gama_vec_env=fake))
+    monkeypatch.setattr(sys.modules["sb3_forager.training.train"], "check_backend", lambda cfg: None)
     cli = load_script_module()
     args = [
         "--backend",
@@ -333,7 +475,7 @@ def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
         "batch_size=32",
     ]
     assert cli.main([*args, "--gama-port", "1234", "--gama-timeout", "7"]) == 0
-    assert calls[-1] == ("single", 2, ["127.0.0.1:1234"], 7.0)
+    assert calls[-1] == ("forager", 2, ["127.0.0.1:1234"], 7.0)
     assert cli.main([*args, "--gama-servers", "127.0.0.1:1001,127.0.0.1:1002"]) == 0
-    assert calls[-1] == ("single", 2, ["127.0.0.1:1001", "127.0.0.1:1002"], 30.0)
+    assert calls[-1] == ("forager", 2, ["127.0.0.1:1001", "127.0.0.1:1002"], 30.0)
     capsys.readouterr()

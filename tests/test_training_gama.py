@@ -14,9 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 gama_standin = pytest.importorskip("gama_standin")
 pytest.importorskip("sb3_forager.gama")
 
-from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3 import PPO
 
-from sb3_forager.training import TrainingError, resolve_config, train  # noqa: E402
+from sb3_forager.training import TrainingError, resolve_config, train
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -61,3 +61,23 @@ def test_a_server_that_dies_leaves_a_checkpoint(tmp_path):
     assert ckpt is not None and ckpt.is_file()
     assert f"--resume {tmp_path / 'dead'}" in str(err.value)
     assert PPO.load(ckpt, device="cpu").num_timesteps > 0
+
+
+def test_training_on_random_scenarios_sends_them_to_gama(tmp_path):
+    """``coop-random``: pairs from random starts (half of the worlds in random layouts) reach the
+    GAML model as experiment parameters, one episode's world per reload."""
+    with gama_standin.GamaStandIn() as server:
+        cfg = gama_config(server, n_timesteps=64, eval_freq=0)
+        cfg = resolve_config(
+            "coop-random",
+            "ppo",
+            overrides={k: getattr(cfg, k) for k in ("backend", "gama_servers", "gama_timeout", "n_envs", "n_timesteps")}
+            | {"eval_freq": 0, "checkpoint_freq": 0, "progress_bar": False},
+            hyperparam_overrides={"n_steps": 16, "batch_size": 32, "n_epochs": 1},
+        )
+        result = train(cfg, logdir=tmp_path, run_name="r")
+        loads = [r for r in server.requests if r["type"] in ("load", "reload")]
+    assert result.num_timesteps >= 64
+    assert loads and all("parameters" in r for r in loads)  # random episodes: always sent
+    starts = {next(p["value"] for p in r["parameters"] if p["name"] == "starts_json") for r in loads}
+    assert len(starts) >= 2  # worlds and episodes draw their own starts

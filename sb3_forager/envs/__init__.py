@@ -1,15 +1,34 @@
-"""Env adapters over the simulation core: Gymnasium, PettingZoo, SB3 VecEnv."""
+"""Env adapters over the simulation core: Gymnasium, PettingZoo and (imported on first use) SB3.
+
+``ForagerVecEnv`` and ``make_forager_vec_env`` need Stable-Baselines3 (and so torch); they are
+imported lazily, so that making a Gymnasium or PettingZoo env does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from .contract import EpisodeOverError
-from .coop_env import ForagerCoopEnv
 from .forager_env import ForagerEnv
-from .vec_env import ForagerVecEnv, ForagerVectorEnv, make_forager_vec_env
+from .team_env import ForagerAECEnv, ForagerTeamEnv
+from .vector_env import ForagerVectorEnv
 
 __all__ = [
     "EpisodeOverError",
+    "ForagerAECEnv",
     "ForagerEnv",
-    "ForagerCoopEnv",
+    "ForagerTeamEnv",
     "ForagerVecEnv",
     "ForagerVectorEnv",
     "make_forager_vec_env",
 ]
+
+_LAZY = {"ForagerVecEnv", "make_forager_vec_env"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import vec_env
+
+        return getattr(vec_env, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

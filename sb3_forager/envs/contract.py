@@ -1,6 +1,8 @@
-"""Rules every backend (embedded or GAMA) applies on top of the raw GAML flags.
+"""Rules every adapter and backend (embedded or GAMA) applies on top of the raw GAML model.
 
-Keeping them in one place is what makes the embedded and the GAMA envs the same contract.
+Keeping them in one place is what makes all the envs one contract: the spaces, the refusal of
+actions outside the Box (spec, "Actions outside the Box": a ``ValueError`` naming the forager, the
+world and the value, raised before anything changes), and the end-of-episode flags.
 """
 
 from __future__ import annotations
@@ -9,49 +11,88 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
+
+from ..sim.kernels import first_bad_action
+
+#: the action Box of every forager
+ACTION_LOW = -1.0
+ACTION_HIGH = 1.0
 
 
 class EpisodeOverError(RuntimeError):
     """``step`` was called after the episode ended, without ``reset``."""
 
 
-def check_action(action: Any, agent: str) -> np.ndarray:
-    """Return ``action`` as a float64 array of shape (2,), or raise ``ValueError`` naming ``agent``.
+def forager_spaces(obs_dim: int) -> tuple[spaces.Box, spaces.Box]:
+    """The observation and action spaces of one forager (float32, as SB3 wants)."""
+    obs = spaces.Box(0.0, 1.0, (int(obs_dim),), dtype=np.float32)
+    act = spaces.Box(ACTION_LOW, ACTION_HIGH, (2,), dtype=np.float32)
+    return obs, act
 
-    Valid actions are used exactly as given (the GAML model does not clip, and neither do we);
-    only non-numeric, wrongly shaped or non-finite actions are rejected.
-    """
+
+def _describe(value: Any) -> str:
     try:
-        arr = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"action for {agent} is not numeric: {action!r}") from exc
-    if arr.shape != (2,):
-        raise ValueError(f"action for {agent} must have shape (2,), got shape {arr.shape}: {action!r}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"action for {agent} must be finite, got {arr.tolist()}")
-    return arr
+        return repr(np.asarray(value, dtype=np.float64).tolist())
+    except (TypeError, ValueError):
+        return repr(value)
 
 
-def check_batch_actions(actions: Any, n: int, agent_ids: Sequence[str]) -> np.ndarray:
-    """Validate a batch of actions for ``n`` worlds of ``len(agent_ids)`` foragers.
+def check_action(action: Any, agent: str, out: np.ndarray | None = None) -> np.ndarray:
+    """``action`` as a float64 (2,) array (written into ``out`` if given), or ``ValueError``.
 
-    Accepts shape (n * K, 2) (one row per agent slot, world-major) or (n, K, 2), and for K == 1
-    also (n, 2). Returns float64 (n, K, 2). Errors name the slot, the world and the forager.
+    A valid action is used exactly as given; a non-numeric, wrongly shaped, non-finite or
+    out-of-Box (``[-1, 1]`` per component) action is refused, naming ``agent`` and the value.
+    """
+    if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
+        arr = action  # the common case (what SB3 and action_space.sample() give), without a copy
+    else:
+        try:
+            arr = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"action for {agent} is not numeric: {action!r}") from None
+        if arr.shape != (2,):
+            raise ValueError(f"action for {agent} must have shape (2,), got shape {arr.shape}: {action!r}")
+    a0 = float(arr[0])
+    a1 = float(arr[1])
+    if not (ACTION_LOW <= a0 <= ACTION_HIGH and ACTION_LOW <= a1 <= ACTION_HIGH):
+        what = "finite" if not (np.isfinite(a0) and np.isfinite(a1)) else "in the action Box [-1, 1]^2"
+        raise ValueError(f"action for {agent} must be {what}, got {[a0, a1]}")
+    if out is not None:
+        out[0] = a0
+        out[1] = a1
+        return out
+    return np.array((a0, a1))
+
+
+def check_batch_actions(
+    actions: Any, n_worlds: int, agent_ids: Sequence[str], acting: np.ndarray | None = None
+) -> np.ndarray:
+    """Validate a batch of actions for ``n_worlds`` worlds of ``len(agent_ids)`` foragers, all at once.
+
+    Accepts shape (N * K, 2) (one row per agent slot, world-major) or (N, K, 2), and for K == 1
+    also (N, 2). Returns float64 (N, K, 2). The first bad action raises ``ValueError`` naming its
+    slot, world, forager and value; nothing has been stepped then. ``acting`` (N, K) bool limits
+    the check to the foragers that act (a frozen or absent forager's row is not used).
     """
     k = len(agent_ids)
     try:
         arr = np.asarray(actions, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"actions are not numeric: {actions!r}") from exc
-    if arr.shape == (n * k, 2):
-        arr = arr.reshape(n, k, 2)
-    elif arr.shape != (n, k, 2):
-        raise ValueError(f"actions must have shape ({n * k}, 2) (one row per agent slot), got shape {arr.shape}")
-    bad = ~np.isfinite(arr).all(axis=2)
-    if bad.any():
-        w, a = map(int, np.argwhere(bad)[0])
+    except (TypeError, ValueError):
+        raise ValueError(f"actions are not numeric: {actions!r:.200}") from None
+    if arr.shape == (n_worlds * k, 2):
+        arr = arr.reshape(n_worlds, k, 2)
+    elif arr.shape != (n_worlds, k, 2):
+        raise ValueError(f"actions must have shape ({n_worlds * k}, 2) (one row per agent slot), got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr)
+    mask = np.ones((n_worlds, k), dtype=bool) if acting is None else np.ascontiguousarray(acting, dtype=bool)
+    bad = first_bad_action(arr, mask, ACTION_LOW, ACTION_HIGH)
+    if bad >= 0:
+        w, a = divmod(int(bad), k)
+        value = arr[w, a].tolist()
+        what = "finite" if not np.isfinite(arr[w, a]).all() else "in the action Box [-1, 1]^2"
         raise ValueError(
-            f"action of slot {w * k + a} (world {w}, {agent_ids[a]}) must be finite, got {arr[w, a].tolist()}"
+            f"action of slot {bad} (world {w}, {agent_ids[a]}) must be {what}, got {value}; no world was stepped"
         )
     return arr
 
@@ -59,22 +100,47 @@ def check_batch_actions(actions: Any, n: int, agent_ids: Sequence[str]) -> np.nd
 def check_agent_actions(
     actions: Mapping[str, Any], live_agents: Sequence[str], possible_agents: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """Validate a PettingZoo action dict: unknown names raise, each action is checked.
+    """Validate a PettingZoo action dict, all of it before anything is used.
 
-    A live forager may be left out (the GAML model then does not move it this cycle); an empty
-    dict raises, because the GAML ``main_loop`` would not advance the simulation at all.
+    Unknown names raise; every action is checked. A live forager may be left out (the GAML model
+    then does not move it this cycle); an empty dict raises, because the GAML ``main_loop`` would
+    not advance the simulation at all.
     """
-    if not isinstance(actions, Mapping):
+    if type(actions) is not dict and not isinstance(actions, Mapping):
         raise ValueError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
     unknown = [a for a in actions if a not in possible_agents]
     if unknown:
         raise ValueError(f"unknown agent(s) {unknown}; the agents are {list(possible_agents)}")
-    if not actions:
+    checked = {a: check_action(v, a) for a, v in actions.items()}
+    if not checked:
         raise ValueError(
             f"no actions given; expected actions for {list(live_agents)} (the GAML model does not "
             "advance on an empty action map)"
         )
-    return {a: check_action(v, a) for a, v in actions.items()}
+    return checked
+
+
+def fill_agent_actions(
+    actions: Mapping[str, Any], index: Mapping[str, int], batch: np.ndarray, acting: np.ndarray
+) -> None:
+    """:func:`check_agent_actions` writing straight into the (1, K, 2) ``batch`` and the (1, K)
+    ``acting`` mask (scratch arrays: a refused dict leaves no state changed)."""
+    if type(actions) is not dict and not isinstance(actions, Mapping):
+        raise ValueError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
+    unknown = [a for a in actions if a not in index]
+    if unknown:
+        raise ValueError(f"unknown agent(s) {unknown}; the agents are {list(index)}")
+    if not actions:
+        raise ValueError(
+            f"no actions given; expected actions for {list(index)} (the GAML model does not advance on an "
+            "empty action map)"
+        )
+    acting.fill(False)
+    row = batch[0]
+    for agent, action in actions.items():
+        k = index[agent]
+        check_action(action, agent, row[k])
+        acting[0, k] = True
 
 
 def end_of_episode_flags(
@@ -91,8 +157,16 @@ def end_of_episode_flags(
     return terminated, truncated
 
 
-def check_render_mode(render_mode: str | None, render_modes: Sequence[str]) -> str | None:
+RENDER_MODES = ("rgb_array", "human")
+
+
+def check_render_mode(render_mode: str | None, render_modes: Sequence[str] = RENDER_MODES) -> str | None:
     """Return ``render_mode`` if it is None or one of ``render_modes``, else raise ``ValueError``."""
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"render_mode must be one of {list(render_modes)} or None, got {render_mode!r}")
     return render_mode
+
+
+def describe_value(value: Any) -> str:
+    """A short printable form of an offending value, for error messages."""
+    return _describe(value)[:200]

@@ -1,4 +1,4 @@
-"""``sb3_forager/Forager-v0``: the single forager (``forager_gym.gaml``) as a Gymnasium env."""
+"""``sb3_forager/Forager-v0`` and ``sb3_forager/ForagerRandom-v0``: the single forager as a Gymnasium env."""
 
 from __future__ import annotations
 
@@ -6,59 +6,102 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
-from ..sim import SINGLE_FORAGER, ForagerSim, ModelConfig
-from .contract import EpisodeOverError, check_action, check_render_mode
+from ..sim import FORAGER, ForagerSim, Scenario
+from .contract import EpisodeOverError, check_action, check_render_mode, forager_spaces
+from .rendering import FrameRenderer, RenderSizeMixin
 
 AGENT = "forager_0"
 
 
-def forager_spaces(model: ModelConfig) -> tuple[spaces.Box, spaces.Box]:
-    """The observation and action spaces of one forager of ``model`` (float32, as SB3 wants)."""
-    obs = spaces.Box(0.0, 1.0, (model.obs_dim,), dtype=np.float32)
-    act = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
-    return obs, act
+def single_scenario(scenario: Scenario | None, kwargs: dict[str, Any]) -> Scenario:
+    """The scenario of a single-forager env: ``scenario`` (default the tutorial's) with ``kwargs``."""
+    sc = Scenario.from_kwargs(scenario or FORAGER, **kwargs)
+    if sc.rules != "single":
+        raise ValueError(f"the single-forager env needs a scenario with rules='single', got {sc.rules!r}")
+    return sc
 
 
-class ForagerEnv(gym.Env):
-    """One forager seeking the food at (95, 95) among six obstacles, embedded simulation.
+class ForagerEnv(RenderSizeMixin, gym.Env):
+    """One forager seeking the food among obstacles, embedded simulation (forager_gym.gaml).
 
     Observation ``Box(0, 1, (13,), float32)``, action ``Box(-1, 1, (2,), float32)`` (an
-    acceleration, used unclipped like the GAML model), reward and episode end as in
-    the README section "The MDP". ``info["is_success"]`` is set on the last step of an episode.
+    acceleration; an action outside the Box raises ``ValueError`` and changes nothing), reward and
+    episode end as in the README's MDP page. Every step's info carries ``is_success`` (at the food)
+    and ``episode_steps``, so the last one has them however the episode ended (a ``TimeLimit``
+    shorter than ``max_steps`` included).
+
+    Args:
+        render_mode: ``"rgb_array"``, ``"human"`` (a pygame window) or None.
+        render_size: the picture's width in pixels.
+        scenario: a :class:`~sb3_forager.sim.scenario.Scenario` (default: the tutorial's).
+        starts, obstacles, n_obstacles, food, max_steps: scenario values replacing the defaults
+            (``starts="random"``, ``obstacles="random"``; see the README's scenario section).
+
+    ``reset(seed=..., options={"starts": [[x, y]], "obstacles": [[cx, cy], ...]})`` sets one
+    episode's start and layout; the seed drives every random draw.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
-    def __init__(self, render_mode: str | None = None, render_size: int = 400) -> None:
+    def __init__(
+        self, render_mode: str | None = None, render_size: int = 400, scenario: Scenario | None = None, **kwargs: Any
+    ) -> None:
+        self.scenario = single_scenario(scenario, kwargs)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self.render_size = int(render_size)
-        self.model = SINGLE_FORAGER
-        self.observation_space, self.action_space = forager_spaces(self.model)
-        self.sim = ForagerSim(self.model, 1)
+        self._renderer = FrameRenderer(self.render_mode, int(render_size), self.metadata["render_fps"], "Forager")
+        self.observation_space, self.action_space = forager_spaces(self.scenario.obs_dim)
+        self.sim = ForagerSim.for_scenario(self.scenario, 1)
+        self._act = np.zeros((1, 1, 2))
+        self._bind_views()
         self._over = True
 
+    def _bind_views(self) -> None:
+        """Views of the simulation's buffers (written in place by each step): the step reads them
+        without building a result object. Rebuilt after unpickling (a pickle copies views)."""
+        self._act0 = self._act[0, 0]
+        self._obs0 = self.sim.obs[0, 0]
+        self._flags0 = self.sim._flags[0, 0]
+        self._reward = self.sim._rew
+        self._steps = self.sim._wi
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ("_act0", "_obs0", "_flags0", "_reward", "_steps"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_views()
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)  # the model itself is deterministic; np_random is for wrappers
-        self.sim.reset()
+        super().reset(seed=seed)
+        episode = self.scenario.draw(self.np_random, options)  # validates before anything changes
+        self.sim.reset(None, [episode])
         self._over = False
-        return self.sim.obs[0, 0].astype(np.float32), {}
+        self._renderer.frame_changed(self)
+        return self.sim.obs[0, 0].astype(np.float32), {"is_success": False, "episode_steps": 0}
 
     def step(self, action):
         if self._over:
             raise EpisodeOverError("the episode has ended: call reset() before step()")
-        act = check_action(action, AGENT)
-        r = self.sim.step(act.reshape(1, 1, 2))
-        terminated = bool(r.terminated[0, 0])
-        truncated = bool(r.truncated[0, 0])
-        info: dict[str, Any] = {}
-        if terminated or truncated:
-            self._over = True
-            info = {"is_success": terminated, "episode_steps": int(self.sim.steps[0])}
-        return r.obs[0, 0].astype(np.float32), float(r.reward[0, 0]), terminated, truncated, info
+        check_action(action, AGENT, self._act0)
+        self.sim.advance(self._act)
+        terminated = bool(self._flags0[0])
+        truncated = bool(self._flags0[1])
+        self._over = terminated or truncated
+        info = {"is_success": terminated, "episode_steps": int(self._steps[0, 0])}
+        if self._renderer.window is not None:
+            self._renderer.frame_changed(self)
+        return self._obs0.astype(np.float32), float(self._reward[0, 0]), terminated, truncated, info
+
+    def frame(self) -> np.ndarray:
+        """The current picture (RGB array)."""
+        return self.sim.render(0, self._renderer.size)
 
     def render(self):
-        if self.render_mode == "rgb_array":
-            return self.sim.render(0, self.render_size)
-        return None
+        return self._renderer.render(self)
+
+    def close(self) -> None:
+        self._renderer.close()

@@ -1,9 +1,11 @@
-"""Batched envs over the simulation core: an SB3 ``VecEnv`` and a Gymnasium ``VectorEnv``.
+"""An SB3 ``VecEnv`` over the compiled core: N worlds of K foragers, one slot per forager.
 
-Both step N worlds in one numpy call. The SB3 VecEnv has one slot per forager per world (world
-major), so it serves the single forager (K = 1) and the cooperative pair (K = 2, one shared
-policy) alike; it resets a world the moment it ends and reports what SB3 expects:
-``terminal_observation``, ``TimeLimit.truncated`` and ``is_success`` in that step's infos.
+Slots are world-major (world ``w`` owns slots ``w*K .. w*K+K-1``), so one VecEnv serves the single
+forager (K = 1) and a team (K >= 2, one shared policy) alike. A world is reset the step its episode
+ends, and that step's infos carry what SB3 expects (``terminal_observation``,
+``TimeLimit.truncated``, ``is_success``) plus ``episode_steps``, ``arrival_step``, ``start`` and
+``obstacles`` (the evaluation's path efficiency needs them). This module imports Stable-Baselines3
+(and so torch): ``import sb3_forager`` does not import it until it is asked for.
 """
 
 from __future__ import annotations
@@ -11,150 +13,186 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium.vector.utils import batch_space
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from ..sim import SINGLE_FORAGER, ForagerSim, ModelConfig
-from .contract import (
-    check_batch_actions,
-    check_render_mode,
-    end_of_episode_flags,
-)
-from .forager_env import forager_spaces
-from .vec_slots import SharedSlotsMixin
+from ..sim import FORAGER, ForagerSim, Scenario
+from ..sim.scenario import Episode
+from .contract import check_render_mode, end_of_episode_flags, forager_spaces
+from .seeding import world_generators
+from .vec_slots import PerSlot, SharedSlotsMixin
+
+
+def _same_shape(a: Scenario, b: Scenario) -> bool:
+    return (a.rules, a.n_foragers, a.teammate) == (b.rules, b.n_foragers, b.teammate)
 
 
 class ForagerVecEnv(SharedSlotsMixin, VecEnv):
-    """SB3 VecEnv of ``n_worlds`` embedded worlds of ``model``; ``num_envs = n_worlds * K``.
+    """SB3 VecEnv of ``n_worlds`` embedded worlds; ``num_envs = n_worlds * K``.
 
     Args:
         n_worlds: how many independent worlds.
-        model: the model config (default: the single forager).
+        scenario: one :class:`~sb3_forager.sim.scenario.Scenario` for every world, or a list of
+            one per world (a batch may mix layouts, starts, food and lengths; the rules, team size
+            and teammate rule are shared).
         render_mode: ``"rgb_array"`` or None.
+
+    ``seed(s)`` (what ``PPO(seed=s)`` calls) makes world ``w`` draw the episodes of a single env
+    reset with ``seed=s + w``. ``set_attr("scenario", sc, indices=...)`` changes the scenario of
+    the worlds owning those slots from their next episode on (a curriculum);
+    ``env_method("reset", indices=...)`` resets just those worlds.
     """
 
-    def __init__(self, n_worlds: int = 1, model: ModelConfig = SINGLE_FORAGER, render_mode: str | None = None) -> None:
-        self.model = model
-        self.sim = ForagerSim(model, n_worlds)
-        self.n_worlds = self.sim.n_worlds
-        self.n_agents = model.n_agents
-        self.agent_ids = list(model.agent_ids)
+    def __init__(
+        self,
+        n_worlds: int = 1,
+        scenario: Scenario | Sequence[Scenario] = FORAGER,
+        render_mode: str | None = None,
+        render_size: int = 400,
+    ) -> None:
+        if isinstance(n_worlds, bool) or not isinstance(n_worlds, (int, np.integer)):
+            raise ValueError(f"n_worlds must be an integer, got {n_worlds!r}")
+        n = int(n_worlds)
+        if n < 1:
+            raise ValueError(f"n_worlds must be >= 1, got {n_worlds!r}")
+        scenarios = [scenario] * n if isinstance(scenario, Scenario) else list(scenario)
+        if len(scenarios) != n or not all(isinstance(s, Scenario) for s in scenarios):
+            raise ValueError(f"scenario must be a Scenario or a list of {n} Scenarios")
+        if not all(_same_shape(s, scenarios[0]) for s in scenarios):
+            raise ValueError("the worlds of one ForagerVecEnv must share rules, n_foragers and teammate")
+        self.scenarios = scenarios
+        self.sim = ForagerSim.for_scenario(scenarios[0], n)
+        self.n_worlds = n
+        self.n_agents = scenarios[0].n_foragers
+        self.agent_ids = list(scenarios[0].agent_ids)
         self.metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        obs_space, act_space = forager_spaces(model)
-        super().__init__(self.n_worlds * self.n_agents, obs_space, act_space)
-        self._seeds: list[int | None] = [None] * self.num_envs
+        self.render_size = int(render_size)
+        obs_space, act_space = forager_spaces(scenarios[0].obs_dim)
+        self._world_attrs = {
+            "scenario": (self._get_scenario, self._set_scenario),
+            "episode": (self._get_episode, None),
+            "steps": (self._get_steps, None),
+        }
+        self._world_methods = {"reset": self.reset_world, "render": self.render_world}
+        super().__init__(n * self.n_agents, obs_space, act_space)
+        self._rngs = world_generators(None, n)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario of world 0 (all worlds', unless they were given different ones)."""
+        return self.scenarios[0]
+
+    def _get_scenario(self, w: int) -> Scenario:
+        return self.scenarios[w]
+
+    def _get_episode(self, w: int) -> Episode | None:
+        return self.sim.episodes[w]
+
+    def _get_steps(self, w: int) -> int:
+        return int(self.sim.steps[w])
+
+    def _set_scenario(self, w: int, scenario: Scenario) -> None:
+        if not isinstance(scenario, Scenario) or not _same_shape(scenario, self.scenarios[0]):
+            raise ValueError(
+                "a world's new scenario must be a Scenario with the same rules, n_foragers and teammate, "
+                f"got {scenario!r}"
+            )
+        self.scenarios[w] = scenario
 
     # ------------------------------------------------------------------ SB3 API
     def reset(self) -> np.ndarray:
-        self.sim.reset()
-        self._seeds = [None] * self.num_envs  # the model is deterministic: seeds change nothing
+        rngs = world_generators(self._world_seeds(), self.n_worlds, self._rngs)
+        options = self._world_options()
+        episodes = [sc.draw(rng, opt) for sc, rng, opt in zip(self.scenarios, rngs, options)]
+        self._rngs = rngs
+        self.sim.reset(None, episodes)
+        self._reset_seeds()
+        self._reset_options()
         self.reset_infos = [{} for _ in range(self.num_envs)]
         return self._flat_obs(self.sim.obs)
 
     def step_wait(self):
         actions = self._take_actions()
-        r = self.sim.step(actions)
-        terminated, truncated = end_of_episode_flags(r.terminated, r.truncated, r.episode_over, r.success)
+        sim = self.sim
+        r = sim.step(actions)
+        steps = sim.steps
         obs = self._flat_obs(r.obs)
+        rewards = r.reward.reshape(-1).astype(np.float32)
         k = self.n_agents
-        dones = np.repeat(r.episode_over, k)
+        over = r.episode_over
+        dones = np.repeat(over, k)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        ended = np.flatnonzero(r.episode_over)
-        if ended.size:
-            steps = self.sim.steps
+        if over.any():
+            terminated, truncated = end_of_episode_flags(r.terminated, r.truncated, over, r.success)
+            ended = np.flatnonzero(over)
             for w in ended.tolist():
+                ep = sim.episodes[w]
+                success = bool(r.success[w])
                 for a in range(k):
                     slot = w * k + a
                     infos[slot] = {
                         "terminal_observation": obs[slot].copy(),
                         "TimeLimit.truncated": bool(truncated[w, a] and not terminated[w, a]),
-                        "is_success": bool(r.success[w]),
+                        "is_success": success,
                         "episode_steps": int(steps[w]),
+                        "arrival_step": int(sim.arrival[w, a]),
+                        "start": ep.starts[a],
+                        "obstacles": ep.obstacles,
+                        "food": ep.food,
                     }
-            fresh = self.sim.reset(r.episode_over)
-            obs = self._flat_obs(fresh)
-        return obs, r.reward.reshape(-1).astype(np.float32), dones, infos
+            fresh = [self.scenarios[w].draw(self._rngs[w]) for w in ended.tolist()]
+            sim.reset(ended, fresh)
+            obs.reshape(self.n_worlds, k, -1)[ended] = sim.obs[ended]
+        return obs, rewards, dones, infos
 
     def _flat_obs(self, obs: np.ndarray) -> np.ndarray:
         return obs.reshape(self.num_envs, -1).astype(np.float32)
+
+    # ------------------------------------------------------------------ per world
+    def reset_world(self, w: int, seed: int | None = None, options: dict[str, Any] | None = None) -> PerSlot:
+        """Start a new episode in world ``w`` only; returns its K observations (one per slot)."""
+        rngs = world_generators([seed] if seed is not None else None, 1, [self._rngs[w]])
+        episode: Episode = self.scenarios[w].draw(rngs[0], options)
+        self._rngs[w] = rngs[0]
+        self.sim.reset([w], [episode])
+        return PerSlot(self.sim.obs[w].astype(np.float32))
+
+    def render_world(self, w: int) -> np.ndarray:
+        return self.sim.render(w, self.render_size)
 
     def close(self) -> None:
         pass
 
     def get_images(self) -> Sequence[np.ndarray | None]:
-        k = self.n_agents
-        return [self.sim.render(slot // k) for slot in range(self.num_envs)]
+        images = [self.render_world(w) for w in range(self.n_worlds)]
+        return [images[slot // self.n_agents] for slot in range(self.num_envs)]
 
     def render(self, mode: str | None = None) -> np.ndarray | None:
         return super().render(mode)
 
 
-class ForagerVectorEnv(gym.vector.VectorEnv):
-    """Gymnasium VectorEnv of ``num_envs`` single-forager worlds (``gymnasium.make_vec``'s
-    ``vector_entry_point``), with Gymnasium's default next-step autoreset: the step after an
-    episode ends returns the reset observation with reward 0.
+def make_forager_vec_env(
+    n_worlds: int = 1,
+    env: str = "forager",
+    render_mode: str | None = None,
+    scenario: Scenario | None = None,
+    **kwargs: Any,
+) -> ForagerVecEnv:
+    """An SB3 VecEnv of the embedded model.
+
+    Args:
+        n_worlds: how many worlds.
+        env: a preset (``forager``, ``forager-random``, ``coop``, ``team``, ``stress``; see
+            :data:`sb3_forager.sim.scenario.PRESETS`) whose scenario the keyword arguments modify.
+        scenario: a scenario instead of the preset.
+        kwargs: scenario values (``starts``, ``obstacles``, ``n_obstacles``, ``food``,
+            ``max_steps``, ``n_foragers``, ``teammate``).
     """
+    from ..sim.scenario import PRESETS
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
-
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        if kwargs:
-            raise TypeError(f"unexpected keyword arguments for Forager-v0: {sorted(kwargs)}")
-        self.model = SINGLE_FORAGER
-        self.num_envs = int(num_envs)
-        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self.sim = ForagerSim(self.model, self.num_envs)
-        self.single_observation_space, self.single_action_space = forager_spaces(self.model)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._needs_reset = np.zeros(self.num_envs, dtype=bool)
-
-    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.sim.reset()
-        self._needs_reset[:] = False
-        return self.sim.obs[:, 0].astype(np.float32), {}
-
-    def step(self, actions):
-        acts = check_batch_actions(actions, self.num_envs, self.model.agent_ids)
-        pending = self._needs_reset.copy()
-        r = self.sim.step(acts)
-        reward = r.reward[:, 0].copy()
-        terminated = r.terminated[:, 0].copy()
-        truncated = r.truncated[:, 0].copy()
-        obs = r.obs[:, 0]
-        if pending.any():  # next-step autoreset: these worlds start over instead of stepping
-            obs = self.sim.reset(pending)[:, 0]
-            reward[pending] = 0.0
-            terminated[pending] = False
-            truncated[pending] = False
-        obs = obs.astype(np.float32)
-        self._needs_reset = terminated | truncated
-        infos: dict[str, Any] = {}
-        if self._needs_reset.any():
-            infos = {
-                "is_success": terminated.copy(),
-                "_is_success": self._needs_reset.copy(),
-                "episode_steps": np.where(self._needs_reset, self.sim.steps, 0),
-                "_episode_steps": self._needs_reset.copy(),
-            }
-        return obs, reward, terminated, truncated, infos
-
-    def render(self) -> tuple[np.ndarray, ...] | None:
-        if self.render_mode == "rgb_array":
-            return tuple(self.sim.render(i) for i in range(self.num_envs))
-        return None
-
-
-def make_forager_vec_env(n_worlds: int = 1, kind: str = "single", render_mode: str | None = None) -> ForagerVecEnv:
-    """An SB3 VecEnv of the embedded single forager (``kind="single"``) or pair (``kind="coop"``)."""
-    from .coop_env import coop_model
-
-    if kind == "single":
-        return ForagerVecEnv(n_worlds, SINGLE_FORAGER, render_mode)
-    if kind == "coop":
-        return ForagerVecEnv(n_worlds, coop_model(), render_mode)
-    raise ValueError(f"kind must be 'single' or 'coop', got {kind!r}")
+    if scenario is None:
+        if env not in PRESETS:
+            raise ValueError(f"env must be one of {sorted(PRESETS)}, got {env!r}")
+        scenario = PRESETS[env]
+    return ForagerVecEnv(n_worlds, Scenario.from_kwargs(scenario, **kwargs), render_mode)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 
 log = logging.getLogger(__name__)
 
@@ -15,15 +16,34 @@ def start_hint(port: int) -> str:
     return f"start one with `gama-headless.sh -socket {port}` (gama-headless.bat on Windows)"
 
 
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address ``name`` spells, also in the short IPv4 forms ``connect()`` accepts (``127.1``)."""
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    if name and all(part.isdigit() for part in name.split(".")):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    return None
+
+
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback IP); names are not resolved."""
+    """Whether connecting to ``host`` reaches this machine: ``localhost``, a loopback address in any
+    spelling (``127.0.0.1``, ``127.1``, ``::1``, ``::ffff:127.0.0.1``) or the unspecified address
+    (``0.0.0.0``, ``::``, which ``connect()`` sends to this machine). Names are not resolved."""
     name = host.strip("[]").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
+    ip = _ip(name)
+    if ip is None:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return ip.is_loopback or ip.is_unspecified
 
 
 def warn_if_remote(host: str, port: int) -> None:

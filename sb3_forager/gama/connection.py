@@ -37,6 +37,25 @@ SUCCESS = "CommandExecutedSuccessfully"
 #: unsolicited message types that mean the GAML model failed
 ERROR_TYPES = frozenset({"SimulationError", "RuntimeError", "SimulationErrorDialog"})
 _CONSOLE_TYPES = frozenset({"SimulationOutput", "SimulationDebug"})
+#: the largest message accepted from a server: far above any real answer of the forager models
+#: (a ten-forager read is a few kB); a bigger one closes the connection with a clear error
+MAX_MESSAGE_BYTES = 64 * 2**20
+#: WebSocket close code "message too big"
+_TOO_BIG = 1009
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` without waiting for it (its outcome is retrieved so asyncio does not log it)."""
+    task.cancel()
+    task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+
+
+def describe_size(n_bytes: int) -> str:
+    """A byte count for messages: ``"64 MiB (67108864 bytes)"``, ``"2000 bytes"``."""
+    n = int(n_bytes)
+    if n >= 2**20 and n % 2**20 == 0:
+        return f"{n // 2**20} MiB ({n} bytes)"
+    return f"{n} bytes"
 
 
 def describe_content(content: Any, limit: int = 2000) -> str:
@@ -113,41 +132,50 @@ class GamaConnection:
 
     # ------------------------------------------------------------------ open / close
     async def open(self) -> None:
-        """Connect and wait for GAMA's ``ConnectionSuccessful`` greeting (``connect_timeout`` in all)."""
+        """Connect and wait for GAMA's ``ConnectionSuccessful`` greeting, in ``connect_timeout`` in all.
+
+        The deadline holds whatever the server does (a TCP accept without a WebSocket handshake, a
+        handshake without a greeting): a late connection attempt is abandoned, not waited for.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_timeout
-        try:
-            ws = await asyncio.wait_for(
-                websockets.connect(
-                    ws_uri(self.host, self.port),
-                    open_timeout=None,
-                    ping_interval=20,
-                    ping_timeout=20,
-                    close_timeout=2,
-                    max_size=None,
-                    compression=None,
-                ),
-                self.connect_timeout,
+        attempt = asyncio.ensure_future(
+            websockets.connect(
+                ws_uri(self.host, self.port),
+                open_timeout=None,
+                ping_interval=20,
+                ping_timeout=20,
+                close_timeout=2,
+                max_size=MAX_MESSAGE_BYTES,
+                compression=None,
             )
-        except asyncio.TimeoutError:
+        )
+        done, _ = await asyncio.wait({attempt}, timeout=self.connect_timeout)
+        if not done:
+            _abandon(attempt)
             raise GamaConnectionError(
                 f"no WebSocket answer from {self.address} within {self.connect_timeout:g} s: is a GAMA "
                 f"server listening there? If not, {start_hint(self.port)}"
             ) from None
+        try:
+            ws = attempt.result()
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             raise GamaConnectionError(
                 f"cannot connect to a GAMA server at {self.address} ({exc}); {start_hint(self.port)}, "
                 "or pass the host/port of a running one"
             ) from exc
-        try:
-            raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            await self._abort(ws)
+        greeting = asyncio.ensure_future(ws.recv())
+        done, _ = await asyncio.wait({greeting}, timeout=max(0.0, deadline - loop.time()))
+        if not done:
+            _abandon(greeting)
+            _abandon(asyncio.ensure_future(self._abort(ws)))
             raise GamaConnectionError(
                 f"{self.address} accepted the WebSocket connection but sent no GAMA greeting "
                 f"(ConnectionSuccessful) within {self.connect_timeout:g} s; is it a GAMA server "
                 f"(`gama-headless.sh -socket {self.port}`)?"
             ) from None
+        try:
+            raw = greeting.result()
         except websockets.exceptions.ConnectionClosed as exc:
             raise GamaConnectionError(f"{self.address} closed the connection before the GAMA greeting ({exc})") from exc
         try:
@@ -210,7 +238,7 @@ class GamaConnection:
         self._last_activity = time.monotonic()
         try:
             return await asyncio.wait_for(self._exchange(dict(payload, api_id=api_id), future, what), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise GamaTimeoutError(
                 f"the GAMA server at {self.address} did not answer the {what} within {timeout:g} s "
                 "(the command timeout; pass a larger timeout= if the model is slow)"
@@ -240,17 +268,27 @@ class GamaConnection:
 
     # ------------------------------------------------------------------ reading
     async def _read(self, ws: Any) -> None:
+        too_big = False
         try:
             async for raw in ws:
                 self._dispatch(raw)
-        except websockets.exceptions.ConnectionClosed:
-            pass
+        except websockets.exceptions.ConnectionClosed as exc:
+            sent = getattr(exc, "sent", None)
+            too_big = sent is not None and sent.code == _TOO_BIG
         except Exception:  # a bug here must not leave commands waiting forever
             log.exception("error while reading from the GAMA server %s", self.address)
         finally:
             code, reason = ws.close_code, ws.close_reason
             how = f"code {code}" + (f", {reason!r}" if reason else "") if code is not None else "connection lost"
-            self._mark_closed(("closed by the client" if self._closing else f"closed by the server: {how}"))
+            if too_big:
+                why = (
+                    f"closed by the client: the server sent a message larger than the limit of "
+                    f"{describe_size(MAX_MESSAGE_BYTES)} (sb3_forager.gama.connection.MAX_MESSAGE_BYTES; no "
+                    "forager model answers that much: is the model sending something unexpected?)"
+                )
+            else:
+                why = "closed by the client" if self._closing else f"closed by the server: {how}"
+            self._mark_closed(why)
 
     def _mark_closed(self, reason: str) -> None:
         if self.closed:

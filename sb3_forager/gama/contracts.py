@@ -1,4 +1,4 @@
-"""The two bridge contracts as GAML expressions and answer parsers: GymAgent and PetzAgent.
+"""The two bridge contracts as GAML expressions and strict answer parsers: GymAgent and PetzAgent.
 
 The models in ``gaml/`` are written for gama-gymnasium's ``GymAgent`` and gama-pettingzoo's
 ``PetzAgent``; any model written for those bridges answers these expressions. Per step the
@@ -6,13 +6,21 @@ action is assigned with the very expression the stock bridges send, then one syn
 runs, then everything is read back in **one** expression: for PetzAgent that read also returns
 ``PetzAgent[0].agents``, which is how the episode end is known (gama-pettingzoo 1.0.0 never
 re-reads it). After ``load`` one expression reads the declared spaces, after ``reset`` one
-expression reads the first observations (the stock bridges use two to four round trips).
+expression reads the first observations.
+
+Every field read is checked before any of it is used: numbers must be finite JSON numbers (GAMA
+writes NaN and infinities as the strings ``"NaN"``, ``"Infinity"``), flags JSON booleans (not
+``"false"``), lists of exactly the declared length, observations inside the declared Box (up to
+GAMA's 8-decimal rounding), agent lists made of the known ids. Anything else raises
+:class:`~sb3_forager.gama.errors.GamaProtocolError` naming the field and the value; the caller adds
+the server. A model with a bug is refused, never trained on.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from ..sim import COOP_FORAGERS, SINGLE_FORAGER, ModelConfig
+from ..sim import COOP, FORAGER, Episode, Scenario
+from ..sim.world import WORLD
 from .errors import GamaProtocolError
+from .spaces import SpaceMapError, space_from_map
 
 log = logging.getLogger(__name__)
+
+#: GAMA writes floats rounded to 8 decimals: an observation may pass its Box bound by this much
+BOX_TOLERANCE = 1e-8
 
 
 @dataclass
@@ -36,6 +49,7 @@ class WorldStep:
     truncated: np.ndarray  #: (K,) bool, the raw GAML flags
     episode_over: bool  #: the world's episode has ended
     success: bool  #: ... and every forager reached the food
+    at_food: np.ndarray  #: (K,) bool, each forager at the food (the explicit arrival signal)
     infos: list[dict[str, Any]] = field(default_factory=list)  #: GAML's info map per forager
 
 
@@ -48,45 +62,141 @@ def number_list(values: Sequence[float]) -> str:
     return "[" + ",".join(gaml_number(v) for v in values) + "]"
 
 
-def _floats(value: Any, size: int, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise GamaProtocolError(f"{what} is not a list of numbers: {value!r:.200}") from None
-    if arr.shape != (size,):
-        raise GamaProtocolError(f"{what} must be {size} numbers, got shape {arr.shape}: {value!r:.200}")
-    return arr
+# ---------------------------------------------------------------------- strict field checks
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise GamaProtocolError(f"{what} must be a map, got {type(value).__name__}: {value!r:.200}")
+def check_number(value: Any, what: str) -> float:
+    """A finite JSON number (not a bool, not ``"NaN"``), or :class:`GamaProtocolError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GamaProtocolError(f"{what} must be a finite number, got {_short(value)}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise GamaProtocolError(f"{what} must be a finite number, got {_short(value)}")
+    return x
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """A JSON boolean (``true``/``false``; the string ``"false"`` is not one)."""
+    if not isinstance(value, bool):
+        raise GamaProtocolError(f"{what} must be a boolean (true or false), got {_short(value)}")
     return value
 
 
-def _info(value: Any) -> dict[str, Any]:
-    # GAML `[]` is an empty *list*; an info that is not a map is treated as empty
-    return dict(value) if isinstance(value, Mapping) else {}
+def check_numbers(value: Any, size: int, what: str) -> np.ndarray:
+    """A list of exactly ``size`` finite numbers."""
+    if not isinstance(value, list):
+        raise GamaProtocolError(f"{what} must be a list of {size} numbers, got {_short(value)}")
+    if len(value) != size:
+        raise GamaProtocolError(f"{what} must have {size} values, got {len(value)}: {_short(value)}")
+    return np.array([check_number(v, f"{what}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
-def _check_box(space: Any, shape: tuple[int, ...], bounds: tuple[float, float], what: str) -> None:
-    space = _mapping(space, what)
-    if space.get("type") != "Box":
-        raise GamaProtocolError(f"{what} must be a Box space, the model declares {space!r:.200}")
-    declared = space.get("shape")
-    if declared is None and isinstance(space.get("low"), list):
-        declared = [len(space["low"])]
-    if declared is not None and tuple(int(d) for d in np.atleast_1d(declared)) != shape:
-        raise GamaProtocolError(f"{what} must have shape {shape}, the model declares {space!r:.200}")
-    for key, expected in zip(("low", "high"), bounds):
-        try:
-            values = np.asarray(space.get(key, expected), dtype=np.float64)
-        except (TypeError, ValueError):
-            values = np.asarray(np.nan)
-        if not np.all(values == expected):
-            log.warning("%s declares %s=%r; this env's space uses %s", what, key, space.get(key), expected)
+def check_observation(value: Any, size: int, what: str) -> np.ndarray:
+    """An observation: ``size`` finite numbers inside the Box [0, 1] (up to GAMA's rounding)."""
+    obs = check_numbers(value, size, what)
+    bad = np.flatnonzero((obs < -BOX_TOLERANCE) | (obs > 1.0 + BOX_TOLERANCE))
+    if bad.size:
+        i = int(bad[0])
+        raise GamaProtocolError(f"{what}[{i}] = {float(obs[i])!r} is outside the observation Box [0, 1]")
+    return np.clip(obs, 0.0, 1.0)
 
 
+def check_map(value: Any, what: str, allow_empty_list: bool = False) -> Mapping[str, Any]:
+    """A JSON object (GAML map). ``allow_empty_list``: GAML's ``[]`` literal is an empty list."""
+    if allow_empty_list and isinstance(value, list) and not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise GamaProtocolError(f"{what} must be a map, got {type(value).__name__}: {_short(value)}")
+    return value
+
+
+def check_info(value: Any, what: str) -> dict[str, Any]:
+    """An info map; its ``at_food`` (if any) must be a boolean."""
+    info = dict(check_map(value, what, allow_empty_list=True))
+    if "at_food" in info:
+        check_flag(info["at_food"], f"{what}['at_food']")
+    return info
+
+
+def _per_agent(value: Any, ids: Sequence[str], what: str) -> Mapping[str, Any]:
+    """A map with exactly the known agent ids as keys."""
+    m = check_map(value, what)
+    missing = [a for a in ids if a not in m]
+    extra = sorted(str(k) for k in m if k not in ids)
+    if missing or extra:
+        raise GamaProtocolError(
+            f"{what} must have one entry per agent {list(ids)}"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; unknown {extra}" if extra else "")
+        )
+    return m
+
+
+def _check_box(space_map: Any, shape: tuple[int, ...], bounds: tuple[float, float], what: str) -> None:
+    if isinstance(space_map, Mapping):
+        # each bound: a finite number or a list of them (GAMA writes an infinite or NaN bound as a
+        # string, which gama-gymnasium would quietly turn into a float); a missing one is unbounded,
+        # warned about below like any other bound that is not the env's
+        size = int(np.prod(shape))
+        for name in ("low", "high"):
+            if name not in space_map:
+                continue
+            value = space_map[name]
+            if isinstance(value, list):
+                if len(value) != size:
+                    raise GamaProtocolError(f"{what} must have shape {shape}, the model declares {_short(space_map)}")
+                check_numbers(value, size, f"{what}[{name!r}]")
+            else:
+                check_number(value, f"{what}[{name!r}]")
+    try:
+        space = space_from_map(space_map)
+    except SpaceMapError as exc:
+        raise GamaProtocolError(f"{what}: {exc}") from None
+    if type(space).__name__ != "Box":
+        raise GamaProtocolError(f"{what} must be a Box space, the model declares {_short(space_map)}")
+    if tuple(space.shape) != shape:
+        raise GamaProtocolError(f"{what} must have shape {shape}, the model declares {_short(space_map)}")
+    for name, values, expected in (("low", space.low, bounds[0]), ("high", space.high, bounds[1])):
+        if not np.all(np.asarray(values, dtype=np.float64) == expected):
+            log.warning("%s declares %s=%r; this env's space uses %s", what, name, space_map.get(name), expected)
+
+
+# ---------------------------------------------------------------------- scenario parameters
+def scenario_parameters(episode: Episode, scenario: Scenario) -> list[dict[str, Any]]:
+    """The experiment parameters giving the GAML model this episode (``load``/``reload``).
+
+    Names, types and formats are the ones every file in ``gaml/`` declares: ``starts_json`` and
+    ``obstacles_json`` (JSON lists of ``[x, y]``, floats written to round-trip exactly),
+    ``food_x``/``food_y`` (float), ``max_steps`` (int) and, for teams, ``teammate`` (string).
+    """
+    params: list[dict[str, Any]] = [
+        {"name": "starts_json", "type": "string", "value": json.dumps([list(p) for p in episode.starts])},
+        {"name": "obstacles_json", "type": "string", "value": json.dumps([list(c) for c in episode.obstacles])},
+        {"name": "food_x", "type": "float", "value": float(episode.food[0])},
+        {"name": "food_y", "type": "float", "value": float(episode.food[1])},
+        {"name": "max_steps", "type": "int", "value": int(episode.max_steps)},
+    ]
+    if scenario.rules == "team":
+        params.append({"name": "teammate", "type": "string", "value": scenario.teammate})
+    return params
+
+
+def default_parameters(scenario: Scenario | None) -> list[dict[str, Any]] | None:
+    """The parameters of a model's own scenario (its tutorial one: the values the GAML globals hold
+    when no parameter is sent), or None when there is none (``scenario`` None or random).
+
+    An episode whose parameters equal these needs no parameters on a fresh experiment; compare
+    parameters, not scenarios: ``reset(options=...)`` changes the episode, not the scenario.
+    """
+    if scenario is None or scenario.is_random:
+        return None
+    return scenario_parameters(scenario.draw(), scenario)
+
+
+# ---------------------------------------------------------------------- contracts
 class BridgeContract(ABC):
     """How to drive one world of a forager model through a GAMA bridge contract."""
 
@@ -99,10 +209,10 @@ class BridgeContract(ABC):
     reset_expr: str
     data_expr: str
 
-    def __init__(self, model: ModelConfig) -> None:
-        self.model = model
-        self.agent_ids: tuple[str, ...] = model.agent_ids
-        self.obs_dim = model.obs_dim
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.agent_ids: tuple[str, ...] = scenario.agent_ids
+        self.obs_dim = scenario.obs_dim
 
     @abstractmethod
     def check_spaces(self, value: Any) -> None:
@@ -123,6 +233,13 @@ class BridgeContract(ABC):
     def _no_flags(self) -> np.ndarray:
         return np.zeros(len(self.agent_ids), dtype=bool)
 
+    @staticmethod
+    def _at_food(infos: Sequence[dict[str, Any]], obs: np.ndarray) -> np.ndarray:
+        """Each forager's ``at_food`` info flag, or (for a model that sends none) whether its
+        observed distance to the food is below the radius."""
+        near = obs[:, 2] * WORLD.max_distance < WORLD.food_radius
+        return np.array([bool(info["at_food"]) if "at_food" in info else bool(n) for info, n in zip(infos, near)])
+
 
 class GymAgentContract(BridgeContract):
     """gama-gymnasium's single-agent ``GymAgent`` contract (``forager_gym.gaml``)."""
@@ -133,14 +250,14 @@ class GymAgentContract(BridgeContract):
     reset_expr = "[GymAgent[0].state, GymAgent[0].info]"
     data_expr = "GymAgent[0].data"
 
-    def __init__(self, model: ModelConfig = SINGLE_FORAGER) -> None:
-        super().__init__(model)
+    def __init__(self, scenario: Scenario = FORAGER) -> None:
+        super().__init__(scenario)
         if len(self.agent_ids) != 1:
             raise ValueError("the GymAgent contract drives exactly one forager")
 
     def check_spaces(self, value: Any) -> None:
         if not isinstance(value, list) or len(value) != 2:
-            raise GamaProtocolError(f"{self.spaces_expr} must give two space maps, got {value!r:.200}")
+            raise GamaProtocolError(f"{self.spaces_expr} must give two space maps, got {_short(value)}")
         _check_box(value[0], (self.obs_dim,), (0.0, 1.0), "GymAgent[0].observation_space")
         _check_box(value[1], (2,), (-1.0, 1.0), "GymAgent[0].action_space")
 
@@ -150,22 +267,23 @@ class GymAgentContract(BridgeContract):
 
     def parse_reset(self, value: Any) -> WorldStep:
         if not isinstance(value, list) or len(value) != 2:
-            raise GamaProtocolError(f"{self.reset_expr} must give [state, info], got {value!r:.200}")
-        obs = _floats(value[0], self.obs_dim, "GymAgent[0].state")
+            raise GamaProtocolError(f"{self.reset_expr} must give [state, info], got {_short(value)}")
+        obs = check_observation(value[0], self.obs_dim, "GymAgent[0].state")
+        info = check_info(value[1], "GymAgent[0].info")
         no = self._no_flags()
-        return WorldStep(obs[None, :], np.zeros(1), no, no.copy(), False, False, [_info(value[1])])
+        return WorldStep(obs[None, :], np.zeros(1), no, no.copy(), False, False, no.copy(), [info])
 
     def parse_step(self, value: Any) -> WorldStep:
-        data = _mapping(value, "GymAgent[0].data")
-        try:
-            obs = _floats(data["State"], self.obs_dim, "GymAgent[0].data State")
-            reward = float(data["Reward"])
-            terminated = bool(data["Terminated"])
-            truncated = bool(data["Truncated"])
-        except KeyError as exc:
-            raise GamaProtocolError(f"GymAgent[0].data has no {exc} (keys: {sorted(data)})") from None
-        except (TypeError, ValueError) as exc:
-            raise GamaProtocolError(f"GymAgent[0].data is malformed ({exc}): {value!r:.200}") from None
+        data = check_map(value, "GymAgent[0].data")
+        missing = [k for k in ("State", "Reward", "Terminated", "Truncated") if k not in data]
+        if missing:
+            raise GamaProtocolError(f"GymAgent[0].data has no {missing} (keys: {sorted(map(str, data))})")
+        obs = check_observation(data["State"], self.obs_dim, "GymAgent[0].data['State']")
+        reward = check_number(data["Reward"], "GymAgent[0].data['Reward']")
+        terminated = check_flag(data["Terminated"], "GymAgent[0].data['Terminated']")
+        truncated = check_flag(data["Truncated"], "GymAgent[0].data['Truncated']")
+        info = check_info(data.get("Info", {}), "GymAgent[0].data['Info']")
+        at_food = np.array([bool(info.get("at_food", terminated))])
         return WorldStep(
             obs[None, :],
             np.array([reward]),
@@ -173,12 +291,13 @@ class GymAgentContract(BridgeContract):
             np.array([truncated]),
             episode_over=terminated or truncated,
             success=terminated,
-            infos=[_info(data.get("Info"))],
+            at_food=at_food,
+            infos=[info],
         )
 
 
 class PetzAgentContract(BridgeContract):
-    """gama-pettingzoo's multi-agent ``PetzAgent`` contract (``forager_petz.gaml``)."""
+    """gama-pettingzoo's multi-agent ``PetzAgent`` contract (``forager_petz.gaml`` and the stress model)."""
 
     experiment = "petz_env"
     gaml_file = "forager_petz.gaml"
@@ -186,74 +305,94 @@ class PetzAgentContract(BridgeContract):
     reset_expr = "[PetzAgent[0].agents, PetzAgent[0].observations, PetzAgent[0].infos]"
     data_expr = "[PetzAgent[0].data, PetzAgent[0].agents]"
 
-    def __init__(self, model: ModelConfig = COOP_FORAGERS) -> None:
-        super().__init__(model)
+    def __init__(self, scenario: Scenario = COOP, experiment: str | None = None, gaml_file: str | None = None) -> None:
+        super().__init__(scenario)
+        if experiment is not None:
+            self.experiment = experiment
+        if gaml_file is not None:
+            self.gaml_file = gaml_file
 
     def check_spaces(self, value: Any) -> None:
         if not isinstance(value, list) or len(value) != 3:
-            raise GamaProtocolError(f"{self.spaces_expr} must give three values, got {value!r:.200}")
+            raise GamaProtocolError(f"{self.spaces_expr} must give three values, got {_short(value)}")
         agents, obs_spaces, act_spaces = value
-        if list(agents or []) != list(self.agent_ids):
+        if agents != list(self.agent_ids):
             raise GamaProtocolError(
-                f"PetzAgent[0].possible_agents is {agents!r}; this env expects {list(self.agent_ids)} in that order"
+                f"PetzAgent[0].possible_agents is {_short(agents)}; this env expects {list(self.agent_ids)} in that order"
             )
-        obs_spaces = _mapping(obs_spaces, "PetzAgent[0].observation_spaces")
-        act_spaces = _mapping(act_spaces, "PetzAgent[0].action_spaces")
+        obs_spaces = _per_agent(obs_spaces, self.agent_ids, "PetzAgent[0].observation_spaces")
+        act_spaces = _per_agent(act_spaces, self.agent_ids, "PetzAgent[0].action_spaces")
         for agent in self.agent_ids:
-            _check_box(obs_spaces.get(agent), (self.obs_dim,), (0.0, 1.0), f"observation space of {agent}")
-            _check_box(act_spaces.get(agent), (2,), (-1.0, 1.0), f"action space of {agent}")
+            _check_box(obs_spaces[agent], (self.obs_dim,), (0.0, 1.0), f"observation space of {agent}")
+            _check_box(act_spaces[agent], (2,), (-1.0, 1.0), f"action space of {agent}")
 
     def action_expr(self, actions: Mapping[str, np.ndarray]) -> str:
         # agent names are checked against possible_agents, so they never contain a quote
         body = ",".join(f"{json.dumps(agent)}:{number_list(a)}" for agent, a in actions.items())
         return "PetzAgent[0].actions <- from_json('{" + body + "}');"
 
-    def _obs(self, observations: Any) -> np.ndarray:
-        observations = _mapping(observations, "PetzAgent[0].observations")
-        rows = []
-        for agent in self.agent_ids:
-            if agent not in observations:
-                raise GamaProtocolError(f"no observation for {agent} from the model (got {sorted(observations)})")
-            rows.append(_floats(observations[agent], self.obs_dim, f"observation of {agent}"))
-        return np.stack(rows)
+    def _agents(self, value: Any, what: str, allow_empty: bool) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+            raise GamaProtocolError(f"{what} must be a list of agent names, got {_short(value)}")
+        if value == list(self.agent_ids) or (allow_empty and value == []):
+            return value
+        unknown = [a for a in value if a not in self.agent_ids]
+        expected = f"{list(self.agent_ids)}" + (" or [] (the episode is over)" if allow_empty else "")
+        raise GamaProtocolError(
+            f"{what} is {_short(value)}; expected {expected}" + (f" (unknown: {unknown})" if unknown else "")
+        )
 
-    def _infos(self, infos: Any) -> list[dict[str, Any]]:
-        infos = infos if isinstance(infos, Mapping) else {}
-        return [_info(infos.get(agent)) for agent in self.agent_ids]
+    def _obs(self, observations: Any, what: str) -> np.ndarray:
+        observations = _per_agent(observations, self.agent_ids, what)
+        return np.stack([check_observation(observations[a], self.obs_dim, f"{what}['{a}']") for a in self.agent_ids])
+
+    def _infos(self, infos: Any, what: str) -> list[dict[str, Any]]:
+        infos = _per_agent(infos, self.agent_ids, what)
+        return [check_info(infos[a], f"{what}['{a}']") for a in self.agent_ids]
 
     def parse_reset(self, value: Any) -> WorldStep:
         if not isinstance(value, list) or len(value) != 3:
-            raise GamaProtocolError(f"{self.reset_expr} must give [agents, observations, infos], got {value!r:.200}")
+            raise GamaProtocolError(f"{self.reset_expr} must give [agents, observations, infos], got {_short(value)}")
         agents, observations, infos = value
-        if list(agents or []) != list(self.agent_ids):
-            raise GamaProtocolError(f"after reset PetzAgent[0].agents is {agents!r}, expected {list(self.agent_ids)}")
+        self._agents(agents, "PetzAgent[0].agents after reset", allow_empty=False)
+        obs = self._obs(observations, "PetzAgent[0].observations")
+        info_list = self._infos(infos, "PetzAgent[0].infos")
         no = self._no_flags()
-        return WorldStep(self._obs(observations), np.zeros(len(no)), no, no.copy(), False, False, self._infos(infos))
+        return WorldStep(obs, np.zeros(len(no)), no, no.copy(), False, False, no.copy(), info_list)
 
     def parse_step(self, value: Any) -> WorldStep:
         if not isinstance(value, list) or len(value) != 2:
-            raise GamaProtocolError(f"{self.data_expr} must give [data, agents], got {value!r:.200}")
-        data = _mapping(value[0], "PetzAgent[0].data")
-        agents = value[1] or []
-        try:
-            obs = self._obs(data["Observations"])
-            rewards = _mapping(data["Rewards"], "Rewards")
-            terms = _mapping(data["Terminations"], "Terminations")
-            truncs = _mapping(data["Truncations"], "Truncations")
-            reward = np.array([float(rewards[a]) for a in self.agent_ids])
-            terminated = np.array([bool(terms[a]) for a in self.agent_ids])
-            truncated = np.array([bool(truncs[a]) for a in self.agent_ids])
-        except KeyError as exc:
-            raise GamaProtocolError(f"PetzAgent[0].data lacks {exc}: {value!r:.300}") from None
-        except (TypeError, ValueError) as exc:
-            raise GamaProtocolError(f"PetzAgent[0].data is malformed ({exc}): {value!r:.300}") from None
-        episode_over = len(agents) == 0  # the model empties PetzAgent[0].agents at the end
+            raise GamaProtocolError(f"{self.data_expr} must give [data, agents], got {_short(value)}")
+        data = check_map(value[0], "PetzAgent[0].data")
+        missing = [k for k in ("Observations", "Rewards", "Terminations", "Truncations") if k not in data]
+        if missing:
+            raise GamaProtocolError(f"PetzAgent[0].data has no {missing} (keys: {sorted(map(str, data))})")
+        agents = self._agents(value[1], "PetzAgent[0].agents", allow_empty=True)
+        obs = self._obs(data["Observations"], "PetzAgent[0].data['Observations']")
+        rewards = _per_agent(data["Rewards"], self.agent_ids, "PetzAgent[0].data['Rewards']")
+        terms = _per_agent(data["Terminations"], self.agent_ids, "PetzAgent[0].data['Terminations']")
+        truncs = _per_agent(data["Truncations"], self.agent_ids, "PetzAgent[0].data['Truncations']")
+        reward = np.array([check_number(rewards[a], f"PetzAgent[0].data['Rewards']['{a}']") for a in self.agent_ids])
+        terminated = np.array(
+            [check_flag(terms[a], f"PetzAgent[0].data['Terminations']['{a}']") for a in self.agent_ids]
+        )
+        truncated = np.array(
+            [check_flag(truncs[a], f"PetzAgent[0].data['Truncations']['{a}']") for a in self.agent_ids]
+        )
+        infos = (
+            self._infos(data["Infos"], "PetzAgent[0].data['Infos']")
+            if "Infos" in data
+            else [{} for _ in self.agent_ids]
+        )
+        at_food = self._at_food(infos, obs)
+        episode_over = not agents  # the model empties PetzAgent[0].agents at the end
         return WorldStep(
             obs,
             reward,
             terminated,
             truncated,
             episode_over=episode_over,
-            success=episode_over and bool(terminated.any()),
-            infos=self._infos(data.get("Infos")),
+            success=episode_over and bool(at_food.all()),
+            at_food=at_food,
+            infos=infos,
         )

@@ -21,6 +21,10 @@ class GamaConnectionLostError(GamaConnectionError):
     """The connection to the GAMA server closed while an experiment was in use."""
 
 
+class GamaEpisodeLostError(GamaConnectionLostError):
+    """The running episode could not be continued or restored (the message says why and what to do)."""
+
+
 class GamaTimeoutError(GamaError, TimeoutError):
     """A command got no answer within the command timeout."""
 
@@ -48,16 +52,19 @@ class GamaSimulationError(GamaCommandError):
 
 
 class GamaProtocolError(GamaError):
-    """The model's answers do not follow the GymAgent / PetzAgent contract the env expects."""
+    """The model's answers do not follow the GymAgent / PetzAgent contract the env expects (a
+    non-finite number, a string where a flag belongs, a list of the wrong length, an unknown agent,
+    ...); the message names the field, the value and the server. Nothing of that answer is used."""
 
 
 __all__ = [
-    "GamaError",
+    "GamaCommandError",
     "GamaConnectionError",
     "GamaConnectionLostError",
-    "GamaTimeoutError",
-    "GamaCommandError",
+    "GamaEpisodeLostError",
+    "GamaError",
     "GamaLoadError",
-    "GamaSimulationError",
     "GamaProtocolError",
+    "GamaSimulationError",
+    "GamaTimeoutError",
 ]

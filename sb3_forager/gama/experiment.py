@@ -105,9 +105,14 @@ class GamaExperiment:
         await self.connection.close()
 
     # ------------------------------------------------------------------ commands
-    async def reload(self) -> None:
-        """Re-create the simulation (the model's ``init`` runs again)."""
-        await self._command({"type": "reload"})
+    async def reload(self, parameters: list[dict[str, Any]] | None = None) -> None:
+        """Re-create the simulation (the model's ``init`` runs again), with these experiment
+        parameters if given (GAMA keeps the last ones given otherwise)."""
+        payload: dict[str, Any] = {"type": "reload"}
+        if parameters:
+            payload["parameters"] = [dict(p) for p in parameters]
+            self.parameters = [dict(p) for p in parameters]
+        await self._command(payload)
 
     async def step(self) -> None:
         """Run exactly one simulation cycle and wait until it has run (``sync: true``)."""

@@ -7,23 +7,27 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..envs.contract import EpisodeOverError, check_action, check_render_mode
-from ..envs.forager_env import AGENT, forager_spaces
-from ..sim import SINGLE_FORAGER
-from .contracts import GymAgentContract, WorldStep
+from ..envs.contract import EpisodeOverError, check_action, check_render_mode, forager_spaces
+from ..envs.forager_env import AGENT, single_scenario
+from ..envs.rendering import FrameRenderer, RenderSizeMixin
+from ..sim import FORAGER, Scenario
+from .contracts import GymAgentContract, WorldStep, default_parameters, scenario_parameters
 from .io_loop import run_sync
 from .picture import render_report
 from .world import GamaWorld
 
 
-class GamaForagerEnv(gym.Env):
+class GamaForagerEnv(RenderSizeMixin, gym.Env):
     """``forager_gym.gaml`` (experiment ``gym_env``) run by a GAMA server, as a Gymnasium env.
 
     The same contract as the embedded :class:`~sb3_forager.envs.forager_env.ForagerEnv`: float32
-    ``Box(0, 1, (13,))`` observations, ``Box(-1, 1, (2,))`` actions used unclipped, and
-    ``info["is_success"]`` / ``info["episode_steps"]`` on the last step of an episode. It speaks
-    gama-gymnasium's GymAgent contract, connects on the first ``reset`` (never at construction),
-    and pickles without its connection. Errors are :mod:`sb3_forager.gama.errors` exceptions.
+    ``Box(0, 1, (13,))`` observations, ``Box(-1, 1, (2,))`` actions (an action outside the Box
+    raises ``ValueError`` before anything is sent), the same scenario arguments, and
+    ``is_success`` / ``episode_steps`` in every info. Random starts and layouts are drawn here,
+    from the env's generator, and sent to the model as experiment parameters at each reset, so a
+    seeded episode is the same one as on the embedded backend. It speaks gama-gymnasium's GymAgent
+    contract, connects on the first ``reset`` (never at construction), and pickles without its
+    connection. Errors are :mod:`sb3_forager.gama.errors` exceptions.
 
     Args:
         host, port: the GAMA server (``gama-headless.sh -socket <port>``); a non-loopback host is
@@ -33,10 +37,11 @@ class GamaForagerEnv(gym.Env):
         experiment: the experiment name in that file.
         timeout: seconds to wait for each command's answer.
         connect_timeout: seconds to connect and receive GAMA's greeting.
-        render_mode: ``"rgb_array"`` (drawn here from the observation) or None.
+        render_mode: ``"rgb_array"``, ``"human"`` (drawn here from the observation) or None.
+        scenario, starts, obstacles, n_obstacles, food, max_steps: as for ``Forager-v0``.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
     def __init__(
         self,
@@ -48,13 +53,15 @@ class GamaForagerEnv(gym.Env):
         connect_timeout: float = 5.0,
         render_mode: str | None = None,
         render_size: int = 400,
+        scenario: Scenario | None = None,
+        **kwargs: Any,
     ) -> None:
+        self.scenario = single_scenario(scenario, kwargs)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self.render_size = int(render_size)
-        self.model = SINGLE_FORAGER
-        self.observation_space, self.action_space = forager_spaces(self.model)
+        self._renderer = FrameRenderer(self.render_mode, int(render_size), self.metadata["render_fps"], "GAMA forager")
+        self.observation_space, self.action_space = forager_spaces(self.scenario.obs_dim)
         self.world = GamaWorld(
-            GymAgentContract(self.model),
+            GymAgentContract(self.scenario),
             host,
             port,
             gaml_path,
@@ -62,33 +69,48 @@ class GamaForagerEnv(gym.Env):
             timeout=timeout,
             connect_timeout=connect_timeout,
         )
+        self.episode = None
         self._last: WorldStep | None = None
+        self._act = np.zeros(2)
+        #: the parameters of the model's own scenario (the tutorial's): an episode with exactly these
+        #: sends none, until some were sent (GAMA keeps the last ones given)
+        self._default_parameters = default_parameters(FORAGER)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)  # seeds np_random for wrappers; the model itself is deterministic
-        report = run_sync(self.world.reset(seed), self.world.max_seconds())
+        super().reset(seed=seed)
+        episode = self.scenario.draw(self.np_random, options)  # validated before anything is sent
+        params = scenario_parameters(episode, self.scenario)
+        report = run_sync(
+            self.world.reset(seed, params, default=params == self._default_parameters), self.world.max_seconds()
+        )
+        self.episode = episode
         self._last = report
-        return report.obs[0].astype(np.float32), dict(report.infos[0])
+        self._renderer.frame_changed(self)
+        return report.obs[0].astype(np.float32), dict(report.infos[0], is_success=False, episode_steps=0)
 
     def step(self, action):
         if not self.world.in_episode:
             raise EpisodeOverError("the episode has ended: call reset() before step()")
-        act = check_action(action, AGENT)
+        act = check_action(action, AGENT, self._act).copy()
         report = run_sync(self.world.step({AGENT: act}), self.world.max_seconds())
         self._last = report
         terminated = bool(report.terminated[0])
         truncated = bool(report.truncated[0])
         info = dict(report.infos[0])
-        if report.episode_over:
-            info.update(is_success=bool(report.success), episode_steps=self.world.steps)
+        info.update(is_success=bool(report.success), episode_steps=self.world.steps)
+        self._renderer.frame_changed(self)
         return report.obs[0].astype(np.float32), float(report.reward[0]), terminated, truncated, info
 
+    def frame(self) -> np.ndarray:
+        return render_report(self._last, self.episode, self.world.steps, self._renderer.size)
+
     def render(self):
-        if self.render_mode == "rgb_array" and self._last is not None:
-            return render_report(self.model, self._last, self.world.steps, self.render_size)
-        return None
+        if self._last is None:
+            return None
+        return self._renderer.render(self)
 
     def close(self) -> None:
         """Close the connection (GAMA disposes the experiment); a later ``reset`` reconnects."""
         run_sync(self.world.close(), self.world.connect_timeout + 10.0)
         self._last = None
+        self._renderer.close()

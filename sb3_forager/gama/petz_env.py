@@ -1,4 +1,4 @@
-"""The cooperative forager pair on a GAMA server, as a PettingZoo ParallelEnv (PetzAgent contract).
+"""Foragers in a team on a GAMA server, as a PettingZoo ParallelEnv (PetzAgent contract).
 
 Why not subclass gama-pettingzoo's ``GamaParallelEnv``: in gama-pettingzoo 1.0.0 its ``step()``
 always raises (it passes ``nb_steps=`` to ``GamaClientWrapperPtZ.execute_step()``, which has no
@@ -17,29 +17,36 @@ from typing import Any
 import numpy as np
 
 from ..envs.contract import EpisodeOverError
-from ..envs.coop_env import CoopEnvBase
-from ..sim import COOP_FORAGERS
-from .contracts import PetzAgentContract, WorldStep
+from ..envs.team_env import TeamEnvBase, team_scenario
+from ..sim import COOP, STRESS, Scenario
+from .contracts import PetzAgentContract, WorldStep, default_parameters, scenario_parameters
 from .io_loop import run_sync
 from .picture import render_report
 from .world import GamaWorld
 
+#: the packaged models and their tutorial scenarios, by experiment
+DEFAULT_SCENARIOS = {"petz_env": COOP, "petz_stress_env": STRESS}
 
-class GamaForagerCoopEnv(CoopEnvBase):
-    """``forager_petz.gaml`` (experiment ``petz_env``) run by a GAMA server, as a ParallelEnv.
 
-    The same contract as the embedded :class:`~sb3_forager.envs.coop_env.ForagerCoopEnv`: float32
+class GamaTeamEnv(TeamEnvBase):
+    """A team model (``forager_petz.gaml``, experiment ``petz_env``, or the stress test
+    ``forager_petz_stress.gaml``, ``petz_stress_env``) run by a GAMA server, as a ParallelEnv.
+
+    The same contract as the embedded :class:`~sb3_forager.envs.team_env.ForagerTeamEnv`: float32
     ``Box(0, 1, (15,))`` observations per forager, ``agents`` emptied when the episode ends, a
-    forager with neither flag at the end gets the team's outcome, and ``is_success`` /
-    ``episode_steps`` in the last infos. Connects on the first ``reset`` and pickles without
-    its connection, so it works inside SuperSuit and in subprocess workers.
+    forager with neither flag at the end gets the team's outcome, ``at_food`` in every info and
+    ``is_success`` / ``episode_steps`` / ``arrival_step`` in the last ones. The scenario of each
+    episode is drawn here (``reset(seed=...)`` seeds it) and sent as experiment parameters, so a
+    seeded episode is the same one as on the embedded backend. Connects on the first ``reset``
+    and pickles without its connection, so it works inside SuperSuit and in subprocess workers.
 
     Args:
-        host, port, gaml_path, experiment, timeout, connect_timeout: as for
-            :class:`~sb3_forager.gama.gym_env.GamaForagerEnv` (default model: the packaged
-            ``gaml/forager_petz.gaml``, experiment ``petz_env``).
-        max_cycles: the episode length; the GAML model fixes it at 300, so only 300 is accepted.
-        render_mode: ``"rgb_array"`` (drawn here from the observations) or None.
+        host, port, gaml_path, experiment, timeout, connect_timeout: the server, the model as the
+            server sees it (default: the packaged ``gaml_file``), its experiment, the timeouts.
+        gaml_file: the packaged model file (``forager_petz.gaml`` or ``forager_petz_stress.gaml``).
+        base: the default scenario (the module's; the tutorial pair for ``petz_env``).
+        render_mode: ``"rgb_array"``, ``"human"`` (drawn here from the observations) or None.
+        scenario and scenario keyword arguments: as for the embedded team env.
     """
 
     def __init__(
@@ -50,18 +57,19 @@ class GamaForagerCoopEnv(CoopEnvBase):
         experiment: str = "petz_env",
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
-        max_cycles: int = 300,
         render_mode: str | None = None,
         render_size: int = 400,
+        gaml_file: str = "forager_petz.gaml",
+        base: Scenario = COOP,
+        scenario: Scenario | None = None,
+        **kwargs: Any,
     ) -> None:
-        if int(max_cycles) != COOP_FORAGERS.world.max_steps:
-            raise ValueError(
-                f"max_cycles={max_cycles!r}: the GAML model fixes the episode length at "
-                f"{COOP_FORAGERS.world.max_steps} steps (edit max_steps in the .gaml file to change it)"
-            )
-        self._setup(COOP_FORAGERS, render_mode, render_size)
+        self._setup(team_scenario(scenario, kwargs, base), render_mode, render_size)
+        # the parameters of the model's own scenario: an episode with exactly these sends none,
+        # until some were sent (GAMA keeps the last ones given)
+        self._default_parameters = default_parameters(DEFAULT_SCENARIOS.get(experiment))
         self.world = GamaWorld(
-            PetzAgentContract(self.model),
+            PetzAgentContract(self.scenario, experiment=experiment, gaml_file=gaml_file),
             host,
             port,
             gaml_path,
@@ -70,24 +78,42 @@ class GamaForagerCoopEnv(CoopEnvBase):
             connect_timeout=connect_timeout,
         )
         self._last: WorldStep | None = None
+        self._arrival = np.full(self.scenario.n_foragers, -1, dtype=np.int64)
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
-        report = run_sync(self.world.reset(seed), self.world.max_seconds())
+        episode = self._draw_episode(seed, options)  # validated before anything is sent
+        params = scenario_parameters(episode, self.scenario)
+        report = run_sync(
+            self.world.reset(seed, params, default=params == self._default_parameters), self.world.max_seconds()
+        )
+        self.episode = episode
         self._last = report
-        return self._reset_dicts(report.obs, report.infos)
+        self._arrival[:] = -1
+        out = self._reset_dicts(report.obs, [dict(i, at_food=False) for i in report.infos])
+        self._renderer.frame_changed(self)
+        return out
 
     def step(self, actions: dict[str, Any]):
-        ordered = self._checked_actions(actions)
+        batch, acting = self._checked_actions(actions)
+        ordered = {a: batch[0, k].copy() for k, a in enumerate(self.possible_agents) if acting[0, k]}
+        before = self._last.at_food.copy() if self._last is not None else np.zeros(len(self._arrival), dtype=bool)
         r = run_sync(self.world.step(ordered), self.world.max_seconds())
         self._last = r
-        return self._step_dicts(
-            r.obs, r.reward, r.terminated, r.truncated, r.episode_over, r.success, self.world.steps, r.infos
-        )
+        self._arrival[r.at_food & ~before] = self.world.steps
+        out = self._step_dicts(
+            r.obs, r.reward, r.terminated, r.truncated, r.episode_over, r.success,
+            self.world.steps, r.at_food, self._arrival, r.infos,
+        )  # fmt: skip
+        self._renderer.frame_changed(self)
+        return out
+
+    def frame(self) -> np.ndarray:
+        return render_report(self._last, self.episode, self.world.steps, self._renderer.size)
 
     def render(self):
-        if self.render_mode == "rgb_array" and self._last is not None:
-            return render_report(self.model, self._last, self.world.steps, self.render_size)
-        return None
+        if self._last is None:
+            return None
+        return self._renderer.render(self)
 
     def state(self) -> np.ndarray:
         """The foragers' observations, concatenated (float32; see ``state_space``)."""
@@ -100,3 +126,8 @@ class GamaForagerCoopEnv(CoopEnvBase):
         run_sync(self.world.close(), self.world.connect_timeout + 10.0)
         self._last = None
         self.agents = []
+        self._renderer.close()
+
+
+#: the previous name of the pair env
+GamaForagerCoopEnv = GamaTeamEnv

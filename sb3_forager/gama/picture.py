@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sim import ModelConfig
+from ..sim import Episode
+from ..sim.world import WORLD
 from .contracts import WorldStep
 
 
-def render_report(model: ModelConfig, report: WorldStep, step: int, size: int = 400) -> np.ndarray:
-    """An RGB picture (size, size, 3) of the world as ``report``'s observations describe it."""
+def render_report(report: WorldStep | None, episode: Episode | None, step: int, size: int = 400) -> np.ndarray:
+    """An RGB picture of the world as ``report``'s observations describe it, in ``episode``'s layout."""
     from ..render import render_world  # PIL only when pictures are asked for
 
-    world = model.world
-    n_s = world.n_sensors
-    positions = [(float(o[0]) * world.world_size, float(o[1]) * world.world_size) for o in report.obs]
-    fx, fy = world.food
-    at_food = [bool(np.hypot(fx - x, fy - y) < world.food_radius) for x, y in positions]
+    if report is None:
+        raise ValueError("nothing to draw before the first reset()")
+    n_s = WORLD.n_sensors
+    positions = [(float(o[0]) * WORLD.world_size, float(o[1]) * WORLD.world_size) for o in report.obs]
     sensors = [list(map(float, o[5 : 5 + n_s])) for o in report.obs]
-    return render_world(world, positions=positions, sensors=sensors, at_food=at_food, step=step, size=size)
+    obstacles = WORLD.obstacle_boxes(episode.obstacles) if episode is not None and episode.obstacles else None
+    if episode is not None and not episode.obstacles:
+        obstacles = np.zeros((0, 4))
+    food = episode.food if episode is not None else (95.0, 95.0)
+    return render_world(
+        WORLD,
+        positions=positions,
+        sensors=sensors,
+        at_food=[bool(b) for b in report.at_food],
+        step=step,
+        size=size,
+        obstacles=obstacles,
+        food=food,
+    )

@@ -25,8 +25,11 @@ import numpy as np
 from .address import warn_if_remote
 from .contracts import BridgeContract, WorldStep
 from .errors import (
+    GamaCommandError,
     GamaConnectionLostError,
+    GamaEpisodeLostError,
     GamaError,
+    GamaProtocolError,
     GamaSimulationError,
     GamaTimeoutError,
 )
@@ -77,7 +80,12 @@ class GamaWorld:
         self._finalizer: weakref.finalize | None = None
         self._pid = os.getpid()
         self._broken: str | None = None  # why the current episode cannot go on
+        self._broken_cls: type[GamaError] = GamaEpisodeLostError  # the error a later step raises
+        self._broken_type: str | None = None  # ... and for a GAML failure, GAMA's message type and content
+        self._broken_content: Any = None
         self._seed: int | None = None
+        self._parameters: list[dict[str, Any]] | None = None  # the episode's experiment parameters
+        self._sent_parameters = False  # parameters were sent once: from then on every reload sends them
         self._log: list[str] | None = []  # action statements of the current episode (None: too long)
         self._last: WorldStep | None = None
         self._idle_since = time.monotonic()
@@ -109,39 +117,69 @@ class GamaWorld:
         self._pid = os.getpid()
 
     # ------------------------------------------------------------------ episodes
-    async def reset(self, seed: int | None = None) -> WorldStep:
-        """Start a new episode: reload the experiment (connecting and loading it first if needed)."""
+    async def reset(
+        self, seed: int | None = None, parameters: list[dict[str, Any]] | None = None, default: bool = False
+    ) -> WorldStep:
+        """Start a new episode: reload the experiment (connecting and loading it first if needed).
+
+        Args:
+            seed: sent as ``seed <- seed;`` after the reload (the forager models draw nothing).
+            parameters: the episode's experiment parameters (the scenario; see
+                :func:`~sb3_forager.gama.contracts.scenario_parameters`).
+            default: the parameters are the model's own defaults (the tutorial scenario): they are
+                then not sent, unless others were sent before (GAMA keeps the last ones given).
+        """
         self._last, self._log, self._broken, self.steps = None, [], None, 0
+        self._broken_cls = GamaEpisodeLostError
+        send = None
+        if parameters is not None and (not default or self._sent_parameters):
+            send = [dict(p) for p in parameters]
         try:
             exp = self._usable_experiment()
             if exp is None:
-                await self._restart()
+                await self._restart(send)
             else:
                 exp.connection.discard_errors()  # errors of the previous episode are stale now
                 try:
-                    await exp.reload()
+                    await exp.reload(send)
                 except GamaConnectionLostError as exc:
                     log.warning("%s; connecting again to start the new episode", exc)
-                    await self._restart()
+                    await self._restart(send)
+            if send is not None:
+                self._sent_parameters = True
             assert self._exp is not None
             if seed is not None:
                 await self._exp.evaluate(f"seed <- {int(seed)};")
-            first = self.contract.parse_reset(await self._exp.evaluate(self.contract.reset_expr))
+            first = self._parse(self.contract.parse_reset, await self._exp.evaluate(self.contract.reset_expr))
         except (GamaTimeoutError, asyncio.CancelledError):
             self._break("the reset was interrupted", close=True)  # state unknown: the next reset reconnects
             raise
         self._seed = None if seed is None else int(seed)
+        self._parameters = send
         self._last = first
         self._broken = None
         self._idle_since = time.monotonic()
         return first
+
+    def _parse(self, parser: Any, value: Any) -> WorldStep:
+        """Parse an answer, naming this server in a protocol error (the answer is not used)."""
+        try:
+            return parser(value)
+        except GamaProtocolError as exc:
+            raise GamaProtocolError(
+                f"bad data from the GAML model ({self.experiment} of {self.gaml_path}) on the GAMA server "
+                f"{self.address}: {exc}"
+            ) from None
 
     async def step(self, actions: Mapping[str, np.ndarray]) -> WorldStep:
         """Hand ``actions`` (agent -> (2,) array) to the model, run one cycle, read the outcome."""
         if self._last is None or self._last.episode_over:
             raise GamaError("no episode is running in this GAMA world: call reset() first")
         if self._broken is not None:
-            raise GamaConnectionLostError(f"{self._broken}; call reset() to start a new episode")
+            message = f"{self._broken}; call reset() to start a new episode"
+            if issubclass(self._broken_cls, GamaCommandError):  # GAMA's own message type and content
+                raise self._broken_cls(message, message_type=self._broken_type, content=self._broken_content)
+            raise self._broken_cls(message)
         statement = self.contract.action_expr(actions)
         try:
             if self._usable_experiment() is None:
@@ -157,8 +195,8 @@ class GamaWorld:
                 await self._recover(idle_drop=True)
                 await self._exp.evaluate(statement)
             await self._exp.step()
-            result = self.contract.parse_step(await self._exp.evaluate(self.contract.data_expr))
-        except _EpisodeLost:
+            result = self._parse(self.contract.parse_step, await self._exp.evaluate(self.contract.data_expr))
+        except GamaEpisodeLostError:
             raise
         except (GamaTimeoutError, GamaConnectionLostError) as exc:
             self._break(f"the episode was interrupted: {exc}", close=True)
@@ -167,9 +205,15 @@ class GamaWorld:
             ) from None
         except GamaSimulationError as exc:
             self._break(f"the GAML model failed at step {self.steps + 1}: {exc}")
+            self._broken_cls = GamaSimulationError  # the connection itself is fine
+            self._broken_type, self._broken_content = exc.message_type, exc.content
             raise
-        except BaseException as exc:  # protocol errors, cancellation: the episode cannot be trusted
-            self._break(f"the episode was interrupted: {exc!r}", close=True)
+        except GamaProtocolError as exc:
+            self._break(f"the GAML model sent bad data at step {self.steps + 1}: {exc}")
+            self._broken_cls = GamaProtocolError
+            raise
+        except BaseException as exc:  # cancellation (Ctrl-C), anything unexpected: the episode cannot be trusted
+            self._break(f"the episode was interrupted ({public_name(exc)})", close=True)
             raise
         if self._log is not None:
             self._log.append(statement)
@@ -200,6 +244,7 @@ class GamaWorld:
 
     def _break(self, reason: str, close: bool = False) -> None:
         self._broken = reason
+        self._broken_cls = GamaEpisodeLostError
         exp = self._exp
         if close and exp is not None:  # close in the background: a stalled server must not delay the error
             self._exp = None
@@ -207,8 +252,8 @@ class GamaWorld:
             _background.add(task)
             task.add_done_callback(_background.discard)
 
-    async def _restart(self) -> None:
-        """A new connection and a freshly loaded experiment, its spaces checked."""
+    async def _restart(self, parameters: list[dict[str, Any]] | None = None) -> None:
+        """A new connection and a freshly loaded experiment (with ``parameters``), its spaces checked."""
         if self._exp is not None:
             old, self._exp = self._exp, None
             await old.close()
@@ -219,10 +264,18 @@ class GamaWorld:
             self.experiment,
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
+            parameters=parameters,
         )
         await exp.start()
         try:
-            self.contract.check_spaces(await exp.evaluate(self.contract.spaces_expr))
+            spaces = await exp.evaluate(self.contract.spaces_expr)
+            try:
+                self.contract.check_spaces(spaces)
+            except GamaProtocolError as exc:
+                raise GamaProtocolError(
+                    f"the GAML model {self.experiment} of {self.gaml_path} on the GAMA server {self.address} "
+                    f"does not declare this env's spaces: {exc}"
+                ) from None
         except BaseException:
             await exp.close()
             raise
@@ -243,13 +296,13 @@ class GamaWorld:
         if not idle:
             assert old is not None
             self._break("the connection ended during the episode", close=True)
-            raise _EpisodeLost(
+            raise GamaEpisodeLostError(
                 f"the connection to the GAMA server at {self.address} ended during the episode "
                 f"({old.connection.close_reason}); the experiment is lost with it: call reset() to reconnect and reload"
             )
         if self._log is None:
             self._break("the connection is gone and the episode is too long to replay", close=True)
-            raise _EpisodeLost(
+            raise GamaEpisodeLostError(
                 f"the connection to the GAMA server at {self.address} is gone and this episode is too long "
                 "to replay; call reset()"
             )
@@ -260,21 +313,21 @@ class GamaWorld:
             "%s (%s): reconnecting and replaying %d step(s) to restore the episode", self.address, why, len(self._log)
         )
         try:
-            await self._restart()
+            await self._restart(self._parameters)
             assert self._exp is not None
             if self._seed is not None:
                 await self._exp.evaluate(f"seed <- {self._seed};")
             if not self._log:
-                rebuilt = self.contract.parse_reset(await self._exp.evaluate(self.contract.reset_expr))
+                rebuilt = self._parse(self.contract.parse_reset, await self._exp.evaluate(self.contract.reset_expr))
             else:
                 for statement in self._log:
                     await self._exp.evaluate(statement)
                     await self._exp.step()
-                rebuilt = self.contract.parse_step(await self._exp.evaluate(self.contract.data_expr))
+                rebuilt = self._parse(self.contract.parse_step, await self._exp.evaluate(self.contract.data_expr))
         except BaseException as exc:
             self._break(f"restoring the episode failed: {exc}", close=True)
             if isinstance(exc, GamaError):
-                raise _EpisodeLost(f"{exc} (while reconnecting to restore the episode); call reset()") from exc
+                raise GamaEpisodeLostError(f"{exc} (while reconnecting to restore the episode); call reset()") from exc
             raise
         same = (
             np.array_equal(rebuilt.obs, target.obs)
@@ -283,12 +336,20 @@ class GamaWorld:
         )
         if not same:
             self._break("replaying the episode on a new experiment did not reproduce it (is the model random?)")
-            raise _EpisodeLost(
+            raise GamaEpisodeLostError(
                 f"the connection to the GAMA server at {self.address} was lost and replaying the episode's "
                 f"{len(self._log)} actions on a new experiment did not reproduce its last observation "
                 "(is the model random?); call reset()"
             )
         log.info("%s: episode restored after %d replayed step(s)", self.address, len(self._log))
+
+
+def public_name(exc: BaseException) -> str:
+    """The name of ``exc``'s class for messages: its first public class (never a ``_Private`` one)."""
+    for cls in type(exc).__mro__:
+        if not cls.__name__.startswith("_"):
+            return cls.__name__
+    return "error"  # pragma: no cover - object is public
 
 
 def _close_soon(exp: GamaExperiment, loop: asyncio.AbstractEventLoop) -> None:
@@ -299,7 +360,3 @@ def _close_soon(exp: GamaExperiment, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.run_coroutine_threadsafe(exp.close(), loop)
     except RuntimeError:  # the loop is shutting down with the interpreter
         pass
-
-
-class _EpisodeLost(GamaConnectionLostError):
-    """The episode could not be continued or restored (its message says why and what to do)."""

@@ -1,6 +1,43 @@
-"""Numpy simulation core of the ForagerRL models (no Gymnasium, no PettingZoo)."""
+"""The simulation core of the ForagerRL models (no Gymnasium, no PettingZoo).
 
-from .core import ForagerSim, StepResult
-from .world import COOP_FORAGERS, SINGLE_FORAGER, ModelConfig, WorldConfig
+* :mod:`~sb3_forager.sim.scenario`: which world an episode runs in (:class:`Scenario`, :class:`Episode`, presets);
+* :mod:`~sb3_forager.sim.core`: :class:`ForagerSim`, N worlds of K foragers stepped in one call;
+* :mod:`~sb3_forager.sim.kernels`: the model's semantics, once (compiled by numba when installed);
+* :mod:`~sb3_forager.sim.exact`: exact orientation predicates (JTS's touch/miss decisions);
+* :mod:`~sb3_forager.sim.paths`: shortest paths, free-path tests and the steps lower bound.
+"""
 
-__all__ = ["ForagerSim", "StepResult", "ModelConfig", "WorldConfig", "SINGLE_FORAGER", "COOP_FORAGERS"]
+from .core import ForagerSim, StepResult, sensor_readings
+from .scenario import (
+    COOP,
+    FORAGER,
+    FORAGER_RANDOM,
+    PAIR_STARTS,
+    PRESETS,
+    STRESS,
+    STRESS_STARTS,
+    TEAM,
+    Episode,
+    Scenario,
+)
+from .world import FOOD, OBSTACLE_CENTRES, WORLD, WorldConfig
+
+__all__ = [
+    "COOP",
+    "FOOD",
+    "FORAGER",
+    "FORAGER_RANDOM",
+    "OBSTACLE_CENTRES",
+    "PAIR_STARTS",
+    "PRESETS",
+    "STRESS",
+    "STRESS_STARTS",
+    "TEAM",
+    "WORLD",
+    "Episode",
+    "ForagerSim",
+    "Scenario",
+    "StepResult",
+    "WorldConfig",
+    "sensor_readings",
+]

@@ -1,35 +1,32 @@
-"""The batched forager simulation: N independent worlds with K foragers each, stepped in one call.
+"""The batched forager simulation: N independent worlds of K foragers, stepped in one call.
 
-This is a numpy port of the two GAML models. It knows nothing of Gymnasium or PettingZoo; the env
-adapters in :mod:`sb3_forager.envs` wrap it. State is float64 (GAML floats are Java doubles).
-
-Per step, faithful to the GAML ``main_loop`` reflexes:
-
-* single model (``forager_gym.gaml``): move, ``step += 1``, observe, reward;
-* cooperative model (``forager_petz.gaml``): ``step += 1`` first, then **sequentially** forager 0,
-  1, ... each moves (unless frozen at the food), observes (seeing the others' *current*
-  positions) and computes its reward; the episode ends when all are at food or at ``max_steps``.
-
-Rewards, ``terminated`` and ``truncated`` are the raw GAML flags; the env adapters add the
-PettingZoo end-of-episode contract on top. Internally every array keeps the world axis last
-(``(K, N)``) so that numpy works on contiguous memory.
+:class:`ForagerSim` owns the state arrays and calls the compiled kernels of
+:mod:`sb3_forager.sim.kernels` (the one description of the model's semantics). Each world has its
+own episode (starts, obstacles, food, length: an :class:`~sb3_forager.sim.scenario.Episode`), so
+one batch may mix layouts; all worlds share the rules (single or team), the number of foragers K
+and the teammate rule. State is float64 (GAML floats are Java doubles); it knows nothing of
+Gymnasium or PettingZoo (the env adapters in :mod:`sb3_forager.envs` wrap it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import RaySensors, points_in_obstacles
-from .world import TO_RAD, ModelConfig
+from . import kernels as K
+from .jit import warn_if_interpreted
+from .scenario import COOP, FORAGER, Episode, Scenario
+from .world import WORLD, WorldConfig
 
 
 @dataclass
 class StepResult:
-    """What one call to :meth:`ForagerSim.step` produced (arrays over worlds and foragers)."""
+    """What one :meth:`ForagerSim.step` produced. The arrays are the simulation's own buffers:
+    valid until the next ``step`` or ``reset`` (copy what you keep)."""
 
-    obs: np.ndarray  #: (N, K, obs_dim) float64 (a fresh array)
+    obs: np.ndarray  #: (N, K, obs_dim) float64
     reward: np.ndarray  #: (N, K) float64
     terminated: np.ndarray  #: (N, K) bool, the GAML flag
     truncated: np.ndarray  #: (N, K) bool, the GAML flag
@@ -37,266 +34,235 @@ class StepResult:
     success: np.ndarray  #: (N,) bool: all foragers at the food
 
 
+def _mask(worlds: np.ndarray | Sequence[int] | None, n: int) -> np.ndarray:
+    """A bool (n,) mask from None (all), a bool mask or indices."""
+    if worlds is None:
+        return np.ones(n, dtype=bool)
+    arr = np.asarray(worlds)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ValueError(f"world mask must have shape ({n},), got {arr.shape}")
+        return np.ascontiguousarray(arr)
+    mask = np.zeros(n, dtype=bool)
+    idx = arr.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"world indices must be in [0, {n}), got {idx.tolist()}")
+    mask[idx] = True
+    return mask
+
+
+def _placeholder_episode(rules: str, k: int) -> Episode:
+    """The tutorial's episode for the given shape (a spread of starts along y = 5 for other team sizes)."""
+    if rules == "single":
+        return FORAGER.draw()
+    if k == COOP.n_foragers:
+        return COOP.draw()
+    starts = tuple((5.0 + 85.0 * i / (k - 1), 5.0) for i in range(k))
+    return Episode(starts, COOP.obstacles, COOP.food, COOP.max_steps)  # type: ignore[arg-type]
+
+
 class ForagerSim:
-    """N worlds of one forager model, stepped together.
+    """N worlds of K foragers under one set of rules, stepped together.
 
     Args:
-        model: which model (:data:`~sb3_forager.sim.world.SINGLE_FORAGER` or
-            :data:`~sb3_forager.sim.world.COOP_FORAGERS`).
         n_worlds: how many independent worlds.
+        n_foragers: K, foragers per world (1 for the single rules).
+        rules: ``"single"`` (forager_gym.gaml) or ``"team"`` (forager_petz.gaml).
+        teammate: ``"first"`` or ``"nearest"`` (team rules; which forager fills the teammate slot).
+        world: the physical constants.
 
-    State (all float64 unless said, world axis last): ``x``, ``y``, ``vx``, ``vy``,
-    ``prev_dist`` of shape (K, N); ``at_food``, ``bumped`` bool (K, N); ``steps`` int (N,).
-    Tests and tools may set positions and velocities directly, then call :meth:`observe_all`.
+    Each world starts with the tutorial layout and food; :meth:`reset` with ``episodes`` gives
+    worlds their own. State views (world axis first): :attr:`x`, :attr:`y`, :attr:`vx`,
+    :attr:`vy`, :attr:`prev_dist` (N, K), :attr:`at_food`, :attr:`bumped` (N, K) and
+    :attr:`steps` (N,). Tests and tools may write positions and velocities through them, then
+    call :meth:`observe_all`.
     """
 
-    def __init__(self, model: ModelConfig, n_worlds: int = 1) -> None:
-        if int(n_worlds) < 1:
+    def __init__(
+        self,
+        n_worlds: int = 1,
+        n_foragers: int = 1,
+        rules: str = "single",
+        teammate: str = "first",
+        world: WorldConfig = WORLD,
+    ) -> None:
+        for name, value in (("n_worlds", n_worlds), ("n_foragers", n_foragers)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        n = int(n_worlds)
+        k = int(n_foragers)
+        if n < 1:
             raise ValueError(f"n_worlds must be >= 1, got {n_worlds!r}")
-        self.model = model
-        self.world = model.world
-        self.n_worlds = n = int(n_worlds)
-        self.n_agents = k = model.n_agents
-        self._start_x = np.asarray([s[0] for s in model.starts], dtype=np.float64)[:, None]
-        self._start_y = np.asarray([s[1] for s in model.starts], dtype=np.float64)[:, None]
-        self.x = np.empty((k, n))
-        self.y = np.empty((k, n))
-        self.vx = np.zeros((k, n))
-        self.vy = np.zeros((k, n))
-        self.prev_dist = np.zeros((k, n))
-        self.at_food = np.zeros((k, n), dtype=bool)
-        self.bumped = np.zeros((k, n), dtype=bool)
-        self.steps = np.zeros(n, dtype=np.int64)
-        self._sensors = RaySensors(model.world)
-        self._obs = np.zeros((k, model.obs_dim, n))  # (K, D, N); handed out as (N, K, D)
+        if rules not in ("single", "team"):
+            raise ValueError(f"rules must be 'single' or 'team', got {rules!r}")
+        if (rules == "single") != (k == 1) or k < 1:
+            raise ValueError(f"{rules} rules cannot run {k} forager(s) per world")
+        if teammate not in ("first", "nearest"):
+            raise ValueError(f"teammate must be 'first' or 'nearest', got {teammate!r}")
+        warn_if_interpreted()
+        self.world = world
+        self.n_worlds = n
+        self.n_agents = k
+        self.rules = rules
+        self.teammate = teammate
+        self._rules = K.RULES_SINGLE if rules == "single" else K.RULES_TEAM
+        self._mate = K.TEAMMATE_FIRST if teammate == "first" else K.TEAMMATE_NEAREST
+        self.obs_dim = world.obs_dim_single if rules == "single" else world.obs_dim_team
+        self._rays = world.ray_offsets
+        self._consts = world.consts
+        self._fst = np.zeros((n, k, 5))
+        self._bst = np.zeros((n, k, 2), dtype=bool)
+        self._arrival = np.full((n, k), -1, dtype=np.int64)
+        self._wi = np.zeros((n, 3), dtype=np.int64)
+        self._food = np.zeros((n, 2))
+        self._boxes = np.zeros((n, 0, 4))
+        self._starts = np.zeros((n, k, 2))
+        self._obs = np.zeros((n, k, self.obs_dim))
+        self._rew = np.zeros((n, k))
+        self._flags = np.zeros((n, k, 2), dtype=bool)
+        self._wout = np.zeros((n, 2), dtype=bool)
+        self._all_acting = np.ones((n, k), dtype=bool)
+        self.episodes: list[Episode | None] = [None] * n
+        self.set_episodes(range(n), [_placeholder_episode(rules, k)] * n)
         self.reset()
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario, n_worlds: int = 1, world: WorldConfig = WORLD) -> ForagerSim:
+        """A simulation shaped for ``scenario`` (its rules, team size and teammate rule), its worlds
+        reset to the scenario's episode when it draws nothing at random (else give them episodes
+        with :meth:`reset`)."""
+        sim = cls(n_worlds, scenario.n_foragers, scenario.rules, scenario.teammate, world)
+        if not scenario.is_random:
+            sim.reset(None, [scenario.draw()] * sim.n_worlds)
+        return sim
+
+    # ------------------------------------------------------------------ state views
+    x = property(lambda self: self._fst[:, :, 0], doc="(N, K) x positions (a writable view)")
+    y = property(lambda self: self._fst[:, :, 1], doc="(N, K) y positions (a writable view)")
+    vx = property(lambda self: self._fst[:, :, 2], doc="(N, K) x velocities (a writable view)")
+    vy = property(lambda self: self._fst[:, :, 3], doc="(N, K) y velocities (a writable view)")
+    prev_dist = property(lambda self: self._fst[:, :, 4], doc="(N, K) previous_distance (a writable view)")
+    at_food = property(lambda self: self._bst[:, :, 0], doc="(N, K) at_food flags (a writable view)")
+    bumped = property(lambda self: self._bst[:, :, 1], doc="(N, K) bumped flags (a writable view)")
+    steps = property(lambda self: self._wi[:, 0], doc="(N,) current_step of each world (a writable view)")
+    reward = property(lambda self: self._rew, doc="(N, K) the last cycle's rewards (the buffer)")
+    terminated = property(lambda self: self._flags[:, :, 0], doc="(N, K) the last cycle's GAML terminated flags")
+    truncated = property(lambda self: self._flags[:, :, 1], doc="(N, K) the last cycle's GAML truncated flags")
+    episode_over = property(lambda self: self._wout[:, 0], doc="(N,) whether each world's episode ended")
+    success = property(lambda self: self._wout[:, 1], doc="(N,) whether all of each world's foragers are at the food")
+    arrival = property(
+        lambda self: self._arrival, doc="(N, K) the step each forager reached the food, -1 if not yet (a view)"
+    )
 
     @property
     def obs(self) -> np.ndarray:
-        """The current observations, shape (N, K, obs_dim), float64 (a fresh array)."""
-        return np.ascontiguousarray(self._obs.transpose(2, 0, 1))
+        """The current observations (N, K, obs_dim), float64: the simulation's buffer (copy to keep)."""
+        return self._obs
 
-    # ------------------------------------------------------------------ reset
-    def reset(self, worlds: np.ndarray | None = None) -> np.ndarray:
-        """Re-initialise the given worlds (bool mask or indices; all when None). Returns :attr:`obs`."""
-        if worlds is None:
-            idx: slice | np.ndarray = slice(None)
-        else:
-            idx = np.asarray(worlds)
-            if idx.dtype == bool:
-                if idx.shape != (self.n_worlds,):
-                    raise ValueError(f"world mask must have shape ({self.n_worlds},), got {idx.shape}")
-                if not idx.any():
-                    return self.obs
-                idx = np.flatnonzero(idx)
-        self.x[:, idx] = self._start_x
-        self.y[:, idx] = self._start_y
-        self.vx[:, idx] = 0.0
-        self.vy[:, idx] = 0.0
-        self.at_food[:, idx] = False
-        self.bumped[:, idx] = False
-        self.steps[idx] = 0
-        # The GAML init measures previous_distance at the start point (for the single model this is
-        # the spec's decision: the start is passed with ``with:`` before init runs).
-        self.prev_dist[:, idx] = self._distance_to_food(self.x[:, idx], self.y[:, idx])
-        self.observe_all(idx)
-        return self.obs
+    @property
+    def food(self) -> np.ndarray:
+        """(N, 2) each world's food centre."""
+        return self._food
 
-    def observe_all(self, worlds: slice | np.ndarray = slice(None)) -> None:
+    @property
+    def max_steps(self) -> np.ndarray:
+        """(N,) each world's episode length."""
+        return self._wi[:, 1]
+
+    def obstacle_boxes(self, world: int) -> np.ndarray:
+        """(M, 4) ``lx, ly, hx, hy`` of world ``world``'s obstacles."""
+        return self._boxes[world, : self._wi[world, 2]].copy()
+
+    # ------------------------------------------------------------------ episodes
+    def set_episodes(self, worlds: Sequence[int] | np.ndarray, episodes: Sequence[Episode]) -> None:
+        """Give each of ``worlds`` its episode (starts, layout, food, length), applied at its next reset."""
+        idx = [int(w) for w in worlds]
+        if len(idx) != len(episodes):
+            raise ValueError(f"{len(idx)} worlds but {len(episodes)} episodes")
+        for w, ep in zip(idx, episodes):
+            if ep.n_foragers != self.n_agents:
+                raise ValueError(f"world {w}: an episode of {ep.n_foragers} foragers in a {self.n_agents}-forager sim")
+        need = max((len(ep.obstacles) for ep in episodes), default=0)
+        if need > self._boxes.shape[1]:
+            boxes = np.zeros((self.n_worlds, need, 4))
+            boxes[:, : self._boxes.shape[1]] = self._boxes
+            self._boxes = boxes
+        for w, ep in zip(idx, episodes):
+            if self.episodes[w] is ep:
+                continue
+            m = len(ep.obstacles)
+            if m:
+                self._boxes[w, :m] = self.world.obstacle_boxes(ep.obstacles)
+            self._wi[w, 2] = m
+            self._wi[w, 1] = ep.max_steps
+            self._food[w] = ep.food
+            self._starts[w] = ep.starts
+            self.episodes[w] = ep
+
+    def reset(
+        self, worlds: np.ndarray | Sequence[int] | None = None, episodes: Sequence[Episode] | None = None
+    ) -> np.ndarray:
+        """Start a new episode in the given worlds (bool mask or indices; all when None), with
+        ``episodes`` (one per reset world) if given, else each world's current one. Returns :attr:`obs`."""
+        mask = _mask(worlds, self.n_worlds)
+        if episodes is not None:
+            self.set_episodes(np.flatnonzero(mask), episodes)
+        if mask.any():
+            K.reset_worlds(
+                mask, self._starts, self._fst, self._bst, self._arrival, self._wi, self._food, self._boxes,
+                self._rays, self._consts, self._rules, self._mate, self._obs,
+            )  # fmt: skip
+        return self._obs
+
+    def observe_all(self, worlds: np.ndarray | Sequence[int] | None = None) -> None:
         """Recompute every forager's observation in the given worlds from the current state."""
-        x, y = self.x[:, worlds], self.y[:, worlds]
-        self._obs[:, :, worlds] = self._observe(x, y, *self._teammates(x, y, x, y))
+        K.observe_worlds(
+            _mask(worlds, self.n_worlds), self._fst, self._wi, self._food, self._boxes,
+            self._rays, self._consts, self._rules, self._mate, self._obs,
+        )  # fmt: skip
 
-    # ------------------------------------------------------------------- step
+    # ------------------------------------------------------------------ step
+    def advance(self, actions: np.ndarray, acting: np.ndarray | None = None) -> None:
+        """:meth:`step` for callers that already hold a float64 C-contiguous (N, K, 2) ``actions``
+        (and a bool (N, K) ``acting``): no checks, no result object; read the buffers after it."""
+        K.step_worlds(
+            actions, self._all_acting if acting is None else acting, self._fst, self._bst, self._arrival,
+            self._wi, self._food, self._boxes, self._rays, self._consts, self._rules, self._mate,
+            self._obs, self._rew, self._flags, self._wout,
+        )  # fmt: skip
+
     def step(self, actions: np.ndarray, acting: np.ndarray | None = None) -> StepResult:
         """Advance every world by one cycle.
 
         Args:
-            actions: shape (N, K, 2); used as given, never clipped (the GAML model does not clip).
-            acting: optional bool (N, K): False for a forager that got no action this cycle; like
-                the GAML ``apply_action``, it then does not move (but still observes and is rewarded).
+            actions: (N, K, 2), used as given (the GAML model does not clip; the env adapters
+                refuse actions outside the Box before they get here).
+            acting: optional bool (N, K): False for a forager that got no action this cycle
+                (team rules: like the GAML ``apply_action`` it does not move, but still
+                observes and is rewarded).
         """
-        actions = np.asarray(actions, dtype=np.float64)
-        expected = (self.n_worlds, self.n_agents, 2)
-        if actions.shape != expected:
-            raise ValueError(f"actions must have shape {expected}, got {actions.shape}")
-        ax = np.ascontiguousarray(actions[:, :, 0].T)  # (K, N)
-        ay = np.ascontiguousarray(actions[:, :, 1].T)
-        moving = None if acting is None else np.asarray(acting, dtype=bool).T
-        if self.model.kind == "single":
-            return self._step_single(ax, ay, moving)
-        return self._step_coop(ax, ay, moving)
-
-    def _step_single(self, ax: np.ndarray, ay: np.ndarray, moving: np.ndarray | None) -> StepResult:
-        w = self.world
-        self._move(ax, ay, moving)
-        self.steps += 1
-        self._obs[:] = self._observe(self.x, self.y, None, None)
-        dist = self._distance_to_food(self.x[0], self.y[0])
-        success = dist < w.food_radius
-        timeout = ~success & (self.steps >= w.max_steps)
-        shaping = w.shaping_scale * (self.prev_dist[0] - dist) - w.step_cost
-        shaping -= w.bump_penalty * self.bumped[0]
-        reward = np.where(success, w.success_reward, np.where(timeout, w.timeout_reward, shaping))
-        self.prev_dist[0] = np.where(success | timeout, self.prev_dist[0], dist)
-        self.at_food[0] = success
-        return StepResult(
-            obs=self.obs,
-            reward=reward[:, None],
-            terminated=success[:, None],
-            truncated=timeout[:, None],
-            episode_over=success | timeout,
-            success=success,
-        )
-
-    def _step_coop(self, ax: np.ndarray, ay: np.ndarray, acting: np.ndarray | None) -> StepResult:
-        """The GAML ``ask forager { move; observe; reward }``, in creation order, computed at once.
-
-        A forager's move depends on nothing but its own state, so all K move in one call. Order
-        shows in two places only, both kept: the teammate slot (forager k sees foragers before it
-        after their move, those after it before theirs) and the team test (forager k sees the
-        arrivals of foragers before it, not of those after it).
-        """
-        w = self.world
-        self.steps += 1
-        timeout_now = self.steps >= w.max_steps  # (N,)
-        was_at_food = self.at_food.copy()
-        moving = ~was_at_food if acting is None else ~was_at_food & acting
-        pre_x, pre_y = self.x.copy(), self.y.copy()
-        self._move(ax, ay, moving)
-        self._obs[:] = self._observe(self.x, self.y, *self._teammates(self.x, self.y, pre_x, pre_y))
-        dist = self._distance_to_food(self.x, self.y)  # (K, N)
-        self.at_food |= dist < w.food_radius
-        # team test as forager k runs it: foragers <= k as they are now, foragers > k as they were
-        done_so_far = np.logical_and.accumulate(self.at_food, axis=0)
-        later_done = np.ones_like(was_at_food)
-        if self.n_agents > 1:
-            later_done[:-1] = np.logical_and.accumulate(was_at_food[::-1], axis=0)[::-1][1:]
-        team = done_so_far & later_done
-        waiting = ~team & self.at_food
-        timeout = ~team & ~waiting & timeout_now
-        shaping = w.shaping_scale * (self.prev_dist - dist) - w.step_cost
-        shaping -= w.bump_penalty * self.bumped
-        reward = np.where(
-            team, w.success_reward, np.where(waiting, w.wait_reward, np.where(timeout, w.timeout_reward, shaping))
-        )
-        self.prev_dist = np.where(team | waiting | timeout, self.prev_dist, dist)
-        success = self.at_food.all(axis=0)
-        return StepResult(
-            obs=self.obs,
-            reward=reward.T,
-            terminated=team.T,
-            truncated=timeout.T,
-            episode_over=success | timeout_now,
-            success=success,
-        )
-
-    # ---------------------------------------------------------------- physics
-    def _move(self, ax: np.ndarray, ay: np.ndarray, moving: np.ndarray | None) -> None:
-        """``apply_action`` of every forager (velocity, walls, obstacle slides), arrays (K, N).
-
-        Foragers where ``moving`` is False keep their position and velocity and do not bump.
-        """
-        w = self.world
-        ox, oy = self.x, self.y
-        vx = self.vx * w.friction + ax * w.accel_force
-        vy = self.vy * w.friction + ay * w.accel_force
-        speed = np.sqrt(vx * vx + vy * vy)
-        over = speed > w.max_speed
-        if over.any():
-            with np.errstate(invalid="ignore", divide="ignore"):
-                vx = np.where(over, vx * w.max_speed / speed, vx)
-                vy = np.where(over, vy * w.max_speed / speed, vy)
-        mx, my = vx, vy
-        nx, ny = ox + mx, oy + my
-        lo, hi = w.wall_margin, w.world_size - w.wall_margin
-        wall_x = (nx < lo) | (nx > hi)
-        wall_y = (ny < lo) | (ny > hi)
-        nx = np.clip(nx, lo, hi)  # same as the two GAML ifs: it only changes values outside [lo, hi]
-        ny = np.clip(ny, lo, hi)
-        vx = np.where(wall_x, 0.0, vx)
-        vy = np.where(wall_y, 0.0, vy)
-
-        # destination, slide_x = (new_x, old_y), slide_y = (old_x, new_y): one membership test
-        inside = points_in_obstacles(np.stack([nx, nx, ox]), np.stack([ny, oy, ny]), w)
-        blocked, x_ok, y_ok = inside[0], ~inside[1], ~inside[2]
-        bumped = wall_x | wall_y | blocked
-        if blocked.any():
-            prefer_x = np.abs(mx) >= np.abs(my)
-            take_sx = blocked & x_ok & (~y_ok | prefer_x)
-            take_sy = blocked & y_ok & ~take_sx
-            stay = blocked & ~x_ok & ~y_ok
-            nx = np.where(blocked & ~take_sx, ox, nx)
-            ny = np.where(blocked & ~take_sy, oy, ny)
-            vy = np.where((take_sx & ~y_ok) | stay, 0.0, vy)
-            vx = np.where((take_sy & ~x_ok) | stay, 0.0, vx)
-
-        if moving is None:
-            self.x, self.y, self.vx, self.vy, self.bumped = nx, ny, vx, vy, bumped
+        act = np.ascontiguousarray(actions, dtype=np.float64)
+        if act.shape != (self.n_worlds, self.n_agents, 2):
+            raise ValueError(f"actions must have shape {(self.n_worlds, self.n_agents, 2)}, got {act.shape}")
+        if acting is None:
+            mask = self._all_acting
         else:
-            self.x = np.where(moving, nx, ox)
-            self.y = np.where(moving, ny, oy)
-            self.vx = np.where(moving, vx, self.vx)
-            self.vy = np.where(moving, vy, self.vy)
-            self.bumped = moving & bumped
+            mask = np.ascontiguousarray(acting, dtype=bool)
+            if mask.shape != (self.n_worlds, self.n_agents):
+                raise ValueError(f"acting must have shape {(self.n_worlds, self.n_agents)}, got {mask.shape}")
+        self.advance(act, mask)
+        return StepResult(self._obs, self.reward, self.terminated, self.truncated, self.episode_over, self.success)
 
-    # ------------------------------------------------------------ observation
-    def _teammates(
-        self, x: np.ndarray, y: np.ndarray, pre_x: np.ndarray, pre_y: np.ndarray
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Each forager's teammate position (K, M) as it sees it; (None, None) for the single model.
+    # ------------------------------------------------------------------ helpers
+    def sensors(self, px: np.ndarray, py: np.ndarray, world: int = 0) -> np.ndarray:
+        """The sensor readings (M, S) of foragers at ``(px, py)`` among world ``world``'s obstacles."""
+        boxes = np.ascontiguousarray(self._boxes[world : world + 1])
+        return K.sensor_readings(
+            np.ascontiguousarray(px, dtype=np.float64).reshape(-1),
+            np.ascontiguousarray(py, dtype=np.float64).reshape(-1),
+            boxes, int(self._wi[world, 2]), self._rays, self._consts,
+        )  # fmt: skip
 
-        The teammate is the first other forager (GAML ``forager first_with (each.agent_id !=
-        agent_id)``): forager 1 for forager 0, forager 0 for the others. Forager 0 acts first, so it
-        sees forager 1 where it was before this step's move (``pre_x``, ``pre_y``).
-        """
-        if self.model.kind == "single":
-            return None, None
-        mate_x, mate_y = np.empty_like(x), np.empty_like(y)
-        mate_x[0], mate_y[0] = pre_x[1], pre_y[1]
-        mate_x[1:], mate_y[1:] = x[0], y[0]
-        return mate_x, mate_y
-
-    def _distance_to_food(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        fx, fy = self.world.food
-        dx = fx - x
-        dy = fy - y
-        return np.sqrt(dx * dx + dy * dy)
-
-    def _observe(
-        self, x: np.ndarray, y: np.ndarray, mate_x: np.ndarray | None, mate_y: np.ndarray | None
-    ) -> np.ndarray:
-        """``compute_observation`` for foragers at (x, y), arrays (K, M); returns (K, obs_dim, M).
-
-        ``mate_x``/``mate_y`` are the teammate positions of the coop model (ignored by the single one).
-        """
-        w = self.world
-        k, m = x.shape
-        fx, fy = w.food
-        dx, dy = fx - x, fy - y
-        dist = np.sqrt(dx * dx + dy * dy)
-        # GAMA `towards`: atan2 in degrees, normalised into [0, 360); cos/sin take degrees.
-        heading = np.arctan2(dy, dx) * (180.0 / np.pi)
-        heading += 360.0 * (heading < 0.0)
-        if self.model.kind == "single":  # only the single model guards the angle at the food centre
-            heading[dist <= 0.001] = 0.0
-        rad = heading * TO_RAD
-        size = w.world_size
-        out = np.empty((k, self.model.obs_dim, m))
-        out[:, 0] = x / size
-        out[:, 1] = y / size
-        np.minimum(dist / w.max_distance, 1.0, out=out[:, 2])
-        out[:, 3] = (np.cos(rad) + 1.0) / 2.0
-        out[:, 4] = (np.sin(rad) + 1.0) / 2.0
-        n_s = w.n_sensors
-        sensors = self._sensors(x.reshape(-1), y.reshape(-1))  # (S, K * M)
-        out[:, 5 : 5 + n_s] = sensors.reshape(n_s, k, m).transpose(1, 0, 2)
-        if mate_x is not None:
-            out[:, 5 + n_s] = mate_x / size
-            out[:, 6 + n_s] = mate_y / size
-        return out
-
-    # ---------------------------------------------------------------- helpers
     def render(self, world: int = 0, size: int = 400) -> np.ndarray:
         """An RGB picture (size, size, 3) of one world (see :func:`sb3_forager.render.render_world`)."""
         from ..render import render_world  # PIL only when pictures are asked for
@@ -304,9 +270,23 @@ class ForagerSim:
         n_s = self.world.n_sensors
         return render_world(
             self.world,
-            positions=list(zip(self.x[:, world].tolist(), self.y[:, world].tolist())),
-            sensors=self._obs[:, 5 : 5 + n_s, world].tolist(),
-            at_food=self.at_food[:, world].tolist(),
+            positions=list(zip(self.x[world].tolist(), self.y[world].tolist())),
+            sensors=self._obs[world, :, 5 : 5 + n_s].tolist(),
+            at_food=self.at_food[world].tolist(),
             step=int(self.steps[world]),
             size=size,
+            obstacles=self.obstacle_boxes(world),
+            food=tuple(self._food[world]),
         )
+
+
+def sensor_readings(
+    px: np.ndarray, py: np.ndarray, obstacles: Sequence[tuple[float, float]], world: WorldConfig = WORLD
+) -> np.ndarray:
+    """One-off sensor readings (M, S) for positions ``px``, ``py`` among the squares centred at ``obstacles``."""
+    boxes = np.ascontiguousarray(world.obstacle_boxes(obstacles)[None]) if len(obstacles) else np.zeros((1, 0, 4))
+    return K.sensor_readings(
+        np.ascontiguousarray(px, dtype=np.float64).reshape(-1),
+        np.ascontiguousarray(py, dtype=np.float64).reshape(-1),
+        boxes, len(obstacles), world.ray_offsets, world.consts,
+    )  # fmt: skip

@@ -1,19 +1,38 @@
-"""Constants of the ForagerRL world and of its two models (single forager, cooperative pair).
+"""Constants of the ForagerRL world: physics, sensors and rewards of both GAML models.
 
-Every number here is the GAML model's (``gaml/forager_gym.gaml``, ``gaml/forager_petz.gaml``); see
-the README section "The MDP" and the normative spec. Nothing here knows about Gymnasium or PettingZoo.
+Every number here is the GAML models' (``gaml/forager_gym.gaml``, ``gaml/forager_petz.gaml``); see
+the README's MDP page and the normative spec. What varies between episodes (starts, obstacles,
+food, episode length, team size) is a :class:`~sb3_forager.sim.scenario.Scenario`, not this.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-ModelKind = Literal["single", "coop"]
+from .kernels import (
+    C_ACCEL,
+    C_BUMP,
+    C_DIST_NORM,
+    C_FOOD_RADIUS,
+    C_FRICTION,
+    C_GUARD,
+    C_MAX_SPEED,
+    C_RANGE,
+    C_SHAPING,
+    C_SIZE,
+    C_STEP_COST,
+    C_SUCCESS,
+    C_TIMEOUT,
+    C_WAIT,
+    C_WALL_HI,
+    C_WALL_LO,
+    N_CONSTS,
+)
 
+#: the tutorial's six obstacles (closed 10 x 10 squares), by centre, in the GAML creation order
 OBSTACLE_CENTRES: tuple[tuple[float, float], ...] = (
     (25.0, 25.0),
     (35.0, 25.0),
@@ -22,6 +41,8 @@ OBSTACLE_CENTRES: tuple[tuple[float, float], ...] = (
     (75.0, 45.0),
     (75.0, 55.0),
 )
+#: the tutorial's food centre
+FOOD: tuple[float, float] = (95.0, 95.0)
 
 #: GAMA evaluates ``cos``/``sin`` of degrees as ``Math.cos(deg * toRad)`` with this constant.
 TO_RAD = math.pi / 180.0
@@ -29,12 +50,10 @@ TO_RAD = math.pi / 180.0
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Physical and reward constants shared by both models (GAML globals and forager attributes)."""
+    """Physical, sensor and reward constants (GAML globals and forager attributes)."""
 
     world_size: float = 100.0
-    food: tuple[float, float] = (95.0, 95.0)
     food_radius: float = 5.0
-    obstacle_centres: tuple[tuple[float, float], ...] = OBSTACLE_CENTRES
     obstacle_side: float = 10.0
     wall_margin: float = 1.0
     friction: float = 0.8
@@ -42,7 +61,6 @@ class WorldConfig:
     max_speed: float = 3.0
     sensor_range: float = 30.0
     n_sensors: int = 8
-    max_steps: int = 300
     success_reward: float = 100.0
     wait_reward: float = 0.5
     timeout_reward: float = -1.0
@@ -51,60 +69,66 @@ class WorldConfig:
     bump_penalty: float = 1.0
     #: the literal the GAML model divides the distance by (``world_size * 1.414``, not sqrt(2))
     dist_norm_factor: float = 1.414
+    #: the single model's ``atan2`` guard: the heading is 0 within this distance of the food
+    angle_guard: float = 0.001
 
     # derived, filled in __post_init__
-    obstacle_lo: np.ndarray = field(init=False, repr=False, compare=False)
-    obstacle_hi: np.ndarray = field(init=False, repr=False, compare=False)
     ray_offsets: np.ndarray = field(init=False, repr=False, compare=False)
+    consts: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        centres = np.asarray(self.obstacle_centres, dtype=np.float64).reshape(-1, 2)
-        half = self.obstacle_side / 2.0
-        object.__setattr__(self, "obstacle_lo", centres - half)
-        object.__setattr__(self, "obstacle_hi", centres + half)
         angles = [45.0 * i * (8 / self.n_sensors) for i in range(self.n_sensors)]
+        # ``sensor_range * cos(ray_angle)``, rounded as GAMA computes it (degrees times toRad)
         offsets = [(self.sensor_range * math.cos(a * TO_RAD), self.sensor_range * math.sin(a * TO_RAD)) for a in angles]
-        object.__setattr__(self, "ray_offsets", np.asarray(offsets, dtype=np.float64))
+        object.__setattr__(self, "ray_offsets", np.ascontiguousarray(offsets, dtype=np.float64))
+        consts = np.zeros(N_CONSTS)
+        consts[C_FRICTION] = self.friction
+        consts[C_ACCEL] = self.accel_force
+        consts[C_MAX_SPEED] = self.max_speed
+        consts[C_WALL_LO] = self.wall_margin
+        consts[C_WALL_HI] = self.world_size - self.wall_margin
+        consts[C_SIZE] = self.world_size
+        consts[C_RANGE] = self.sensor_range
+        consts[C_FOOD_RADIUS] = self.food_radius
+        consts[C_DIST_NORM] = self.max_distance
+        consts[C_SUCCESS] = self.success_reward
+        consts[C_WAIT] = self.wait_reward
+        consts[C_TIMEOUT] = self.timeout_reward
+        consts[C_STEP_COST] = self.step_cost
+        consts[C_SHAPING] = self.shaping_scale
+        consts[C_BUMP] = self.bump_penalty
+        consts[C_GUARD] = self.angle_guard
+        object.__setattr__(self, "consts", consts)
 
     @property
     def obs_dim_single(self) -> int:
+        """The single forager's observation size (position, distance, heading, sensors)."""
         return 5 + self.n_sensors
+
+    @property
+    def obs_dim_team(self) -> int:
+        """A team forager's observation size (the single's plus the teammate's position)."""
+        return 7 + self.n_sensors
 
     @property
     def max_distance(self) -> float:
         return self.world_size * self.dist_norm_factor
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Which GAML model to simulate: its kind, its foragers' start points and its world."""
-
-    kind: ModelKind
-    starts: tuple[tuple[float, float], ...]
-    world: WorldConfig = field(default_factory=WorldConfig)
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("single", "coop"):
-            raise ValueError(f"unknown model kind {self.kind!r}; expected 'single' or 'coop'")
-        if self.kind == "single" and len(self.starts) != 1:
-            raise ValueError(f"the single-forager model has exactly one start, got {len(self.starts)}")
-        if self.kind == "coop" and len(self.starts) < 2:
-            raise ValueError(f"the cooperative model needs at least two foragers, got {len(self.starts)}")
+    @property
+    def wall_lo(self) -> float:
+        return self.wall_margin
 
     @property
-    def n_agents(self) -> int:
-        return len(self.starts)
+    def wall_hi(self) -> float:
+        return self.world_size - self.wall_margin
 
-    @property
-    def obs_dim(self) -> int:
-        return self.world.obs_dim_single + (2 if self.kind == "coop" else 0)
+    def obstacle_boxes(self, centres) -> np.ndarray:
+        """(M, 4) ``lx, ly, hx, hy`` of the closed squares centred at ``centres``: ``[c - 5, c + 5]``
+        per axis (GAML ``square(10) at_location c``)."""
+        c = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
+        half = self.obstacle_side / 2.0
+        return np.concatenate([c - half, c + half], axis=1)
 
-    @property
-    def agent_ids(self) -> tuple[str, ...]:
-        return tuple(f"forager_{k}" for k in range(self.n_agents))
 
-
-#: forager_gym.gaml, experiment ``gym_env``: one forager starting at (5, 5).
-SINGLE_FORAGER = ModelConfig(kind="single", starts=((5.0, 5.0),))
-#: forager_petz.gaml, experiment ``petz_env``: forager_0 at (15, 5), forager_1 at (5, 15).
-COOP_FORAGERS = ModelConfig(kind="coop", starts=((15.0, 5.0), (5.0, 15.0)))
+#: the constants of both tutorial models
+WORLD = WorldConfig()

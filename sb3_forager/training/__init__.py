@@ -16,6 +16,7 @@ from .supersuit_vec import (
     SuperSuitVecEnv,
     make_coop_supersuit_vec_env,
     make_supersuit_vec_env,
+    make_team_supersuit_vec_env,
 )
 from .train import TrainingError, TrainResult, load_model, train
 
@@ -35,6 +36,7 @@ __all__ = [
     "load_model",
     "make_coop_supersuit_vec_env",
     "make_supersuit_vec_env",
+    "make_team_supersuit_vec_env",
     "make_vec_env",
     "record_replay",
     "resolve_config",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
@@ -39,7 +41,39 @@ from .run_dir import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TeamMetricsCallback", "TeamEvalCallback", "AtomicCheckpointCallback", "HParamCallback", "read_episodes_csv"]
+__all__ = [
+    "EVAL_SEED",
+    "AtomicCheckpointCallback",
+    "HParamCallback",
+    "TeamEvalCallback",
+    "TeamMetricsCallback",
+    "read_best_marker",
+    "read_episodes_csv",
+]
+
+#: the seed of the evaluation episodes during training (the same episodes at every evaluation)
+EVAL_SEED = 1_000_003
+
+
+def write_best_marker(paths: RunPaths, timesteps: int, score: tuple[float, ...]) -> None:
+    """``best_model.json``: the timestep and score of ``best_model.zip`` (what a resume checks)."""
+    atomic_write_text(paths.best_marker, json.dumps({"timesteps": int(timesteps), "score": list(score)}))
+
+
+def read_best_marker(paths: RunPaths) -> tuple[int, list[float]] | None:
+    """``(timesteps, score)`` of ``best_model.zip``, or None (no best model, or no readable marker)."""
+    if not paths.best_model.is_file() or not paths.best_marker.is_file():
+        return None
+    try:
+        data = json.loads(paths.best_marker.read_text(encoding="utf-8"))
+        return int(data["timesteps"]), [float(x) for x in data["score"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_best(paths: RunPaths) -> None:
+    for path in (paths.best_model, paths.best_vecnormalize, paths.best_marker):
+        path.unlink(missing_ok=True)
 
 
 def _episodes_header(n_agents: int) -> list[str]:
@@ -68,8 +102,15 @@ class TeamMetricsCallback(BaseCallback):
     """
 
     def __init__(
-        self, n_agents: int, episodes_path: str | Path | None = None, window: int = 100, verbose: int = 0
+        self,
+        n_agents: int,
+        episodes_path: str | Path | None = None,
+        window: int = 100,
+        verbose: int = 0,
+        resume_timesteps: int | None = None,
     ) -> None:
+        """``resume_timesteps``: a resumed run keeps only the rows up to that timestep (the rest
+        belonged to a branch that the resume discards)."""
         super().__init__(verbose)
         self.n_agents = int(n_agents)
         self.episodes_path = None if episodes_path is None else Path(episodes_path)
@@ -84,8 +125,10 @@ class TeamMetricsCallback(BaseCallback):
             header = _episodes_header(self.n_agents)
             if old and list(old) == header:
                 self.rows = [list(r) for r in zip(*(old[h] for h in header))]
+                if resume_timesteps is not None:
+                    self.rows = [r for r in self.rows if r[0] <= resume_timesteps]
                 self.n_team_episodes = len(self.rows)
-                self._time_offset = float(old["time_s"][-1]) if len(old["time_s"]) else 0.0
+                self._time_offset = float(self.rows[-1][4]) if self.rows else 0.0
                 for r in self.rows[-self.window :]:
                     self.recent.append((r[1], bool(r[2]), int(r[3])))
 
@@ -149,24 +192,28 @@ class TeamMetricsCallback(BaseCallback):
 
 
 def _score(det: Mapping[str, float], stoch: Mapping[str, float] | None) -> tuple[float, ...]:
-    """Best-model order: deterministic success, stochastic success, fewer steps, higher return."""
+    """Best-model order: deterministic success, stochastic success, deterministic path
+    efficiency, fewer steps, higher return (every evaluation plays the same seeded episodes)."""
 
-    def clean(x: float, bad: float) -> float:
+    def clean(x: float | None, bad: float) -> float:
         return bad if x is None or math.isnan(x) else float(x)
 
     stoch_success = clean(stoch["success_rate"], 0.0) if stoch else 0.0
     return (
         clean(det["success_rate"], 0.0),
         stoch_success,
+        clean(det.get("path_efficiency"), 0.0),
         -clean(det["steps_to_food"], math.inf),
         clean(det["team_return"], -math.inf),
     )
 
 
 def format_eval_line(
-    num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int
+    num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int, best: bool = False
 ) -> str:
-    """The one-line summary printed per evaluation."""
+    """The one-line summary printed per evaluation (at most 100 columns): the deterministic
+    policy's team success (the stochastic one's in brackets), steps to food, path efficiency and
+    (team) return."""
 
     def pct(x: float) -> str:
         return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
@@ -174,15 +221,13 @@ def format_eval_line(
     def num(x: float, fmt: str = ".1f") -> str:
         return "n/a" if math.isnan(x) else format(x, fmt)
 
-    ret = "team return" if n_agents > 1 else "return"
-    parts = [f"eval @ {num_timesteps:,} steps", f"success {pct(det['success_rate'])} deterministic"]
-    if stoch is not None:
-        parts[-1] += f", {pct(stoch['success_rate'])} stochastic"
-    steps = f"steps to food {num(det['steps_to_food'], '.0f')}"
-    if stoch is not None:
-        steps += f" (stochastic {num(stoch['steps_to_food'])})"
-    parts.append(steps)
-    parts.append(f"{ret} {num(det['team_return'])}")
+    success = f"success {pct(det['success_rate'])}" + (f" (stoch {pct(stoch['success_rate'])})" if stoch else "")
+    parts = [f"eval @ {num_timesteps:,}", success, f"steps {num(det['steps_to_food'])}"]
+    if not math.isnan(det.get("path_efficiency", math.nan)):
+        parts.append(f"efficiency {det['path_efficiency']:.3f}")
+    parts.append(f"return {num(det['team_return'])}")
+    if best:
+        parts.append("best")
     return " | ".join(parts)
 
 
@@ -213,9 +258,12 @@ class TeamEvalCallback(BaseCallback):
         stochastic: bool = True,
         verbose: int = 0,
         on_eval: EvalHook | None = None,
+        eval_seed: int = EVAL_SEED,
+        resume_timesteps: int | None = None,
     ) -> None:
         super().__init__(verbose)
         self.on_eval = on_eval
+        self.eval_seed = int(eval_seed)
         self.stop_requested = False
         self.eval_env = eval_env
         self.n_agents = int(n_agents)
@@ -228,14 +276,36 @@ class TeamEvalCallback(BaseCallback):
         self.last_eval_timestep: int | None = None
         self.last: tuple[dict[str, float], dict[str, float] | None] | None = None
         if paths is not None and paths.evaluations.is_file():
-            self._load_history(paths.evaluations)
+            self._load_history(paths.evaluations, resume_timesteps)
 
-    def _load_history(self, path: Path) -> None:
+    def _load_history(self, path: Path, resume_timesteps: int | None) -> None:
+        """The run's earlier evaluations (of a resumed run: those up to the resumed timestep), and
+        the best score, if ``best_model.zip`` belongs to that same timeline."""
         with np.load(path) as data:
             self.history = {key: list(data[key]) for key in data.files}
-        scores = self.history.get("scores")
-        if scores:
-            self.best_score = tuple(max(tuple(float(x) for x in s) for s in scores))
+        if resume_timesteps is not None and "timesteps" in self.history:
+            keep = [i for i, t in enumerate(self.history["timesteps"]) if int(t) <= resume_timesteps]
+            self.history = {key: [values[i] for i in keep] for key, values in self.history.items()}
+        best = read_best_marker(self.paths) if self.paths is not None else None
+        if best is not None and (resume_timesteps is None or best[0] <= resume_timesteps):
+            self.best_score = tuple(best[1])
+        elif best is not None and self.paths is not None:
+            logger.warning(
+                "best_model.zip (from timestep %d) belongs to the part of the run the resume discards "
+                "(after timestep %d): removed; the next evaluation sets a new best",
+                best[0],
+                resume_timesteps,
+            )
+            remove_best(self.paths)
+
+    def write_history(self) -> None:
+        """Write ``evaluations.npz`` as the history is now (removed when it is empty)."""
+        if self.paths is None:
+            return
+        if self.history and self.history.get("timesteps"):
+            atomic_save_npz(self.paths.evaluations, **{k: _stack_rows(v) for k, v in self.history.items()})
+        else:
+            self.paths.evaluations.unlink(missing_ok=True)
 
     def _init_callback(self) -> None:
         if self.last_eval_timestep is None:
@@ -256,12 +326,13 @@ class TeamEvalCallback(BaseCallback):
         if train_env is not None and find_vec_normalize(train_env) is not None:
             sync_envs_normalization(train_env, self.eval_env)
         with no_rng_side_effects():
+            torch.manual_seed(self.eval_seed)
+            self.eval_env.seed(self.eval_seed)  # every evaluation plays the same episodes
             det = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=True)
-            stoch = (
-                evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False)
-                if self.stochastic
-                else None
-            )
+            stoch = None
+            if self.stochastic:
+                self.eval_env.seed(self.eval_seed)
+                stoch = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False)
         return det, stoch
 
     def evaluate_now(self) -> tuple[dict[str, float], dict[str, float] | None]:
@@ -285,7 +356,8 @@ class TeamEvalCallback(BaseCallback):
                 vn = find_vec_normalize(self.model.get_env()) if self.model.get_env() is not None else None
                 if vn is not None:
                     atomic_save_pickle(vn, self.paths.best_vecnormalize)
-        line = format_eval_line(self.num_timesteps, det, stoch, self.n_agents) + (" | new best" if new_best else "")
+                write_best_marker(self.paths, self.num_timesteps, score)
+        line = format_eval_line(self.num_timesteps, det, stoch, self.n_agents, best=new_best)
         logger.info(line)
         self.logger.dump(self.num_timesteps)
         return det, stoch
@@ -299,11 +371,13 @@ class TeamEvalCallback(BaseCallback):
             rec(f"{prefix}team_return", summary["team_return"])
         if not math.isnan(summary["steps_to_food"]):
             rec(f"{prefix}steps_to_food", summary["steps_to_food"])
+        if not math.isnan(summary.get("path_efficiency", math.nan)):
+            rec(f"{prefix}path_efficiency", summary["path_efficiency"])
         if self.n_agents > 1 and prefix == "eval/":
             for k in range(self.n_agents):
-                rec(f"eval/forager_{k}_return", summary[f"forager_{k}/return"])
+                rec(f"eval_per_forager/forager_{k}_return", summary[f"forager_{k}/return"])
                 if not math.isnan(summary[f"forager_{k}/steps_to_food"]):
-                    rec(f"eval/forager_{k}_steps_to_food", summary[f"forager_{k}/steps_to_food"])
+                    rec(f"eval_per_forager/forager_{k}_steps_to_food", summary[f"forager_{k}/steps_to_food"])
 
     def _append_history(self, det: EpisodeBatch, stoch: EpisodeBatch | None, score: tuple[float, ...]) -> None:
         row: dict[str, Any] = {
@@ -312,6 +386,8 @@ class TeamEvalCallback(BaseCallback):
             "ep_lengths": det.steps,
             "successes": det.success,
             "forager_returns": det.forager_returns,
+            "arrival_steps": det.arrival_steps,
+            "lower_bounds": det.lower_bounds,
             "scores": np.asarray(score, dtype=np.float64),
         }
         if stoch is not None:
@@ -322,8 +398,7 @@ class TeamEvalCallback(BaseCallback):
             )
         for key, value in row.items():
             self.history.setdefault(key, []).append(value)
-        if self.paths is not None:
-            atomic_save_npz(self.paths.evaluations, **{k: _stack_rows(v) for k, v in self.history.items()})
+        self.write_history()
 
 
 def _stack_rows(values: list[Any]) -> np.ndarray:
@@ -343,10 +418,14 @@ class AtomicCheckpointCallback(BaseCallback):
     """Save ``checkpoints/model_<timesteps>_steps.zip`` (and the VecNormalize stats) every
     ``save_freq`` timesteps, atomically."""
 
-    def __init__(self, save_freq: int, paths: RunPaths, verbose: int = 0) -> None:
+    def __init__(
+        self, save_freq: int, paths: RunPaths, verbose: int = 0, on_save: list[Callable[[], None]] | None = None
+    ) -> None:
+        """``on_save``: called after each checkpoint (the run's other files are made durable then)."""
         super().__init__(verbose)
         self.save_freq = int(save_freq)
         self.paths = paths
+        self.on_save = list(on_save or [])
         self._last: int | None = None
 
     def _init_callback(self) -> None:
@@ -360,7 +439,10 @@ class AtomicCheckpointCallback(BaseCallback):
 
     def save_now(self) -> Path:
         self._last = self.num_timesteps
-        return save_checkpoint(self.model, self.paths)
+        path = save_checkpoint(self.model, self.paths)
+        for hook in self.on_save:
+            hook()
+        return path
 
 
 def save_checkpoint(model: Any, paths: RunPaths) -> Path:
@@ -372,6 +454,24 @@ def save_checkpoint(model: Any, paths: RunPaths) -> Path:
         atomic_save_pickle(vn, paths.checkpoint_vecnormalize(model.num_timesteps))
     logger.debug("checkpoint saved to %s", path)
     return path
+
+
+#: TensorBoard's CUSTOM SCALARS page: the team's success, steps to food, efficiency and return first
+TENSORBOARD_LAYOUT = {
+    "Team": {
+        "success rate": ["Multiline", ["team/success_rate", "eval/success_rate", "eval/stochastic_success_rate"]],
+        "steps to food": [
+            "Multiline",
+            ["team/steps_to_food_mean", "eval/steps_to_food", "eval/stochastic_steps_to_food"],
+        ],
+        "path efficiency": ["Multiline", ["eval/path_efficiency", "eval/stochastic_path_efficiency"]],
+        "return": ["Multiline", ["team/return_mean", "eval/team_return", "eval/mean_reward"]],
+    },
+    "Training": {
+        "losses": ["Multiline", ["train/loss", "train/value_loss", "train/policy_gradient_loss"]],
+        "policy": ["Multiline", ["train/approx_kl", "train/clip_fraction", "train/std"]],
+    },
+}
 
 
 def _hparam_value(value: Any) -> bool | str | float | int:
@@ -402,6 +502,10 @@ class HParamCallback(BaseCallback):
         self.logger.record("hparams", HParam(flat, metrics), exclude=exclude)
         text = "```yaml\n" + yaml.safe_dump(self.config, sort_keys=False) + "```"
         self.logger.record("config/yaml", text, exclude=exclude)
+        for fmt in self.logger.output_formats:
+            writer = getattr(fmt, "writer", None)
+            if writer is not None and hasattr(writer, "add_custom_scalars"):
+                writer.add_custom_scalars(TENSORBOARD_LAYOUT)
 
     def _on_step(self) -> bool:
         return True

@@ -1,9 +1,9 @@
 """Vectorised environments for training and evaluation.
 
-* ``coop`` on the native backend: ``forager_coop_v0.parallel_env()`` -> SuperSuit ->
-  :class:`~sb3_forager.training.supersuit_vec.SuperSuitVecEnv` (or, with ``vec_env: batched``,
-  the numpy-batched :class:`~sb3_forager.envs.ForagerVecEnv`); one shared policy for both foragers.
-* ``forager`` on the native backend: the batched :class:`~sb3_forager.envs.ForagerVecEnv`.
+* a team on the embedded backend (``coop``): ``forager_coop_v0.parallel_env()`` -> SuperSuit ->
+  :class:`~sb3_forager.training.supersuit_vec.SuperSuitVecEnv` (or, with ``vec_env: batched`` or
+  a ``scenario_mix``, the batched :class:`~sb3_forager.envs.ForagerVecEnv`); one shared policy;
+* the single forager on the embedded backend: the batched :class:`~sb3_forager.envs.ForagerVecEnv`;
 * ``--backend gama``: ``sb3_forager.gama.make_gama_vec_env`` (one GAMA experiment per world).
 
 Every VecEnv is world-major (world ``w`` owns slots ``w*K .. w*K+K-1``) and emits
@@ -19,17 +19,17 @@ from typing import Any
 
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from .config import ConfigError, TrainConfig, parse_server
+from .config import TrainConfig, parse_server
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BackendUnavailableError",
     "check_backend",
+    "find_vec_normalize",
     "make_base_vec_env",
     "make_vec_env",
     "normalize_kwargs",
-    "find_vec_normalize",
 ]
 
 
@@ -43,38 +43,55 @@ def _gama_factory() -> Any:
     except ImportError as exc:
         raise BackendUnavailableError(
             "--backend gama needs the GAMA bridge (sb3_forager.gama.make_gama_vec_env), which is not "
-            f"available in this installation ({exc}). Train on the embedded simulation with --backend native."
+            f"available in this installation ({exc}). Train on the embedded simulation with --backend embedded."
         ) from exc
     return make_gama_vec_env
 
 
 def check_backend(cfg: TrainConfig) -> None:
-    """Raise :class:`BackendUnavailableError` now if ``cfg.backend`` cannot be used here."""
+    """Raise :class:`BackendUnavailableError` now if ``cfg.backend`` cannot be used here (for
+    GAMA: the bridge is missing, or a server does not answer)."""
     if cfg.backend == "gama":
         _gama_factory()
+        from ..gama.errors import GamaConnectionError
+        from ..gama.probe import probe_servers
+
+        try:
+            probe_servers(cfg.gama_servers, connect_timeout=min(5.0, float(cfg.gama_timeout)))
+        except GamaConnectionError as exc:
+            raise BackendUnavailableError(str(exc)) from None
 
 
-def make_base_vec_env(cfg: TrainConfig, n_worlds: int, render_mode: str | None = None) -> VecEnv:
-    """The bare SB3 VecEnv of ``n_worlds`` worlds of ``cfg.env`` on ``cfg.backend`` (no wrappers)."""
+def make_base_vec_env(
+    cfg: TrainConfig, n_worlds: int, render_mode: str | None = None, for_eval: bool = False
+) -> VecEnv:
+    """The bare SB3 VecEnv of ``n_worlds`` worlds of ``cfg.env`` on ``cfg.backend`` (no wrappers).
+
+    Training worlds follow the training distribution (:meth:`TrainConfig.training_scenarios`);
+    evaluation worlds (``for_eval``) the env's base scenario.
+    """
+    n = int(n_worlds)
+    scenarios = [cfg.base_scenario()] * n if for_eval else cfg.training_scenarios(n)
     if cfg.backend == "gama":
         factory = _gama_factory()
         servers = [parse_server(s) for s in cfg.gama_servers]
-        return factory(
-            cfg.kind,
-            n_envs=int(n_worlds),
+        venv = factory(
+            cfg.spec.gama_env,
+            n_envs=n,
             servers=[f"{host}:{port}" for host, port in servers],
             gaml_path=None,
             timeout=float(cfg.gama_timeout),
+            scenario=scenarios[0],
         )
-    if cfg.backend != "native":
-        raise ConfigError(f"backend must be 'native' or 'gama', got {cfg.backend!r}")
-    from ..envs import make_forager_vec_env
+        venv.scenarios = list(scenarios)
+        return venv
+    from ..envs.vec_env import ForagerVecEnv
 
-    if cfg.env == "coop" and cfg.vec_env == "supersuit" and render_mode is None:
-        from .supersuit_vec import make_coop_supersuit_vec_env
+    if cfg.uses_supersuit and not for_eval and render_mode is None:
+        from .supersuit_vec import make_team_supersuit_vec_env
 
-        return make_coop_supersuit_vec_env(int(n_worlds), num_cpus=0)
-    return make_forager_vec_env(int(n_worlds), cfg.kind, render_mode=render_mode)
+        return make_team_supersuit_vec_env(n, scenario=scenarios[0], num_cpus=0)
+    return ForagerVecEnv(n, scenarios, render_mode=render_mode)
 
 
 def normalize_kwargs(cfg: TrainConfig) -> dict[str, Any] | None:
@@ -101,7 +118,7 @@ def make_vec_env(
         for_eval: an evaluation env: ``VecNormalize`` (if any) frozen and rewards left raw.
         vecnormalize_path: load the normalisation statistics from this ``vecnormalize.pkl``.
     """
-    venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_envs if n_worlds is None else n_worlds))
+    venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_envs if n_worlds is None else n_worlds, for_eval=for_eval))
     kwargs = normalize_kwargs(cfg)
     if kwargs is None:
         return venv

@@ -1,14 +1,17 @@
-"""Evaluating a policy per *team* episode, loading saved runs, replays (GIF/PNG).
+"""Evaluating a policy per *team* episode: success (with a confidence interval), steps, path
+efficiency against the physical optimum, returns; baselines; replays (GIF/PNG).
 
 All functions work on any world-major SB3 VecEnv (world ``w`` owns slots ``w*K .. w*K+K-1``)
-that puts ``is_success`` and ``episode_steps`` in the infos of an episode's last step: the
-batched :class:`~sb3_forager.envs.ForagerVecEnv`, the SuperSuit stack and the GAMA VecEnv.
+whose infos at an episode's last step carry ``is_success``, ``episode_steps`` and, per slot,
+``arrival_step`` (the explicit arrival signal), ``start`` and ``obstacles``: the embedded
+:class:`~sb3_forager.envs.ForagerVecEnv` and the GAMA VecEnv do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +21,35 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import VecEnv
 
-from ..sim.world import WorldConfig
+from ..sim.paths import min_steps_lower_bound
+from ..sim.world import FOOD, OBSTACLE_CENTRES, WORLD
 from .envs import find_vec_normalize
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "EpisodeBatch",
+    "GreedyPolicy",
+    "RandomPolicy",
+    "Replay",
     "evaluate_team",
     "no_rng_side_effects",
-    "Replay",
     "record_replay",
     "save_gif",
     "save_trajectory_png",
+    "wilson_interval",
 ]
 
-_WORLD = WorldConfig()
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval of a success rate (95 % by default); (nan, nan) for n = 0."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass
@@ -46,6 +62,8 @@ class EpisodeBatch:
     forager_returns: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))  #: (n, K)
     #: (n, K) the step each forager reached the food, -1 if it never did
     arrival_steps: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
+    #: (n, K) the lower bound on each forager's steps to the food (see :mod:`sb3_forager.sim.paths`)
+    lower_bounds: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
 
     @property
     def n_episodes(self) -> int:
@@ -61,9 +79,26 @@ class EpisodeBatch:
         return float(self.success.mean()) if self.n_episodes else float("nan")
 
     @property
+    def success_interval(self) -> tuple[float, float]:
+        """The 95 % Wilson interval of the team success rate."""
+        return wilson_interval(int(self.success.sum()), self.n_episodes)
+
+    @property
     def steps_to_food(self) -> float:
         """Mean steps until every forager is at the food, over successful episodes (nan: none)."""
         return float(self.steps[self.success].mean()) if self.success.any() else float("nan")
+
+    @property
+    def efficiencies(self) -> np.ndarray:
+        """Path efficiency of each forager that reached the food: lower bound / its steps."""
+        reached = self.arrival_steps > 0
+        return (self.lower_bounds[reached] / self.arrival_steps[reached]).astype(np.float64)
+
+    @property
+    def path_efficiency(self) -> float:
+        """Mean path efficiency over the foragers that reached the food (nan: none did)."""
+        eff = self.efficiencies
+        return float(eff.mean()) if eff.size else float("nan")
 
     def forager_success_rate(self, k: int) -> float:
         return float((self.arrival_steps[:, k] >= 0).mean()) if self.n_episodes else float("nan")
@@ -74,19 +109,26 @@ class EpisodeBatch:
 
     def summary(self) -> dict[str, float]:
         """Team and per-forager means (the keys the CLI and the callbacks print and log)."""
+        n = self.n_episodes
+        lo, hi = self.success_interval
+        reached = self.arrival_steps >= 0
         out = {
-            "episodes": float(self.n_episodes),
+            "episodes": float(n),
             "success_rate": self.success_rate,
+            "success_low": lo,
+            "success_high": hi,
+            "forager_success_rate": float(reached.mean()) if n else float("nan"),
             "steps_to_food": self.steps_to_food,
-            "ep_len_mean": float(self.steps.mean()) if self.n_episodes else float("nan"),
-            "team_return": float(self.team_returns.mean()) if self.n_episodes else float("nan"),
-            "team_return_std": float(self.team_returns.std()) if self.n_episodes else float("nan"),
-            "forager_return": float(self.forager_returns.mean()) if self.n_episodes else float("nan"),
+            "ep_len_mean": float(self.steps.mean()) if n else float("nan"),
+            "path_efficiency": self.path_efficiency,
+            "team_return": float(self.team_returns.mean()) if n else float("nan"),
+            "team_return_std": float(self.team_returns.std()) if n else float("nan"),
+            "forager_return": float(self.forager_returns.mean()) if n else float("nan"),
         }
         for k in range(self.n_agents):
             out[f"forager_{k}/success_rate"] = self.forager_success_rate(k)
             out[f"forager_{k}/steps_to_food"] = self.forager_steps_to_food(k)
-            out[f"forager_{k}/return"] = float(self.forager_returns[:, k].mean()) if self.n_episodes else float("nan")
+            out[f"forager_{k}/return"] = float(self.forager_returns[:, k].mean()) if n else float("nan")
         return out
 
 
@@ -102,20 +144,61 @@ def no_rng_side_effects() -> Iterator[None]:
             np.random.set_state(np_state)
 
 
+# ---------------------------------------------------------------------- baselines
+class RandomPolicy:
+    """Uniform random actions in the Box (a baseline with SB3's ``predict`` signature)."""
+
+    name = "random actions"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=True):
+        return self.rng.uniform(-1.0, 1.0, size=(len(obs), 2)).astype(np.float32), state
+
+
+class GreedyPolicy:
+    """Push straight at the food at full strength, ignoring obstacles (a baseline): the heading
+    comes from the observation (indices 3, 4: ``(cos t + 1) / 2``, ``(sin t + 1) / 2``)."""
+
+    name = "greedy (push at food)"
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=True):
+        obs = np.asarray(obs, dtype=np.float64)
+        direction = 2.0 * obs[:, 3:5] - 1.0
+        scale = np.maximum(np.abs(direction).max(axis=1, keepdims=True), 1e-12)
+        return np.clip(direction / scale, -1.0, 1.0).astype(np.float32), state
+
+
+# ---------------------------------------------------------------------- evaluation
+def _lower_bound(info: dict[str, Any]) -> int:
+    start = info.get("start")
+    if start is None:
+        return -1
+    obstacles = info.get("obstacles")
+    food = info.get("food", FOOD)
+    try:
+        return min_steps_lower_bound(tuple(start), tuple(food), OBSTACLE_CENTRES if obstacles is None else obstacles)
+    except ValueError:  # a start without a free path (a GAML model of another world): no bound
+        return -1
+
+
 def evaluate_team(
     model: Any,
     venv: VecEnv,
     n_episodes: int,
     n_agents: int,
     deterministic: bool = True,
-    max_steps: int = 100_000,
+    max_steps: int = 1_000_000,
 ) -> EpisodeBatch:
     """Run ``n_episodes`` team episodes of ``model`` on ``venv`` and return per-episode results.
 
     Episodes are spread over the worlds as evenly as possible (world ``w`` runs
     ``(n_episodes + w) // n_worlds``), like SB3's ``evaluate_policy``, so short episodes are not
     over-counted. Works with recurrent policies (LSTM states are carried and reset per episode)
-    and with ``VecNormalize`` (returns are the raw rewards). The env is reset first.
+    and with ``VecNormalize`` (returns are the raw rewards). The env is reset first (seed it
+    before for reproducible episodes). Each forager's arrival step comes from its info's
+    ``arrival_step``; its lower bound from the info's ``start`` and ``obstacles``.
     """
     k = int(n_agents)
     if venv.num_envs % k:
@@ -124,15 +207,13 @@ def evaluate_team(
     targets = np.array([(int(n_episodes) + w) // n_worlds for w in range(n_worlds)])
     counts = np.zeros(n_worlds, dtype=np.int64)
     vn = find_vec_normalize(venv)
-    wait_reward = _WORLD.wait_reward
 
     returns = np.zeros(venv.num_envs)
-    arrival = np.full(venv.num_envs, -1, dtype=np.int64)
-    steps = np.zeros(n_worlds, dtype=np.int64)
     success: list[bool] = []
     lengths: list[int] = []
     f_returns: list[np.ndarray] = []
-    f_arrival: list[np.ndarray] = []
+    f_arrival: list[list[int]] = []
+    f_bounds: list[list[int]] = []
 
     obs = venv.reset()
     state = None
@@ -144,27 +225,17 @@ def evaluate_team(
         obs, rewards, dones, infos = venv.step(actions)
         raw = vn.get_original_reward() if vn is not None else rewards
         returns += raw
-        steps += 1
-        step_per_slot = np.repeat(steps, k)
-        newly = (arrival < 0) & np.isclose(raw, wait_reward) & (k > 1)
-        arrival[newly] = step_per_slot[newly]
-        for w in np.flatnonzero(dones.reshape(n_worlds, k)[:, 0]).tolist():
+        for w in np.flatnonzero(np.asarray(dones).reshape(n_worlds, k)[:, 0]).tolist():
             slots = slice(w * k, (w + 1) * k)
             if counts[w] < targets[w]:
-                info = infos[w * k]
-                ok = bool(info.get("is_success", False))
-                length = int(info.get("episode_steps", steps[w]))
-                arr = arrival[slots].copy()
-                if ok:
-                    arr[arr < 0] = length  # the last to arrive ends the episode
-                success.append(ok)
-                lengths.append(length)
+                slot_infos = infos[w * k : (w + 1) * k]
+                success.append(bool(slot_infos[0].get("is_success", False)))
+                lengths.append(int(slot_infos[0].get("episode_steps", -1)))
                 f_returns.append(returns[slots].copy())
-                f_arrival.append(arr)
+                f_arrival.append([int(i.get("arrival_step", -1)) for i in slot_infos])
+                f_bounds.append([_lower_bound(i) for i in slot_infos])
                 counts[w] += 1
             returns[slots] = 0.0
-            arrival[slots] = -1
-            steps[w] = 0
         episode_start = np.asarray(dones, dtype=bool)
     else:
         raise RuntimeError(f"evaluation did not finish {n_episodes} episodes within {max_steps} steps")
@@ -174,6 +245,7 @@ def evaluate_team(
         steps=np.asarray(lengths, dtype=np.int64),
         forager_returns=np.asarray(f_returns, dtype=np.float64).reshape(-1, k),
         arrival_steps=np.asarray(f_arrival, dtype=np.int64).reshape(-1, k),
+        lower_bounds=np.asarray(f_bounds, dtype=np.int64).reshape(-1, k),
     )
 
 
@@ -187,15 +259,18 @@ class Replay:
     success: bool
     steps: int
     returns: np.ndarray  #: (K,)
+    obstacles: tuple[tuple[float, float], ...] = OBSTACLE_CENTRES
+    food: tuple[float, float] = FOOD
+    at_food: list[np.ndarray] = field(default_factory=list)  #: per frame, (K,) bool
 
     def positions(self) -> np.ndarray:
         """(T+1, K, 2) world coordinates (from the observations' x/100, y/100)."""
         obs = np.asarray(self.observations)
-        return obs[:, :, 0:2] * _WORLD.world_size
+        return obs[:, :, 0:2] * WORLD.world_size
 
 
 def record_replay(
-    model: Any, venv: VecEnv, n_agents: int, deterministic: bool = True, max_steps: int = 10_000
+    model: Any, venv: VecEnv, n_agents: int, deterministic: bool = True, max_steps: int = 100_000
 ) -> Replay:
     """Play one episode on world 0 of ``venv`` and keep every observation (for GIFs and plots)."""
     k = int(n_agents)
@@ -205,10 +280,13 @@ def record_replay(
         return vn.unnormalize_obs(o) if vn is not None and vn.norm_obs else o
 
     obs = venv.reset()
+    episode = venv.get_attr("episode", indices=[0])[0] if _has_attr(venv, "episode") else None
     frames = [np.asarray(raw_obs(obs)[:k], dtype=np.float64)]
+    flags = [np.zeros(k, dtype=bool)]
     returns = np.zeros(k)
     state = None
     episode_start = np.ones(venv.num_envs, dtype=bool)
+    arrived = np.zeros(k, dtype=bool)
     for step in range(1, int(max_steps) + 1):
         actions, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
         obs, rewards, dones, infos = venv.step(actions)
@@ -217,46 +295,79 @@ def record_replay(
         if dones[0]:
             last = np.stack([np.asarray(infos[a]["terminal_observation"]) for a in range(k)])
             frames.append(np.asarray(raw_obs(last), dtype=np.float64))
+            flags.append(np.array([infos[a].get("arrival_step", -1) >= 0 for a in range(k)]))
             info = infos[0]
-            return Replay(k, frames, bool(info.get("is_success", False)), int(info.get("episode_steps", step)), returns)
-        frames.append(np.asarray(raw_obs(obs)[:k], dtype=np.float64))
+            obstacles = info.get("obstacles") or (episode.obstacles if episode is not None else OBSTACLE_CENTRES)
+            food = tuple(info.get("food", episode.food if episode is not None else FOOD))
+            return Replay(
+                k, frames, bool(info.get("is_success", False)), int(info.get("episode_steps", step)), returns,
+                tuple(obstacles), food, flags,
+            )  # fmt: skip
+        frame = np.asarray(raw_obs(obs)[:k], dtype=np.float64)
+        fx, fy = episode.food if episode is not None else FOOD
+        arrived |= (
+            np.hypot(frame[:, 0] * WORLD.world_size - fx, frame[:, 1] * WORLD.world_size - fy) < WORLD.food_radius
+        )
+        frames.append(frame)
+        flags.append(arrived.copy())
         episode_start = np.asarray(dones, dtype=bool)
     raise RuntimeError(f"the replay episode did not end within {max_steps} steps")
 
 
-def _frame(replay: Replay, t: int, size: int, trails: bool) -> np.ndarray:
+def _has_attr(venv: VecEnv, name: str) -> bool:
+    try:
+        venv.get_attr(name, indices=[0])
+        return True
+    except (AttributeError, ValueError, IndexError):
+        return False
+
+
+def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -> np.ndarray:
     from ..render import render_world
 
     obs = replay.observations[t]
-    n_s = _WORLD.n_sensors
-    pos = obs[:, 0:2] * _WORLD.world_size
-    at_food = (obs[:, 2] * _WORLD.max_distance) < _WORLD.food_radius
-    trail = None
-    if trails:
-        all_pos = replay.positions()[: t + 1]
-        trail = [[tuple(p) for p in all_pos[:, a]] for a in range(replay.n_agents)]
+    n_s = WORLD.n_sensors
+    pos = obs[:, 0:2] * WORLD.world_size
+    all_pos = replay.positions()
+    trail = [[tuple(p) for p in all_pos[: t + 1, a]] for a in range(replay.n_agents)] if trails else None
+    at_food = replay.at_food[t] if t < len(replay.at_food) else np.zeros(replay.n_agents, dtype=bool)
     return render_world(
-        _WORLD,
+        WORLD,
         positions=[tuple(p) for p in pos.tolist()],
         sensors=obs[:, 5 : 5 + n_s].tolist(),
-        at_food=at_food.tolist(),
+        at_food=[bool(b) for b in at_food],
         step=t,
         size=size,
         trails=trail,
+        obstacles=WORLD.obstacle_boxes(replay.obstacles) if replay.obstacles else np.zeros((0, 4)),
+        food=replay.food,
+        starts=[tuple(p) for p in all_pos[0].tolist()],
+        caption=caption,
+        legend=True,
     )
 
 
-def save_gif(replay: Replay, path: str | Path, size: int = 400, fps: int = 10) -> Path:
-    """An animated GIF of the replay (sensor rays, trails, food), written atomically."""
+def save_gif(replay: Replay, path: str | Path, size: int = 400, fps: int = 10, hold_s: float = 1.0) -> Path:
+    """An animated GIF of the replay (sensor rays, trails, start rings, food, a legend), written
+    atomically; the last frame is held for ``hold_s`` seconds."""
     import io
 
     from PIL import Image
 
     from .run_dir import atomic_write_bytes
 
-    images = [Image.fromarray(_frame(replay, t, size, trails=True)) for t in range(len(replay.observations))]
+    n = len(replay.observations)
+    outcome = "success" if replay.success else "no success"
+    images = [
+        Image.fromarray(
+            _frame(replay, t, size, trails=True, caption=f"/ {replay.steps}" + (f"  {outcome}" if t == n - 1 else ""))
+        )
+        for t in range(n)
+    ]
+    frame_ms = int(1000 / fps)
+    durations = [frame_ms] * (n - 1) + [max(frame_ms, int(1000 * hold_s))]
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
     return atomic_write_bytes(path, buf.getvalue())
 
 
@@ -268,28 +379,34 @@ def save_trajectory_png(replay: Replay, path: str | Path, title: str = "") -> Pa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, Rectangle
 
-    from ..render import FORAGER_COLOURS
+    from ..render import forager_colour
     from .run_dir import atomic_write_bytes
 
-    w = _WORLD
     fig, ax = plt.subplots(figsize=(6, 6))
-    for (lx, ly), (hx, hy) in zip(w.obstacle_lo, w.obstacle_hi):
+    for lx, ly, hx, hy in WORLD.obstacle_boxes(replay.obstacles) if replay.obstacles else []:
         ax.add_patch(Rectangle((lx, ly), hx - lx, hy - ly, color="0.35"))
-    ax.add_patch(Circle(w.food, w.food_radius, color=(0.2, 0.7, 0.2), alpha=0.8, label="food"))
+    ax.add_patch(Circle(replay.food, WORLD.food_radius, color=(0.2, 0.7, 0.2), alpha=0.8, label="food"))
     pos = replay.positions()
     for a in range(replay.n_agents):
-        colour = tuple(c / 255 for c in FORAGER_COLOURS[a % len(FORAGER_COLOURS)])
-        ax.plot(pos[:, a, 0], pos[:, a, 1], "-", color=colour, lw=1.8, label=f"forager_{a}")
-        ax.plot(pos[0, a, 0], pos[0, a, 1], "o", color=colour, ms=7)
+        colour = tuple(c / 255 for c in forager_colour(a))
+        label = f"forager_{a}" if replay.n_agents <= 10 else None
+        ax.plot(pos[:, a, 0], pos[:, a, 1], "-", color=colour, lw=1.8, label=label)
+        ax.plot(pos[0, a, 0], pos[0, a, 1], "o", color=colour, ms=7, mfc="none", mew=2)
         ax.plot(pos[-1, a, 0], pos[-1, a, 1], "*", color=colour, ms=12)
-    ax.set_xlim(0, w.world_size)
-    ax.set_ylim(w.world_size, 0)  # y down, as in GAMA
+    ax.set_xlim(0, WORLD.world_size)
+    ax.set_ylim(WORLD.world_size, 0)  # y down, as in GAMA
     ax.set_aspect("equal")
     outcome = "success" if replay.success else "no success"
-    ax.set_title(title or f"{outcome} in {replay.steps} steps, returns {np.round(replay.returns, 1).tolist()}")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(title or f"{outcome} in {replay.steps} steps")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], ls="", marker="o", mfc="none", mec="k", mew=2, label="start"),
+        Line2D([], [], ls="", marker="*", color="k", ms=10, label="end"),
+    ]
+    ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=2)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)

@@ -1,7 +1,11 @@
 """``training_rewards.png``: the learning curves of a run (like the tutorial's ``plot_training``).
 
-Three panels over training timesteps: the (team) return of every training episode with its moving
-average, the success rate, and the steps to food; evaluation points from ``evaluations.npz`` on top.
+Left, the training episodes, over the number of completed (team) episodes: their return, success
+rate and steps, each with a moving average over the last ``window`` episodes. The average is drawn
+from the point where its window is full; the first window is shaded, because the first episodes
+to finish are the lucky short ones (a success rate of 1.0 there is not the policy's). Right, the
+periodic evaluations over training timesteps: success (deterministic and stochastic), steps to
+food and path efficiency of the deterministic policy.
 """
 
 from __future__ import annotations
@@ -31,6 +35,23 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (csum[idx] - csum[lo]) / (idx - lo)
 
 
+def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
+    if "arrival_steps" not in evals or "lower_bounds" not in evals:
+        return None
+    arrival = np.asarray(evals["arrival_steps"], dtype=np.float64)
+    bounds = np.asarray(evals["lower_bounds"], dtype=np.float64)
+    reached = arrival > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(reached, bounds / np.where(reached, arrival, 1.0), np.nan)
+    flat = ratio.reshape(ratio.shape[0], -1)
+    out = np.full(flat.shape[0], np.nan)
+    for i, row in enumerate(flat):
+        ok = row[np.isfinite(row)]
+        if ok.size:
+            out[i] = ok.mean()
+    return out
+
+
 def plot_training(
     run_dir: str | Path, n_agents: int, title: str | None = None, path: str | Path | None = None
 ) -> Path | None:
@@ -51,33 +72,37 @@ def plot_training(
         return None
 
     ret_label = "team return" if n_agents > 1 else "return"
-    fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    ax_ret, ax_succ, ax_steps = axes
+    fig, axes = plt.subplots(3, 2, figsize=(13, 9))
+    (ax_ret, ax_eret), (ax_succ, ax_esucc), (ax_steps, ax_esteps) = axes
     if episodes:
-        ts = episodes["timesteps"]
-        window = max(10, min(100, ts.size // 10 or 1))
-        avg = f"{window}-episode average"
-        ax_ret.plot(
-            ts, episodes["team_return"], ".", ms=2, alpha=0.25, color="tab:blue", label=f"training episode {ret_label}"
-        )
-        ax_ret.plot(ts, moving_average(episodes["team_return"], window), color="tab:blue", lw=2, label=avg)
-        ax_succ.plot(
-            ts, moving_average(episodes["success"], window), color="tab:green", lw=2, label=f"training success ({avg})"
-        )
-        ax_steps.plot(
-            ts,
-            moving_average(episodes["steps"], window),
-            color="tab:purple",
-            lw=2,
-            label=f"training episode length ({avg})",
-        )
+        n = episodes["team_return"].size
+        idx = np.arange(1, n + 1)
+        window = int(max(10, min(100, n // 10 or 1)))
+        full = idx >= window
+        avg = f"mean of the last {window} episodes"
+        for ax, key, colour, label in (
+            (ax_ret, "team_return", "tab:blue", ret_label),
+            (ax_succ, "success", "tab:green", "success rate"),
+            (ax_steps, "steps", "tab:purple", "episode length"),
+        ):
+            values = episodes[key]
+            if key != "success":
+                ax.plot(idx, values, ".", ms=2, alpha=0.25, color=colour, label=f"each training episode's {label}")
+            ma = moving_average(values, window)
+            ax.plot(idx[full], ma[full], color=colour, lw=2, label=f"training {label} ({avg})")
+            ax.axvspan(0.5, min(window, n) + 0.5, color="0.85", alpha=0.6, lw=0)
+        ax_succ.text(
+            0.01, 0.03, "shaded: the first window (the first episodes to finish are the short ones)",
+            transform=ax_succ.transAxes, fontsize=7, color="0.35",
+        )  # fmt: skip
+        ax_steps.set_xlabel("completed training episodes (team episodes)")
     if evals and "timesteps" in evals:
         ets = evals["timesteps"]
         det = {"ms": 4, "color": "tab:red"}
-        ax_ret.plot(ets, np.nanmean(evals["results"], axis=1), "o-", label=f"eval {ret_label} (deterministic)", **det)
-        ax_succ.plot(ets, np.nanmean(evals["successes"], axis=1), "o-", label="eval success (deterministic)", **det)
+        ax_eret.plot(ets, np.nanmean(evals["results"], axis=1), "o-", label=f"eval {ret_label} (deterministic)", **det)
+        ax_esucc.plot(ets, np.nanmean(evals["successes"], axis=1), "o-", label="eval success (deterministic)", **det)
         if "stochastic_successes" in evals:
-            ax_succ.plot(
+            ax_esucc.plot(
                 ets,
                 np.nanmean(evals["stochastic_successes"], axis=1),
                 "s--",
@@ -89,19 +114,35 @@ def plot_training(
         ok = np.asarray(evals["successes"], dtype=np.float64) > 0.5
         with np.errstate(invalid="ignore"):
             mean_ok = np.nansum(np.where(ok, lengths, 0), axis=1) / ok.sum(axis=1)
-        to_food = np.where(ok.any(axis=1), mean_ok, np.nan)
-        ax_steps.plot(ets, to_food, "o-", label="eval steps to food (deterministic)", **det)
+        ax_esteps.plot(ets, np.where(ok.any(axis=1), mean_ok, np.nan), "o-", label="eval steps to food", **det)
+        efficiency = _eval_efficiency(evals)
+        if efficiency is not None:
+            ax_eff = ax_esteps.twinx()
+            ax_eff.plot(ets, efficiency, "d:", color="tab:brown", ms=4, label="eval path efficiency (right axis)")
+            ax_eff.set_ylabel("path efficiency (1 = optimum)")
+            ax_eff.set_ylim(0, 1.05)
+            ax_eff.legend(fontsize=8, loc="lower right")
+        ax_esteps.set_xlabel("training timesteps (agent steps)")
+    else:
+        for ax in (ax_eret, ax_esucc, ax_esteps):
+            ax.text(0.5, 0.5, "no periodic evaluation yet (see eval_freq)", ha="center", va="center",
+                    transform=ax.transAxes, color="0.4")  # fmt: skip
     ax_ret.set_ylabel(ret_label)
     ax_succ.set_ylabel("success rate")
-    ax_succ.set_ylim(-0.05, 1.05)
+    ax_esucc.set_ylabel("success rate")
+    for ax in (ax_succ, ax_esucc):
+        ax.set_ylim(-0.05, 1.05)
     ax_steps.set_ylabel("steps")
-    ax_steps.set_xlabel("timesteps (agent steps)")
-    for ax in axes:
+    ax_esteps.set_ylabel("steps")
+    ax_ret.set_title("training episodes", fontsize=10)
+    ax_eret.set_title("evaluations (the same seeded episodes each time)", fontsize=10)
+    for ax in axes.ravel():
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="best")
     fig.suptitle(title or paths.root.name)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
     return atomic_write_bytes(path or paths.plot, buf.getvalue())

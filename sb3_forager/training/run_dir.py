@@ -25,17 +25,17 @@ import yaml
 
 __all__ = [
     "RunPaths",
+    "atomic_save_model",
+    "atomic_save_npz",
+    "atomic_save_pickle",
+    "atomic_save_yaml",
     "atomic_write_bytes",
     "atomic_write_text",
-    "atomic_save_model",
-    "atomic_save_pickle",
-    "atomic_save_npz",
-    "atomic_save_yaml",
     "create_run_dir",
-    "resolve_resume",
-    "zip_metadata",
     "detect_algo",
     "detect_env",
+    "resolve_resume",
+    "zip_metadata",
 ]
 
 
@@ -71,6 +71,11 @@ class RunPaths:
         return self.root / "best_vecnormalize.pkl"
 
     @property
+    def best_marker(self) -> Path:
+        """The timestep and evaluation score of ``best_model.zip``."""
+        return self.root / "best_model.json"
+
+    @property
     def evaluations(self) -> Path:
         return self.root / "evaluations.npz"
 
@@ -88,6 +93,18 @@ class RunPaths:
 
     def checkpoint_vecnormalize(self, num_timesteps: int) -> Path:
         return self.checkpoints / f"vecnormalize_{int(num_timesteps)}_steps.pkl"
+
+    def vecnormalize_for(self, model_zip: Path) -> Path:
+        """The VecNormalize statistics saved with ``model_zip`` (a checkpoint's own, the best
+        model's, else the run's ``vecnormalize.pkl``); the path may not exist."""
+        model_zip = Path(model_zip)
+        if model_zip.parent.resolve() == self.checkpoints.resolve():
+            steps = model_zip.stem.removeprefix("model_").removesuffix("_steps")
+            if steps.isdigit():
+                return self.checkpoint_vecnormalize(int(steps))
+        if model_zip.name == self.best_model.name:
+            return self.best_vecnormalize
+        return self.vecnormalize
 
 
 # ---------------------------------------------------------------------- atomic writes
@@ -149,6 +166,21 @@ def atomic_save_yaml(path: str | Path, data: Any) -> Path:
 
 
 # ---------------------------------------------------------------------- run folders
+def check_logdir(logdir: str | Path) -> Path:
+    """Make sure run folders can be created under ``logdir`` (creating it), or raise ``ValueError``."""
+    logdir = Path(logdir)
+    if logdir.exists() and not logdir.is_dir():
+        raise ValueError(f"--logdir {logdir} is a file, not a folder")
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=logdir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"cannot write run folders under --logdir {logdir}: {exc.strerror or exc}") from None
+    return logdir
+
+
 def create_run_dir(logdir: str | Path, prefix: str, run_name: str | None = None) -> Path:
     """Create and return a new run folder under ``logdir``.
 
@@ -157,8 +189,8 @@ def create_run_dir(logdir: str | Path, prefix: str, run_name: str | None = None)
     """
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
-    if run_name:
-        if any(sep in run_name for sep in ("/", "\\")) or run_name in (".", ".."):
+    if run_name is not None:
+        if not run_name.strip() or any(sep in run_name for sep in ("/", "\\", "\0")) or run_name in (".", ".."):
             raise ValueError(f"--run-name must be a plain folder name, got {run_name!r}")
         path = logdir / run_name
         try:
@@ -205,23 +237,53 @@ def _num_timesteps(path: Path) -> int:
     return int(zip_metadata(path).get("num_timesteps", 0))
 
 
+def check_model_zip(path: str | Path) -> None:
+    """Raise ``ValueError`` unless ``path`` is a complete SB3 model zip (readable, CRCs intact,
+    with ``data`` and ``policy.pth``)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = set(zf.namelist())
+            json.loads(zf.read("data"))
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path} is not a complete Stable-Baselines3 model zip ({exc})") from None
+    if bad is not None:
+        raise ValueError(f"{path} is damaged ({bad} fails its checksum)")
+    if "policy.pth" not in names:
+        raise ValueError(f"{path} has no policy.pth")
+
+
 def resolve_resume(target: str | Path) -> tuple[Path, Path]:
     """``--resume`` target -> ``(run_dir, model_zip)``.
 
-    A run folder resumes from whichever of ``model.zip`` and ``checkpoints/*.zip`` has trained
-    the most timesteps; a zip resumes from that zip, in the run folder that holds it (its parent,
-    or the parent's parent for a checkpoint).
+    A run folder resumes from whichever valid one of ``model.zip`` and ``checkpoints/*.zip`` has
+    trained the most timesteps (a truncated or damaged zip, e.g. from a kill, is skipped with a
+    warning); a zip resumes from that zip, in the run folder that holds it (its parent, or the
+    parent's parent for a checkpoint).
     """
+    import logging
+
+    log = logging.getLogger(__name__)
     target = Path(target)
     if target.is_dir():
         paths = RunPaths(target)
-        candidates = [p for p in [paths.model, *sorted(paths.checkpoints.glob("*.zip"))] if p.is_file()]
+        candidates = []
+        for p in [paths.model, *sorted(paths.checkpoints.glob("*.zip"))]:
+            if not p.is_file():
+                continue
+            try:
+                check_model_zip(p)
+                candidates.append((_num_timesteps(p), p == paths.model, p))
+            except ValueError as exc:
+                log.warning("skipping %s: %s", p, exc)
         if not candidates:
-            raise FileNotFoundError(f"{target} holds no model.zip and no checkpoints/*.zip to resume from")
-        best = max(candidates, key=lambda p: (_num_timesteps(p), p == paths.model))
+            raise FileNotFoundError(f"{target} holds no valid model.zip and no valid checkpoints/*.zip to resume from")
+        best = max(candidates)[2]
+        if paths.model.is_file() and best != paths.model:
+            log.warning("resuming from %s, the newest valid model of %s", best, target)
         return target, best
     if target.is_file():
-        zip_metadata(target)  # fail early on a file that is not a model
+        check_model_zip(target)  # fail early on a file that is not a (complete) model
         parent = target.parent
         run_dir = parent.parent if parent.name == "checkpoints" else parent
         return run_dir, target

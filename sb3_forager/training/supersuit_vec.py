@@ -27,9 +27,11 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
+from ..envs.contract import check_batch_actions
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["SuperSuitVecEnv", "make_supersuit_vec_env", "make_coop_supersuit_vec_env"]
+__all__ = ["SuperSuitVecEnv", "make_coop_supersuit_vec_env", "make_supersuit_vec_env"]
 
 
 class SuperSuitVecEnv(VecEnv):
@@ -50,16 +52,21 @@ class SuperSuitVecEnv(VecEnv):
       (``ProcConcatVec`` hands out one shared ``{}`` for every empty slot);
     * ``get_attr``/``set_attr``/``env_method`` reach the PettingZoo env of each copy
       (``num_cpus=0`` only: with worker processes the copies are out of reach);
+    * a batch of actions is checked whole before any copy steps (an action outside the Box
+      raises ``ValueError`` naming its slot, and no copy has moved);
     * ``close`` is idempotent, never raises, and also runs at interpreter exit, so that a crash
       with worker processes does not leave the process waiting on them forever.
     """
 
-    def __init__(self, venv: gym.vector.VectorEnv, agents_per_copy: int) -> None:
+    def __init__(
+        self, venv: gym.vector.VectorEnv, agents_per_copy: int, agent_ids: Sequence[str] | None = None
+    ) -> None:
         k = int(agents_per_copy)
         if k < 1 or venv.num_envs % k:
             raise ValueError(f"{venv.num_envs} slots cannot be split into copies of {agents_per_copy} agents")
         self.venv = venv
         self.agents_per_copy = k
+        self.agent_ids = list(agent_ids) if agent_ids is not None else [f"agent_{a}" for a in range(k)]
         self.n_copies = venv.num_envs // k
         self._closed = False
         # VecEnv.__init__ asks get_attr("render_mode"); ProcConcatVec has no such attribute.
@@ -85,7 +92,10 @@ class SuperSuitVecEnv(VecEnv):
         return np.asarray(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self.venv.step_async(np.asarray(actions))
+        # SuperSuit steps the copies one after the other: a bad action of copy 3 would only be
+        # refused after copies 0-2 had stepped. Checking the whole batch first keeps it atomic.
+        checked = check_batch_actions(actions, self.n_copies, self.agent_ids)
+        self.venv.step_async(checked.reshape(self.num_envs, -1).astype(np.float32))
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, terms, truncs, infos = self.venv.step_wait()
@@ -190,14 +200,19 @@ def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: i
     if int(n_copies) < 1:
         raise ValueError(f"n_copies must be >= 1, got {n_copies!r}")
     par_env = env_fn()
-    k = len(par_env.possible_agents)
+    agents = list(par_env.possible_agents)
     markov = ss.pettingzoo_env_to_vec_env_v1(par_env)
     venv = ss.concat_vec_envs_v1(markov, int(n_copies), num_cpus=int(num_cpus), base_class="gymnasium")
-    return SuperSuitVecEnv(venv, agents_per_copy=k)
+    return SuperSuitVecEnv(venv, agents_per_copy=len(agents), agent_ids=agents)
 
 
-def make_coop_supersuit_vec_env(n_copies: int, num_cpus: int = 0, **env_kwargs: Any) -> SuperSuitVecEnv:
-    """The embedded cooperative pair (``forager_coop_v0.parallel_env``) through SuperSuit."""
+def make_team_supersuit_vec_env(n_copies: int, num_cpus: int = 0, **env_kwargs: Any) -> SuperSuitVecEnv:
+    """The embedded team (``forager_coop_v0.parallel_env(**env_kwargs)``, by default the tutorial
+    pair) through SuperSuit."""
     from .. import forager_coop_v0
 
     return make_supersuit_vec_env(lambda: forager_coop_v0.parallel_env(**env_kwargs), n_copies, num_cpus)
+
+
+#: the previous name
+make_coop_supersuit_vec_env = make_team_supersuit_vec_env

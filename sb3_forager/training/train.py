@@ -1,16 +1,26 @@
-"""Train PPO / RecurrentPPO on the forager envs: the library behind ``scripts/train_sb3.py``.
+"""Train PPO / RecurrentPPO on the forager envs: the library behind ``python -m sb3_forager train``.
 
 :func:`train` builds the envs, the model (or loads it to resume), the callbacks, runs ``learn``
-and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`). Ctrl-C saves
-the current model and returns normally (``TrainResult.interrupted``); an exception during
-``learn`` (a GAMA server that died, say) saves a checkpoint first and is re-raised as
-:class:`TrainingError`.
+and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`).
+
+* Ctrl-C and SIGTERM (what ``timeout``, ``docker stop`` and SLURM send) save the current model and
+  return normally (``TrainResult.interrupted`` names the signal).
+* An exception during ``learn`` (a GAMA server that died, a model sending NaN) saves a checkpoint
+  first, unless the model's parameters are no longer finite or nothing was trained, and is
+  re-raised as :class:`TrainingError` saying what was saved and how to go on.
+* ``episodes.csv`` and ``evaluations.npz`` are made durable at every checkpoint, so a SIGKILL or
+  an out-of-memory kill loses at most the work since the last checkpoint.
+* Resuming (from a run folder's newest valid model, or an explicit older checkpoint) cuts the run's
+  history back to the resumed timestep: evaluations, episodes, the best score and
+  ``best_model.zip`` then describe one timeline, and TensorBoard writes a new event folder. A
+  resume that fails before training starts changes nothing in the run folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import shutil
 import signal
 import threading
@@ -43,21 +53,22 @@ from .run_dir import (
     atomic_save_model,
     atomic_save_pickle,
     atomic_save_yaml,
-    atomic_write_bytes,
+    check_logdir,
     create_run_dir,
     resolve_resume,
+    zip_metadata,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TB_LOG_NAME", "TrainResult", "TrainingError", "train", "load_model"]
+__all__ = ["TB_LOG_NAME", "TrainResult", "TrainingError", "load_model", "model_is_finite", "train"]
 
-#: TensorBoard events go to ``<run>/tb_1/`` (the same folder again on ``--resume``).
+#: TensorBoard events go to ``<run>/tb_1/``; a resume from timestep T writes ``<run>/tb_from_T_0/``
 TB_LOG_NAME = "tb"
 
 
 class TrainingError(RuntimeError):
-    """Training stopped on an exception; the message says where the model so far was saved."""
+    """Training stopped on an exception; the message says what was saved (if anything)."""
 
     def __init__(self, message: str, checkpoint: Path | None = None) -> None:
         super().__init__(message)
@@ -73,7 +84,8 @@ class TrainResult:
     num_timesteps: int
     #: seconds spent in ``learn`` (training wall time, evaluations during training included)
     train_seconds: float
-    interrupted: bool = False
+    #: the signal that interrupted training ("SIGINT", "SIGTERM"), or None
+    interrupted: str | None = None
     #: training was stopped early by ``on_eval`` returning False
     stopped_early: bool = False
     #: the final model's evaluation (deterministic, stochastic summaries) if evaluation is on
@@ -83,24 +95,66 @@ class TrainResult:
 
 
 def load_model(path: str | Path, algo: str | None = None, **kwargs: Any) -> Any:
-    """``PPO.load`` / ``RecurrentPPO.load`` of ``path``; the algorithm is read from the zip if not given."""
+    """``PPO.load`` / ``RecurrentPPO.load`` of ``path``; the algorithm is read from the zip if not given.
+
+    Raises ``ValueError`` (naming the file) when it is not a loadable SB3 model (truncated zip,
+    corrupt ``policy.pth``, policy of another algorithm).
+    """
     from .run_dir import detect_algo
 
     cls = algo_class(algo or detect_algo(path))
-    return cls.load(str(path), **kwargs)
+    try:
+        return cls.load(str(path), **kwargs)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        raise ValueError(f"{path} cannot be loaded as a {cls.__name__} model: {type(exc).__name__}: {exc}") from exc
+
+
+def model_is_finite(model: Any) -> bool:
+    """Whether every parameter of the model's policy is finite (no NaN, no infinity)."""
+    with torch.no_grad():
+        return all(bool(torch.isfinite(p).all()) for p in model.policy.parameters())
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during training (``signal_name`` says which)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 @contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while the final files are written (main thread only)."""
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` like Ctrl-C does (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Interrupted("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while the final files are written (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    prev_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prev_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, prev_int)
+        signal.signal(signal.SIGTERM, prev_term)
 
 
 def train(
@@ -119,24 +173,29 @@ def train(
         cfg: the resolved config (:func:`~sb3_forager.training.config.resolve_config`).
         logdir: the parent folder of run folders.
         run_name: the run folder's name (default ``<env>_<algo>_<k>``).
-        resume: a run folder or model zip to continue (``cfg.n_timesteps`` more timesteps, same
-            TensorBoard curves, timestep count continued).
+        resume: a run folder or model zip to continue (``cfg.n_timesteps`` more timesteps, the
+            timestep count continued, the history cut back to the resumed timestep).
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
         on_eval: called after each periodic evaluation as ``on_eval(num_timesteps, det, stoch)``
             (the summaries of :meth:`EpisodeBatch.summary`); returning False stops training
             early (``TrainResult.stopped_early``), the run folder being written as usual.
+
+    Raises:
+        ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
+            before anything is written (a new run folder is removed again; a resumed one is unchanged).
+        TrainingError: training started and then failed.
     """
     cfg.validate()
-    check_backend(cfg)  # before any folder is made
+    check_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
     torch.set_num_threads(int(cfg.torch_threads))
+    resume_zip: Path | None = None
     if resume is not None:
         run_dir, resume_zip = resolve_resume(resume)
     else:
-        run_dir, resume_zip = create_run_dir(logdir, f"{cfg.env}_{cfg.algo}", run_name), None
+        check_logdir(logdir)
+        run_dir = create_run_dir(logdir, f"{cfg.env}_{cfg.algo}", run_name)
     paths = RunPaths(run_dir)
-    config_before = paths.config.read_bytes() if paths.config.is_file() else None
-    atomic_save_yaml(paths.config, cfg.to_dict())
     logger.info("run folder: %s", run_dir)
 
     env = eval_env = None
@@ -144,19 +203,17 @@ def train(
         try:
             env = make_vec_env(cfg, vecnormalize_path=_stats_for(paths, resume_zip))
             if cfg.eval_freq > 0 or final_eval_episodes:
-                n_eval_worlds = 1 if cfg.backend == "gama" else min(cfg.eval_episodes, cfg.n_envs)
+                n_eval_worlds = 1 if cfg.backend == "gama" else min(cfg.eval_episodes, 64)
                 eval_env = make_vec_env(cfg, n_worlds=n_eval_worlds, for_eval=True)
             model = _make_model(cfg, env, run_dir, resume_zip)
         except BaseException:
             # nothing was trained: leave the folder as it was (a new one is removed again)
             if resume_zip is None:
                 shutil.rmtree(run_dir, ignore_errors=True)
-            elif config_before is not None:
-                atomic_write_bytes(paths.config, config_before)
             raise
-        return _learn(
-            cfg, model, env, eval_env, paths, resume_zip is not None, extra_callbacks, final_eval_episodes, on_eval
-        )
+        resumed_at = int(model.num_timesteps) if resume_zip is not None else None
+        atomic_save_yaml(paths.config, cfg.to_dict())
+        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, on_eval)
     finally:
         for venv in (env, eval_env):
             if venv is not None:
@@ -170,13 +227,7 @@ def _stats_for(paths: RunPaths, resume_zip: Path | None) -> Path | None:
     """The VecNormalize statistics that belong to the model resumed from (None: start fresh)."""
     if resume_zip is None:
         return None
-    if resume_zip.parent == paths.checkpoints:
-        steps = resume_zip.stem.removeprefix("model_").removesuffix("_steps")
-        if steps.isdigit() and paths.checkpoint_vecnormalize(int(steps)).is_file():
-            return paths.checkpoint_vecnormalize(int(steps))
-    if resume_zip == paths.best_model and paths.best_vecnormalize.is_file():
-        return paths.best_vecnormalize
-    return paths.vecnormalize
+    return paths.vecnormalize_for(resume_zip)
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
@@ -194,8 +245,8 @@ def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | No
         )
     kwargs.pop("policy_kwargs", None)  # the network is the saved one
     logger.info("resuming from %s", resume_zip)
-    model = cls.load(
-        str(resume_zip), env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
+    model = load_model(
+        resume_zip, cfg.algo, env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
     )
     model.set_random_seed(cfg.seed + int(model.num_timesteps))
     return model
@@ -207,69 +258,76 @@ def _learn(
     env: Any,
     eval_env: Any,
     paths: RunPaths,
-    resumed: bool,
+    resumed_at: int | None,
     extra_callbacks: list[BaseCallback] | None,
     final_eval_episodes: int | None,
     on_eval: EvalHook | None = None,
 ) -> TrainResult:
-    metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes)
+    metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes, resume_timesteps=resumed_at)
     callbacks: list[BaseCallback] = [HParamCallback(cfg.to_dict()), metrics]
     evaluator = None
     if eval_env is not None:
-        evaluator = TeamEvalCallback(eval_env, cfg.n_agents, cfg.eval_freq, cfg.eval_episodes, paths, on_eval=on_eval)
+        evaluator = TeamEvalCallback(
+            eval_env,
+            cfg.n_agents,
+            cfg.eval_freq,
+            cfg.eval_episodes,
+            paths,
+            on_eval=on_eval,
+            resume_timesteps=resumed_at,
+        )
+        evaluator.write_history()  # a resume's cut-back history, on disk from the start
         callbacks.append(evaluator)
+    metrics.flush()
     if cfg.checkpoint_freq > 0:
-        callbacks.append(AtomicCheckpointCallback(cfg.checkpoint_freq, paths))
+        callbacks.append(AtomicCheckpointCallback(cfg.checkpoint_freq, paths, on_save=[metrics.flush]))
     progress = ProgressBarCallback() if cfg.progress_bar else None
     if progress is not None:
         callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
 
-    interrupted = False
+    interrupted: str | None = None
+    tb_name = TB_LOG_NAME if resumed_at is None else _resume_tb_name(paths, resumed_at)
     t0 = time.perf_counter()
     try:
-        model.learn(
-            total_timesteps=int(cfg.n_timesteps),
-            callback=CallbackList(callbacks),
-            tb_log_name=TB_LOG_NAME,
-            reset_num_timesteps=not resumed,
-            progress_bar=False,
-        )
-    except KeyboardInterrupt:
-        interrupted = True
+        with _signals_interrupt():
+            model.learn(
+                total_timesteps=int(cfg.n_timesteps),
+                callback=CallbackList(callbacks),
+                tb_log_name=tb_name,
+                reset_num_timesteps=resumed_at is None,
+                progress_bar=False,
+            )
+    except KeyboardInterrupt as exc:
+        interrupted = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
         _close_progress(progress)
-        logger.warning("interrupted at %d timesteps: saving the current model", model.num_timesteps)
+        logger.warning("interrupted (%s) at %d timesteps: saving the current model", interrupted, model.num_timesteps)
     except Exception as exc:
         _close_progress(progress)
-        with _sigint_deferred():
-            try:
-                ckpt = save_checkpoint(model, paths)
-                metrics.flush()
-            except Exception:  # the original error matters more
-                logger.exception("could not save a checkpoint after the failure")
-                ckpt = None
-        where = (
-            f"The model so far was saved to {ckpt}; continue with --resume {paths.root}"
-            if ckpt
-            else "No checkpoint could be saved."
-        )
-        raise TrainingError(
-            f"training stopped at {model.num_timesteps:,} timesteps: {type(exc).__name__}: {exc}\n{where}",
-            checkpoint=ckpt,
-        ) from exc
+        raise _failure(model, paths, metrics, exc) from exc
     train_seconds = time.perf_counter() - t0
 
-    with _sigint_deferred():
+    with _signals_deferred():
+        if not model_is_finite(model):
+            raise TrainingError(
+                f"training ended at {model.num_timesteps:,} timesteps with non-finite (NaN or infinite) network "
+                f"parameters: nothing was saved as model.zip; the checkpoints in {paths.checkpoints} are from "
+                "before (lower the learning rate, or check what the env sent)"
+            )
         atomic_save_model(model, paths.model)
         vn = find_vec_normalize(env)
         if vn is not None:
             atomic_save_pickle(vn, paths.vecnormalize)
         metrics.flush()
     final_eval = None
-    if evaluator is not None and not interrupted:
-        det, stoch = evaluator.run_evaluation(final_eval_episodes)
-        final_eval = (det.summary(), stoch.summary() if stoch is not None else None)
-    with _sigint_deferred():
+    if evaluator is not None and interrupted is None:
+        try:
+            det, stoch = evaluator.run_evaluation(final_eval_episodes)
+            final_eval = (det.summary(), stoch.summary() if stoch is not None else None)
+        except KeyboardInterrupt:
+            interrupted = "SIGINT"
+            logger.warning("the final evaluation was interrupted (the model was saved)")
+    with _signals_deferred():
         try:
             plot_training(paths.root, cfg.n_agents, title=f"{paths.root.name}: {cfg.algo} on {cfg.env} ({cfg.backend})")
         except Exception:  # a plot must never cost the run
@@ -287,6 +345,53 @@ def _learn(
     )
 
 
+def _resume_tb_name(paths: RunPaths, resumed_at: int) -> str:
+    """A TensorBoard run name of its own for a resume from ``resumed_at`` (SB3 writes ``<name>_0``):
+    ``tb_from_<T>``, or ``tb_from_<T>_<k>`` when that timestep was resumed from before."""
+    name, k = f"{TB_LOG_NAME}_from_{resumed_at}", 1
+    while (paths.root / f"{name}_0").exists():
+        k += 1
+        name = f"{TB_LOG_NAME}_from_{resumed_at}_{k}"
+    return name
+
+
+def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exception) -> TrainingError:
+    """The error for a failure during ``learn``, after saving what can be trusted."""
+    what = f"training stopped at {model.num_timesteps:,} timesteps: {type(exc).__name__}: {exc}"
+    with _signals_deferred():
+        try:
+            metrics.flush()
+        except Exception:
+            logger.exception("could not write %s after the failure", paths.episodes)
+        if model.num_timesteps <= 0:
+            return TrainingError(f"{what}\nNothing was trained, so nothing was saved.")
+        if not model_is_finite(model):
+            last = _newest_checkpoint(paths)
+            where = f"; the newest earlier checkpoint is {last}" if last else ""
+            return TrainingError(
+                f"{what}\nThe network's parameters are no longer finite (NaN or infinite), so no checkpoint "
+                f"was saved{where}."
+            )
+        try:
+            ckpt = save_checkpoint(model, paths)
+        except Exception:  # the original error matters more
+            logger.exception("could not save a checkpoint after the failure")
+            return TrainingError(f"{what}\nNo checkpoint could be saved.")
+    return TrainingError(f"{what}\nThe model so far was saved to {ckpt}; continue with --resume {paths.root}", ckpt)
+
+
+def _newest_checkpoint(paths: RunPaths) -> Path | None:
+    best: tuple[int, Path] | None = None
+    for path in paths.checkpoints.glob("model_*_steps.zip"):
+        try:
+            steps = int(zip_metadata(path).get("num_timesteps", -1))
+        except ValueError:
+            continue
+        if best is None or steps > best[0]:
+            best = (steps, path)
+    return best[1] if best else None
+
+
 def _close_progress(progress: ProgressBarCallback | None) -> None:
     bar = getattr(progress, "pbar", None)
     if bar is not None:
@@ -294,3 +399,30 @@ def _close_progress(progress: ProgressBarCallback | None) -> None:
             bar.close()
         except Exception:
             pass
+
+
+def describe_result(result: TrainResult, n_agents: int) -> list[str]:
+    """The lines the CLI prints after training."""
+
+    def fmt(x: float | None, pct: bool = False) -> str:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "n/a"
+        return f"{100 * x:.0f}%" if pct else f"{x:.1f}"
+
+    lines = [
+        f"model: {result.model_path} ({result.num_timesteps:,} timesteps, {result.train_seconds:.1f} s of training)",
+    ]
+    if result.final_eval is not None:
+        det, stoch = result.final_eval
+        who = "team" if n_agents > 1 else "forager"
+        line = (
+            f"final model: {who} success {fmt(det['success_rate'], True)} deterministic"
+            f", steps to food {fmt(det['steps_to_food'])}"
+        )
+        if not math.isnan(det.get("path_efficiency", math.nan)):
+            line += f", path efficiency {det['path_efficiency']:.3f}"
+        if stoch is not None:
+            line += f"; stochastic success {fmt(stoch['success_rate'], True)}"
+        lines.append(line)
+    lines.append(f"TensorBoard: tensorboard --logdir {Path(result.run_dir).parent}")
+    return lines

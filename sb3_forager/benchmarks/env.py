@@ -1,0 +1,261 @@
+"""``python -m sb3_forager bench env`` (also ``scripts/bench_env.py``): the simulation's speed,
+side by side with its yardsticks in one run, as ratios (the machine is shared and noisy: absolute
+figures move by tens of percent, ratios measured together much less).
+
+* one ``sb3_forager/Forager-v0`` through ``gym.make`` vs Gymnasium's pure-Python ``CartPole-v1``;
+* the cooperative pair ``forager_coop_v0.parallel_env()`` vs MPE2's ``simple_spread_v3`` (N = 2,
+  continuous actions; ``pip install "sb3_forager[bench]"``);
+* the batched core (``ForagerSim``) at N = 1, 16, 256, 4096 worlds vs a naive numpy loop
+  (:mod:`sb3_forager.benchmarks.naive`), and the SB3 ``ForagerVecEnv``.
+
+Each pair is timed alternately, ``--repeats`` times, and the median of each side is reported.
+``--training-before CHECKOUT`` then also times the default training command before (that older
+checkout) and after (this one), alternately, at the same hyperparameters (``--training-args``, e.g.
+the older defaults); that is ``bench_train.py --targets --compare``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..cli.common import CliParser, float_arg, int_arg
+
+PROG = "bench_env.py"
+
+
+def _rate(run: Callable[[int], int], seconds: float) -> float:
+    """Units per second of ``run(n)`` (which does n units and returns how many it did)."""
+    run(8)  # warm up (compiles, caches)
+    done, start = 0, time.perf_counter()
+    while True:
+        done += run(64)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def paired(a: Callable[[int], int], b: Callable[[int], int], seconds: float, repeats: int) -> tuple[float, float]:
+    """Medians of ``a`` and ``b`` timed alternately."""
+    ra, rb = [], []
+    for _ in range(repeats):
+        ra.append(_rate(a, seconds))
+        rb.append(_rate(b, seconds))
+    return statistics.median(ra), statistics.median(rb)
+
+
+# ---------------------------------------------------------------------- workloads
+def gym_runner(env_id: str) -> Callable[[int], int]:
+    import gymnasium as gym
+
+    import sb3_forager  # noqa: F401  (registers the ids)
+
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    space = env.action_space
+    space.seed(0)
+    actions = [space.sample() for _ in range(256)]
+    state = {"i": 0}
+
+    def run(n: int) -> int:
+        for _ in range(n):
+            i = state["i"] = (state["i"] + 1) % 256
+            _, _, term, trunc, _ = env.step(actions[i])
+            if term or trunc:
+                env.reset()
+        return n
+
+    return run
+
+
+def parallel_runner(make: Callable[[], object]) -> Callable[[int], int]:
+    env = make()
+    env.reset(seed=0)
+    agents = list(env.possible_agents)
+    rng = np.random.default_rng(0)
+    spaces = {a: env.action_space(a) for a in agents}
+    actions = [{a: rng.uniform(s.low, s.high).astype(np.float32) for a, s in spaces.items()} for _ in range(64)]
+    state = {"i": 0}
+
+    def run(n: int) -> int:
+        for _ in range(n):
+            i = state["i"] = (state["i"] + 1) % 64
+            env.step(actions[i])
+            if not env.agents:
+                env.reset()
+        return n
+
+    return run
+
+
+def core_runner(n_worlds: int, team: bool = False) -> Callable[[int], int]:
+    from ..sim import COOP, FORAGER, ForagerSim
+
+    scenario = COOP if team else FORAGER
+    sim = ForagerSim.for_scenario(scenario, n_worlds)
+    k = scenario.n_foragers
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, (n_worlds, k, 2)) for _ in range(16)]
+    state = {"i": 0}
+
+    def run(n: int) -> int:
+        steps = max(1, n // max(1, n_worlds // 64))
+        for _ in range(steps):
+            i = state["i"] = (state["i"] + 1) % 16
+            r = sim.step(actions[i])
+            if r.episode_over.any():
+                sim.reset(r.episode_over)
+        return steps * n_worlds * k
+
+    return run
+
+
+def naive_runner(n_worlds: int) -> Callable[[int], int]:
+    from .naive import NaiveWorlds
+
+    worlds = NaiveWorlds(n_worlds)
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, (n_worlds, 2)) for _ in range(16)]
+    state = {"i": 0}
+
+    def run(n: int) -> int:
+        steps = max(1, n // max(1, n_worlds // 4))
+        for _ in range(steps):
+            i = state["i"] = (state["i"] + 1) % 16
+            worlds.step(actions[i])
+        return steps * n_worlds
+
+    return run
+
+
+def vec_runner(n_worlds: int) -> Callable[[int], int]:
+    from ..envs.vec_env import ForagerVecEnv
+
+    venv = ForagerVecEnv(n_worlds)
+    venv.reset()
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, (n_worlds, 2)).astype(np.float32) for _ in range(16)]
+    state = {"i": 0}
+
+    def run(n: int) -> int:
+        steps = max(1, n // max(1, n_worlds // 64))
+        for _ in range(steps):
+            i = state["i"] = (state["i"] + 1) % 16
+            venv.step(actions[i])
+        return steps * n_worlds
+
+    return run
+
+
+def check_naive_agrees(n_steps: int = 200) -> float:
+    """The largest difference between the naive loop's and the core's observations (one world)."""
+    from ..sim import FORAGER, ForagerSim
+    from .naive import NaiveWorlds
+
+    sim = ForagerSim.for_scenario(FORAGER, 1)
+    naive = NaiveWorlds(1)
+    rng = np.random.default_rng(1)
+    worst = 0.0
+    for _ in range(n_steps):
+        a = rng.uniform(-1, 1, (1, 2))
+        r = sim.step(a.reshape(1, 1, 2))
+        obs, _, dones = naive.step(a)
+        worst = max(worst, float(np.abs(r.obs[0, 0] - obs[0]).max()))
+        if r.episode_over[0]:
+            sim.reset()
+        assert bool(r.episode_over[0]) == dones[0]
+    return worst
+
+
+# ---------------------------------------------------------------------- the table
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = CliParser(prog=prog, description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float_arg(0.0), default=1.5, help="seconds per measurement (1.5)")
+    p.add_argument("--repeats", type=int_arg(1, 100), default=3, help="alternating repeats of each pair (3)")
+    p.add_argument("--quick", action="store_true", help="0.3 s per measurement, 1 repeat")
+    p.add_argument("--sizes", default="1,16,256,4096", help="worlds of the batched core rows (1,16,256,4096)")
+    p.add_argument(
+        "--training-before",
+        metavar="CHECKOUT",
+        default=None,
+        help="an older checkout: also time the default training command there and here",
+    )
+    p.add_argument(
+        "--training-args",
+        metavar="ARGS",
+        default="",
+        help='arguments for both training commands, e.g. "--config old.yml"',
+    )
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    seconds, repeats = (0.3, 1) if args.quick else (args.seconds, args.repeats)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        print(f"{prog}: error: --sizes takes worlds like 1,16,256, got {args.sizes!r}", file=sys.stderr)
+        return 2
+    training = None
+    if args.training_before is not None:
+        training = ["--targets", "--compare", args.training_before, "--compare-args", args.training_args]
+        from . import train as bench_train
+
+        if bench_train.check_compare_args(training, prog) != 0:  # refused before any measurement
+            return 2
+    import numba
+
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, numba {numba.__version__}; medians of {repeats} alternating runs of {seconds:g} s"
+    )
+    worst = check_naive_agrees()
+    print(f"# the naive loop agrees with the core to {worst:.1e} (observations, 200 steps)")
+    print("| what | this package | yardstick | yardstick figure | ratio |")
+    print("|---|---:|---|---:|---:|")
+
+    def row(what: str, ours: float, name: str, theirs: float, unit: str) -> None:
+        print(f"| {what} | {ours:,.0f} {unit} | {name} | {theirs:,.0f} {unit} | {ours / theirs:.2f}x |", flush=True)
+
+    ours, theirs = paired(gym_runner("sb3_forager/Forager-v0"), gym_runner("CartPole-v1"), seconds, repeats)
+    row("one Forager-v0 via gym.make", ours, "CartPole-v1 via gym.make", theirs, "steps/s")
+    try:
+        from mpe2 import simple_spread_v3
+    except ImportError:
+        print(
+            '| the pair\'s parallel_env | | MPE2 simple_spread_v3 | not installed: pip install "sb3_forager[bench]" | |'
+        )
+    else:
+        from .. import forager_coop_v0
+
+        ours, theirs = paired(
+            parallel_runner(forager_coop_v0.parallel_env),
+            parallel_runner(lambda: simple_spread_v3.parallel_env(N=2, continuous_actions=True)),
+            seconds,
+            repeats,
+        )
+        row("the pair's parallel_env", ours, "MPE2 simple_spread_v3 (N=2, continuous)", theirs, "steps/s")
+    for n in sizes:
+        ours, theirs = paired(core_runner(n), naive_runner(n), seconds, repeats)
+        row(f"batched core, N = {n}", ours, f"naive numpy loop, N = {n}", theirs, "agent-steps/s")
+    for n in (16, 4096):
+        if n in sizes:
+            ours, theirs = paired(vec_runner(n), naive_runner(n), seconds, repeats)
+            row(f"SB3 ForagerVecEnv, N = {n}", ours, f"naive numpy loop, N = {n}", theirs, "agent-steps/s")
+    if training is not None:
+        sys.stdout.flush()
+        return bench_train.main(training, prog=prog)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Command-line pieces the commands share: argument types, the GAMA flags, errors, logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from typing import Any, NoReturn
+
+SEED_LIMIT = 2**32
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: ``<prog>: error: <what> (see --help)``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def fail(prog: str, message: str, code: int = 2) -> int:
+    """Print one ``<prog>: error: ...`` line on stderr and return ``code`` (for ``return fail(...)``)."""
+    text = " ".join(str(message).split("\n")[:1]) if code == 2 else str(message)
+    print(f"{prog}: error: {text}", file=sys.stderr)
+    return code
+
+
+def int_arg(low: int | None = None, high: int | None = None, what: str = "an integer") -> Any:
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} expected, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def float_arg(low: float | None = None, low_open: bool = True) -> Any:
+    """An argparse type: a finite float above ``low``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a number expected, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"a finite number expected, got {text!r}")
+        if low is not None and (value < low or (low_open and value == low)):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+seed_arg = int_arg(0, SEED_LIMIT - 1, "an integer seed")
+positive_int = int_arg(1)
+nonnegative_int = int_arg(0)
+
+
+def add_gama_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--gama-servers`` / ``--gama-port`` / ``--gama-timeout`` group of ``--backend gama``."""
+    gama = parser.add_argument_group("GAMA backend (--backend gama)")
+    gama.add_argument(
+        "--gama-servers",
+        default=None,
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="GAMA server(s) to run the worlds on, spread round-robin (default 127.0.0.1:1001)",
+    )
+    gama.add_argument(
+        "--gama-port",
+        type=int_arg(1, 65535, "a port number"),
+        default=None,
+        metavar="PORT",
+        help="shorthand for --gama-servers 127.0.0.1:PORT",
+    )
+    gama.add_argument(
+        "--gama-timeout",
+        type=float_arg(0.0),
+        default=None,
+        metavar="SECONDS",
+        help="timeout of each GAMA request (default 30)",
+    )
+
+
+def gama_servers_from_args(args: argparse.Namespace) -> list[str] | None:
+    """The server list the GAMA flags ask for (None: the config's default); both flags is an error."""
+    if args.gama_port is not None and args.gama_servers is not None:
+        raise ValueError("give --gama-servers or --gama-port, not both")
+    if args.gama_servers is not None:
+        servers = [s.strip() for s in args.gama_servers.split(",") if s.strip()]
+        if not servers:
+            raise ValueError(f"--gama-servers lists no server: {args.gama_servers!r}")
+        return servers
+    if args.gama_port is not None:
+        return [f"127.0.0.1:{args.gama_port}"]
+    return None
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Log to whatever ``sys.stdout`` is at the time (the progress bar redirects it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """The package's log lines on stdout, as plain messages (warnings prefixed)."""
+    handler = _StdoutHandler()
+
+    class Fmt(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            text = record.getMessage()
+            return f"warning: {text}" if record.levelno >= logging.WARNING else text
+
+    handler.setFormatter(Fmt())
+    log = logging.getLogger("sb3_forager")
+    log.handlers[:] = [h for h in log.handlers if not isinstance(h, _StdoutHandler)] + [handler]
+    log.setLevel(level)
+    log.propagate = False

@@ -1,0 +1,421 @@
+"""Scenarios: which world an episode runs in (starts, obstacles, food, length, team), in one place.
+
+A :class:`Scenario` is validated once, when it is made; :meth:`Scenario.draw` turns it into the
+concrete :class:`Episode` of one reset (drawing random starts or layouts from the env's generator,
+applying ``reset(options=...)``), validated again where the draw or the options could make it
+invalid. The core, every env adapter and the GAMA bridge take their worlds from here, so the same
+seed gives the same episode everywhere (spec, section "Scenario family").
+
+Random draws, in this order and with these calls (so that any backend reproduces them):
+
+* obstacles ``"random"``: ``n_obstacles`` centres, each ``rng.uniform(10, 90, size=2)`` redrawn
+  while closer than 15 to the food centre (squares may overlap);
+* starts ``"random"``: forager 0, 1, ... in turn, each ``rng.uniform(1, 99, size=2)`` redrawn while
+  inside or on an obstacle, closer than 10 to the food centre, or without an obstacle-free path to
+  the food (the start is redrawn, not the layout);
+* fixed starts with random obstacles: the layout is redrawn until every start is outside the
+  obstacles and has a free path to the food.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .paths import has_free_path
+from .world import FOOD, OBSTACLE_CENTRES, WORLD
+
+Point = tuple[float, float]
+Rules = Literal["single", "team"]
+
+RANDOM = "random"
+RULES: tuple[str, ...] = ("single", "team")
+TEAMMATES: tuple[str, ...] = ("first", "nearest")
+#: the keys ``reset(options=...)`` understands
+OPTION_KEYS: tuple[str, ...] = ("starts", "obstacles")
+#: keys accepted and ignored: PettingZoo's ``api_test``/``parallel_api_test`` check that reset takes
+#: options by passing ``options={"options": 1}``; any other unknown key is an error
+IGNORED_OPTION_KEYS: tuple[str, ...] = ("options",)
+
+SINGLE_START: tuple[Point, ...] = ((5.0, 5.0),)
+PAIR_STARTS: tuple[Point, ...] = ((15.0, 5.0), (5.0, 15.0))
+#: the tutorial's step-16 stress test, forager_0 .. forager_9
+STRESS_STARTS: tuple[Point, ...] = (
+    (5.0, 5.0),
+    (15.0, 5.0),
+    (5.0, 15.0),
+    (50.0, 5.0),
+    (5.0, 50.0),
+    (50.0, 50.0),
+    (5.0, 85.0),
+    (50.0, 85.0),
+    (85.0, 5.0),
+    (85.0, 50.0),
+)
+MAX_STEPS = 300
+STRESS_MAX_STEPS = 500
+
+#: random obstacle centres are drawn in this square, at least this far from the food centre
+OBSTACLE_AREA = (10.0, 90.0)
+OBSTACLE_FOOD_CLEARANCE = 15.0
+#: random starts are drawn in the walls' square, at least this far from the food centre
+START_AREA = (WORLD.wall_lo, WORLD.wall_hi)
+START_FOOD_CLEARANCE = 10.0
+#: draws give up after this many rejections (a scenario that can never be satisfied)
+MAX_DRAWS = 10_000
+#: at most this many obstacles (the kernels' arrays grow with the largest layout)
+MAX_OBSTACLES = 256
+MAX_FORAGERS = 1024
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One reset's concrete world: every value explicit."""
+
+    starts: tuple[Point, ...]
+    obstacles: tuple[Point, ...]
+    food: Point
+    max_steps: int
+
+    @property
+    def n_foragers(self) -> int:
+        return len(self.starts)
+
+
+# ---------------------------------------------------------------------- value checks
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return x
+
+
+def _integer(value: Any, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+            value = int(value)  # 300.0 is fine, 1.7 and True are not
+        else:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    n = int(value)
+    if n < low or (high is not None and n > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {n}")
+    return n
+
+
+def _point(value: Any, name: str) -> Point:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) != 2:
+        raise ValueError(f"{name} must be a point [x, y], got {value!r}")
+    return (_number(value[0], f"{name} x"), _number(value[1], f"{name} y"))
+
+
+def _points(value: Any, name: str, limit: int) -> tuple[Point, ...]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise ValueError(f"{name} must be a list of [x, y] points or {RANDOM!r}, got {value!r}")
+    if len(value) > limit:
+        raise ValueError(f"{name}: at most {limit} points, got {len(value)}")
+    return tuple(_point(p, f"{name}[{i}]") for i, p in enumerate(value))
+
+
+def _inside_obstacle(p: Point, obstacles: Sequence[Point]) -> int:
+    """Index of the first closed obstacle square containing ``p`` (-1: none), as the kernels test."""
+    if not obstacles:
+        return -1
+    boxes = WORLD.obstacle_boxes(obstacles)
+    x, y = p
+    hit = (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
+    return int(np.argmax(hit)) if hit.any() else -1
+
+
+def start_problem(p: Point, obstacles: Sequence[Point], food: Point) -> str | None:
+    """Why ``p`` cannot be a start among ``obstacles`` (None: it can)."""
+    lo, hi = START_AREA
+    if not (lo <= p[0] <= hi and lo <= p[1] <= hi):
+        return f"is outside the world's free square [{lo:g}, {hi:g}]^2"
+    b = _inside_obstacle(p, obstacles)
+    if b >= 0:
+        return f"is inside (or on the edge of) the obstacle centred at {tuple(obstacles[b])}"
+    if not has_free_path(p, food, obstacles, side=WORLD.obstacle_side):
+        return f"has no obstacle-free path to the food at {tuple(food)}"
+    return None
+
+
+# ---------------------------------------------------------------------- scenario
+@dataclass(frozen=True)
+class Scenario:
+    """A family of episodes; see the module docstring for the random draws.
+
+    Args:
+        rules: ``"single"`` (forager_gym.gaml: one forager, Gymnasium) or ``"team"``
+            (forager_petz.gaml: N >= 2 foragers acting in turn, PettingZoo).
+        n_foragers: 1 for ``"single"``; N >= 2 for ``"team"``.
+        starts: one ``(x, y)`` per forager, or ``"random"``.
+        obstacles: centres of the closed 10 x 10 squares, or ``"random"`` (``n_obstacles`` of them).
+        n_obstacles: how many random obstacles.
+        food: the food centre (radius 5).
+        max_steps: the episode length (the GAML ``max_steps``).
+        teammate: ``"first"`` (the tutorial pair's rule) or ``"nearest"``; team rules only.
+    """
+
+    rules: Rules = "single"
+    n_foragers: int = 1
+    starts: tuple[Point, ...] | str = SINGLE_START
+    obstacles: tuple[Point, ...] | str = OBSTACLE_CENTRES
+    n_obstacles: int = len(OBSTACLE_CENTRES)
+    food: Point = FOOD
+    max_steps: int = MAX_STEPS
+    teammate: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.rules not in RULES:
+            raise ValueError(f"rules must be one of {list(RULES)}, got {self.rules!r}")
+        set_ = object.__setattr__
+        n = _integer(self.n_foragers, "n_foragers", 1, MAX_FORAGERS)
+        if self.rules == "single" and n != 1:
+            raise ValueError(f"the single-forager model has exactly one forager, got n_foragers={n}")
+        if self.rules == "team" and n < 2:
+            raise ValueError(f"a team needs n_foragers >= 2, got {n}")
+        set_(self, "n_foragers", n)
+        if self.teammate not in TEAMMATES:
+            raise ValueError(f"teammate must be one of {list(TEAMMATES)}, got {self.teammate!r}")
+        set_(self, "food", _point(self.food, "food"))
+        lo, hi = START_AREA
+        if not (lo <= self.food[0] <= hi and lo <= self.food[1] <= hi):
+            raise ValueError(f"food must lie in [{lo:g}, {hi:g}]^2, got {self.food}")
+        set_(self, "max_steps", _integer(self.max_steps, "max_steps", 1))
+        set_(self, "n_obstacles", _integer(self.n_obstacles, "n_obstacles", 0, MAX_OBSTACLES))
+        if isinstance(self.obstacles, str):
+            if self.obstacles != RANDOM:
+                raise ValueError(f"obstacles must be a list of [x, y] centres or {RANDOM!r}, got {self.obstacles!r}")
+        else:
+            set_(self, "obstacles", _points(self.obstacles, "obstacles", MAX_OBSTACLES))
+            b = _inside_obstacle(self.food, self.obstacles)
+            if b >= 0:
+                raise ValueError(f"the food at {self.food} is inside the obstacle centred at {self.obstacles[b]}")
+        if isinstance(self.starts, str):
+            if self.starts != RANDOM:
+                raise ValueError(f"starts must be a list of [x, y] points or {RANDOM!r}, got {self.starts!r}")
+        else:
+            starts = _points(self.starts, "starts", MAX_FORAGERS)
+            if len(starts) != n:
+                raise ValueError(f"starts: expected {n} point(s), one per forager, got {len(starts)}")
+            set_(self, "starts", starts)
+            if not isinstance(self.obstacles, str):
+                self._check_starts(starts, self.obstacles, "starts")
+        set_(self, "_cache", self._fixed_episode())
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_kwargs(cls, base: Scenario, **kwargs: Any) -> Scenario:
+        """``base`` with the scenario keyword arguments of an env replaced (``max_cycles`` is an
+        alias of ``max_steps``); unknown names raise ``TypeError``."""
+        if "max_cycles" in kwargs:
+            value = kwargs.pop("max_cycles")
+            if "max_steps" in kwargs and kwargs["max_steps"] is not None and value is not None:
+                raise TypeError("give max_cycles or max_steps, not both")
+            kwargs.setdefault("max_steps", value)
+            if kwargs["max_steps"] is None:
+                kwargs["max_steps"] = value
+        names = {f.name for f in dataclasses.fields(cls)} - {"rules"}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise TypeError(f"unknown scenario argument(s) {unknown}; expected some of {sorted(names)}")
+        given = {k: v for k, v in kwargs.items() if v is not None}
+        if "n_foragers" in given and "starts" not in given and not isinstance(base.starts, str):
+            if _integer(given["n_foragers"], "n_foragers", 1) != base.n_foragers:
+                raise ValueError(
+                    f"n_foragers={given['n_foragers']} needs starts too (the default starts are for "
+                    f"{base.n_foragers} foragers), e.g. starts='random'"
+                )
+        if (
+            "starts" in given
+            and "n_foragers" not in given
+            and not isinstance(given["starts"], str)
+            and base.rules == "team"
+        ):
+            try:
+                given["n_foragers"] = len(given["starts"])
+            except TypeError:
+                pass  # rejected with a clear message by the validation
+        return dataclasses.replace(base, **given)
+
+    def replace(self, **kwargs: Any) -> Scenario:
+        return dataclasses.replace(self, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (YAML/JSON friendly); ``Scenario(**d)`` gives it back."""
+        d = dataclasses.asdict(self)
+        for key in ("starts", "obstacles"):
+            if not isinstance(d[key], str):
+                d[key] = [list(p) for p in d[key]]
+        d["food"] = list(d["food"])
+        d.pop("_cache", None)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown scenario key(s) {unknown}; expected some of {sorted(names)}")
+        return cls(**dict(data))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def random_starts(self) -> bool:
+        return isinstance(self.starts, str)
+
+    @property
+    def random_obstacles(self) -> bool:
+        return isinstance(self.obstacles, str)
+
+    @property
+    def is_random(self) -> bool:
+        return self.random_starts or self.random_obstacles
+
+    @property
+    def agent_ids(self) -> tuple[str, ...]:
+        return tuple(f"forager_{k}" for k in range(self.n_foragers))
+
+    @property
+    def obs_dim(self) -> int:
+        return WORLD.obs_dim_single if self.rules == "single" else WORLD.obs_dim_team
+
+    @property
+    def max_obstacles(self) -> int:
+        """The most obstacles an episode of this scenario has without options."""
+        return self.n_obstacles if self.random_obstacles else len(self.obstacles)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ episodes
+    def draw(self, rng: np.random.Generator | None = None, options: Mapping[str, Any] | None = None) -> Episode:
+        """The episode of one reset: this scenario's values, random parts drawn from ``rng``,
+        ``options`` (``{"starts": [[x, y], ...], "obstacles": [[cx, cy], ...]}``) applied.
+
+        Raises ``ValueError`` naming the problem (unknown option, wrong count, a start inside an
+        obstacle or outside [1, 99]^2, a non-finite number) before anything is drawn.
+        """
+        starts_opt, obstacles_opt = self._parse_options(options)
+        if starts_opt is None and obstacles_opt is None and self._cache is not None:
+            return self._cache
+        draws = (starts_opt is None and self.random_starts) or (obstacles_opt is None and self.random_obstacles)
+        if draws and rng is None:
+            raise ValueError("this scenario draws random values: give it a numpy Generator")
+        obstacles: tuple[Point, ...] | None = obstacles_opt
+        if obstacles is None and not self.random_obstacles:
+            obstacles = self.obstacles  # type: ignore[assignment]
+        starts = starts_opt if starts_opt is not None else (None if self.random_starts else self.starts)
+        if obstacles is not None:
+            if starts is not None:
+                self._check_starts(starts, obstacles, "options['starts']" if starts_opt else "starts")  # type: ignore[arg-type]
+            else:
+                starts = self._draw_starts(rng, obstacles)  # type: ignore[arg-type]
+        elif starts is not None:  # fixed starts, random layout: redraw the layout until they fit
+            for _ in range(MAX_DRAWS):
+                obstacles = self._draw_obstacles(rng)  # type: ignore[arg-type]
+                if all(start_problem(p, obstacles, self.food) is None for p in starts):  # type: ignore[union-attr]
+                    break
+            else:
+                raise ValueError(f"no random layout of {self.n_obstacles} obstacles leaves the starts {starts} free")
+        else:
+            obstacles = self._draw_obstacles(rng)  # type: ignore[arg-type]
+            starts = self._draw_starts(rng, obstacles)  # type: ignore[arg-type]
+        return Episode(tuple(starts), tuple(obstacles), self.food, self.max_steps)  # type: ignore[arg-type]
+
+    def _fixed_episode(self) -> Episode | None:
+        if self.is_random:
+            return None
+        return Episode(self.starts, self.obstacles, self.food, self.max_steps)  # type: ignore[arg-type]
+
+    def _parse_options(self, options: Mapping[str, Any] | None) -> tuple[tuple[Point, ...] | None, ...]:
+        if options is None:
+            return None, None
+        if not isinstance(options, Mapping):
+            raise ValueError(f"options must be a dict, got {type(options).__name__}: {options!r}")
+        unknown = sorted(str(k) for k in options if k not in OPTION_KEYS and k not in IGNORED_OPTION_KEYS)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; the options are {list(OPTION_KEYS)}")
+        starts = options.get("starts")
+        obstacles = options.get("obstacles")
+        if starts is not None:
+            starts = _points(starts, "options['starts']", MAX_FORAGERS)
+            if len(starts) != self.n_foragers:
+                raise ValueError(
+                    f"options['starts']: expected {self.n_foragers} point(s), one per forager, got {len(starts)}"
+                )
+        if obstacles is not None:
+            obstacles = _points(obstacles, "options['obstacles']", MAX_OBSTACLES)
+            b = _inside_obstacle(self.food, obstacles)
+            if b >= 0:
+                raise ValueError(f"options['obstacles'][{b}] covers the food at {self.food}")
+        return starts, obstacles
+
+    def _check_starts(self, starts: Sequence[Point], obstacles: Sequence[Point], name: str) -> None:
+        for k, p in enumerate(starts):
+            why = start_problem(p, obstacles, self.food)
+            if why is not None:
+                raise ValueError(f"{name}[{k}] = {tuple(p)} {why}")
+
+    def _draw_obstacles(self, rng: np.random.Generator) -> tuple[Point, ...]:
+        lo, hi = OBSTACLE_AREA
+        fx, fy = self.food
+        out: list[Point] = []
+        for _ in range(self.n_obstacles):
+            for _ in range(MAX_DRAWS):
+                c = rng.uniform(lo, hi, size=2)
+                if math.hypot(c[0] - fx, c[1] - fy) >= OBSTACLE_FOOD_CLEARANCE:
+                    out.append((float(c[0]), float(c[1])))
+                    break
+            else:
+                raise ValueError(f"cannot place an obstacle at least {OBSTACLE_FOOD_CLEARANCE:g} from the food")
+        return tuple(out)
+
+    def _draw_starts(self, rng: np.random.Generator, obstacles: Sequence[Point]) -> tuple[Point, ...]:
+        lo, hi = START_AREA
+        fx, fy = self.food
+        out: list[Point] = []
+        for k in range(self.n_foragers):
+            for _ in range(MAX_DRAWS):
+                p = rng.uniform(lo, hi, size=2)
+                start = (float(p[0]), float(p[1]))
+                if math.hypot(start[0] - fx, start[1] - fy) < START_FOOD_CLEARANCE:
+                    continue
+                if _inside_obstacle(start, obstacles) >= 0:
+                    continue
+                if not has_free_path(start, self.food, obstacles, side=WORLD.obstacle_side):
+                    continue
+                out.append(start)
+                break
+            else:
+                raise ValueError(f"cannot draw a free start for forager_{k} among the obstacles {list(obstacles)}")
+        return tuple(out)
+
+
+# ---------------------------------------------------------------------- presets
+#: ``sb3_forager/Forager-v0``: the tutorial's single forager (forager_gym.gaml)
+FORAGER = Scenario()
+#: ``sb3_forager/ForagerRandom-v0``: the single forager from random starts
+FORAGER_RANDOM = Scenario(starts=RANDOM)
+#: ``forager_coop_v0``: the tutorial's cooperative pair (forager_petz.gaml)
+COOP = Scenario(rules="team", n_foragers=2, starts=PAIR_STARTS, teammate="first")
+#: ``forager_team_v0`` defaults: a pair from random starts, nearest teammate
+TEAM = Scenario(rules="team", n_foragers=2, starts=RANDOM, teammate="nearest")
+#: ``forager_stress_v0``: the tutorial's step-16 stress test
+STRESS = Scenario(rules="team", n_foragers=10, starts=STRESS_STARTS, max_steps=STRESS_MAX_STEPS, teammate="nearest")
+
+PRESETS: dict[str, Scenario] = {
+    "forager": FORAGER,
+    "forager-random": FORAGER_RANDOM,
+    "coop": COOP,
+    "team": TEAM,
+    "stress": STRESS,
+}

@@ -1,0 +1,157 @@
+"""The package where the ecosystem expects it: ``python -m sb3_forager`` and the console scripts,
+RL Zoo reading the shipped hyperparameters, the README's install seen from a clone's parent folder."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+import yaml
+
+import sb3_forager
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ("train", "evaluate", "tune", "check-fidelity", "bench")
+
+
+def run(*args: str, cwd: Path = ROOT, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+# ---------------------------------------------------------------------- one command-line entry point
+@pytest.mark.parametrize("command", COMMANDS)
+def test_python_m_sb3_forager_commands(command: str, tmp_path: Path) -> None:
+    proc = run(sys.executable, "-m", "sb3_forager", command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout
+
+
+def test_python_m_sb3_forager_lists_the_commands_and_refuses_others(tmp_path: Path) -> None:
+    proc = run(sys.executable, "-m", "sb3_forager", "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and all(c in proc.stdout for c in COMMANDS)
+    bad = run(sys.executable, "-m", "sb3_forager", "fly", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown command 'fly'" in bad.stderr
+
+
+def test_the_commands_really_run(tmp_path: Path) -> None:
+    """A tiny training through ``python -m sb3_forager train`` and its evaluation through ``evaluate``."""
+    logdir = tmp_path / "logs"
+    train = run(
+        sys.executable, "-m", "sb3_forager", "train", "--env", "forager", "--timesteps", "256", "--n-envs", "2",
+        "--eval-freq", "0", "--checkpoint-freq", "0", "--no-progress-bar", "--logdir", str(logdir), "--run-name", "m",
+        "--hyperparams", "n_steps=64", "batch_size=64", "n_epochs=1", cwd=tmp_path,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr[-2000:]
+    assert (logdir / "m" / "model.zip").is_file()
+    evaluate = run(sys.executable, "-m", "sb3_forager", "evaluate", str(logdir / "m"), "--episodes", "2", cwd=tmp_path)
+    assert evaluate.returncode == 0, evaluate.stderr[-2000:]
+    assert "policy (deterministic)" in evaluate.stdout and "greedy (push at food)" in evaluate.stdout
+
+
+def test_console_scripts_are_installed() -> None:
+    dist = importlib.metadata.distribution("sb3_forager")
+    scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
+    assert scripts["sb3-forager"] == "sb3_forager.__main__:main"
+    assert scripts["sb3-forager-train"] == "sb3_forager.cli.train:main"
+    for name in ("sb3-forager-train", "sb3-forager-evaluate", "sb3-forager-tune"):
+        path = shutil.which(name, path=os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")]))
+        assert path is not None, name
+        proc = run(path, "--help")
+        assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr
+
+
+def test_scripts_are_thin_shims() -> None:
+    for script in ("train_sb3.py", "evaluate.py", "tune.py", "check_fidelity.py", "bench_env.py", "bench_train.py"):
+        text = (ROOT / "scripts" / script).read_text()
+        code = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", '"""'))]
+        assert "from sb3_forager." in text and len(text.splitlines()) < 25, script
+        assert len(code) < 12, script
+
+
+def test_packaging_files() -> None:
+    assert (ROOT / "LICENSE").is_file() and "MIT" in (ROOT / "LICENSE").read_text()
+    assert (Path(sb3_forager.__file__).parent / "py.typed").is_file()
+    requires = importlib.metadata.requires("sb3_forager") or []
+    assert any(r.startswith("websockets") for r in requires)
+    assert any(r.startswith("numba") for r in requires)
+
+
+# ---------------------------------------------------------------------- RL Zoo
+@pytest.mark.parametrize("env_id", sb3_forager.EMBEDDED_GYM_ENV_IDS)
+def test_rl_zoo_trains_every_gymnasium_id_with_the_shipped_hyperparameters(env_id: str, tmp_path: Path) -> None:
+    pytest.importorskip("rl_zoo3", reason='RL Zoo is the "zoo" extra (part of "test")')
+    config = ROOT / "sb3_forager" / "configs" / "ppo.yml"
+    proc = run(
+        sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo", "--env", env_id, "--gym-packages", "sb3_forager",
+        "-conf", str(config), "-n", "2048", "-f", str(tmp_path / "zoo"), "--eval-freq", "-1", "--seed", "1",
+        cwd=tmp_path, timeout=400,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "Hyperparameters not found" not in proc.stdout + proc.stderr
+    saved = next((tmp_path / "zoo").rglob("config.yml"))
+    used = dict(yaml.unsafe_load(saved.read_text()))
+    shipped = yaml.safe_load(config.read_text())[env_id]
+    for key in ("n_envs", "n_steps", "batch_size", "gamma", "learning_rate", "policy"):
+        assert used[key] == shipped[key], key
+    assert list((tmp_path / "zoo").rglob(f"{env_id.replace('/', '-')}.zip"))
+
+
+# ---------------------------------------------------------------------- the clone-folder import trap
+def _fresh_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=180)
+    return path / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("mode", ["compat", "default"])
+def test_readme_install_works_from_the_clone_parent_folder(tmp_path: Path, mode: str) -> None:
+    """``git clone`` names the folder sb3_forager; from its parent, the README's editable install
+    (``editable_mode=compat``, which puts the project folder on sys.path) must still find the real
+    package. pip's default (lenient) editable mode shows the trap the README's flag avoids: its
+    import hook comes after the path search, which finds the clone folder first, as an empty
+    namespace package."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    clone = parent / "sb3_forager"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    python = _fresh_venv(tmp_path / "venv")
+    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(clone)]
+    if mode == "compat":
+        install += ["--config-settings", "editable_mode=compat"]
+    proc = run(*install, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    deps = sysconfig.get_paths()["purelib"]  # this environment's packages, without its .pth files
+    code = (
+        f"import sys; sys.path.append({deps!r}); sys.path.append({sysconfig.get_paths()['platlib']!r})\n"
+        "import gymnasium as gym, sb3_forager\n"
+        "print(sb3_forager.__file__)\n"
+        "print(gym.make('sb3_forager/Forager-v0').reset(seed=0)[0][:2])\n"
+    )
+    check = run(str(python), "-c", code, cwd=parent, timeout=300)
+    if mode == "compat":
+        assert check.returncode == 0, check.stderr[-2000:]
+        assert check.stdout.splitlines()[0] == str(clone / "sb3_forager" / "__init__.py")
+    else:  # the trap: a namespace package without __file__, and no registered envs
+        assert check.returncode != 0 and check.stdout.splitlines()[0] == "None", check
+        assert "Namespace sb3_forager not found" in check.stderr, check.stderr[-1000:]
+
+
+def test_bench_train_refuses_a_bad_compare_before_training(tmp_path: Path) -> None:
+    proc = run(sys.executable, str(ROOT / "scripts" / "bench_train.py"), "--compare", str(tmp_path), "--logdir",
+               str(tmp_path / "runs"))  # fmt: skip
+    assert proc.returncode == 2 and "not a checkout" in proc.stderr and str(tmp_path) in proc.stderr
+    assert not (tmp_path / "runs").exists()  # refused before any run
+
+
+def test_bench_env_refuses_a_bad_training_checkout_before_measuring(tmp_path: Path) -> None:
+    proc = run(sys.executable, str(ROOT / "scripts" / "bench_env.py"), "--quick", "--training-before", str(tmp_path))
+    assert proc.returncode == 2 and "not a checkout" in proc.stderr and proc.stdout == "", proc.stdout
