@@ -7,6 +7,7 @@ world and the value, raised before anything changes), and the end-of-episode fla
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,11 +32,9 @@ def forager_spaces(obs_dim: int) -> tuple[spaces.Box, spaces.Box]:
     return obs, act
 
 
-def _describe(value: Any) -> str:
-    try:
-        return repr(np.asarray(value, dtype=np.float64).tolist())
-    except (TypeError, ValueError):
-        return repr(value)
+def _refusal(a0: float, a1: float) -> str:
+    """What an action outside the Box fails to be, for the error message."""
+    return "finite" if not (math.isfinite(a0) and math.isfinite(a1)) else "in the action Box [-1, 1]^2"
 
 
 def check_action(action: Any, agent: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -56,8 +55,7 @@ def check_action(action: Any, agent: str, out: np.ndarray | None = None) -> np.n
     a0 = float(arr[0])
     a1 = float(arr[1])
     if not (ACTION_LOW <= a0 <= ACTION_HIGH and ACTION_LOW <= a1 <= ACTION_HIGH):
-        what = "finite" if not (np.isfinite(a0) and np.isfinite(a1)) else "in the action Box [-1, 1]^2"
-        raise ValueError(f"action for {agent} must be {what}, got {[a0, a1]}")
+        raise ValueError(f"action for {agent} must be {_refusal(a0, a1)}, got {[a0, a1]}")
     if out is not None:
         out[0] = a0
         out[1] = a1
@@ -89,42 +87,24 @@ def check_batch_actions(
     bad = first_bad_action(arr, mask, ACTION_LOW, ACTION_HIGH)
     if bad >= 0:
         w, a = divmod(int(bad), k)
-        value = arr[w, a].tolist()
-        what = "finite" if not np.isfinite(arr[w, a]).all() else "in the action Box [-1, 1]^2"
+        a0, a1 = arr[w, a].tolist()
         raise ValueError(
-            f"action of slot {bad} (world {w}, {agent_ids[a]}) must be {what}, got {value}; no world was stepped"
+            f"action of slot {bad} (world {w}, {agent_ids[a]}) must be {_refusal(a0, a1)}, got {[a0, a1]}; "
+            "no world was stepped"
         )
     return arr
-
-
-def check_agent_actions(
-    actions: Mapping[str, Any], live_agents: Sequence[str], possible_agents: Sequence[str]
-) -> dict[str, np.ndarray]:
-    """Validate a PettingZoo action dict, all of it before anything is used.
-
-    Unknown names raise; every action is checked. A live forager may be left out (the GAML model
-    then does not move it this cycle); an empty dict raises, because the GAML ``main_loop`` would
-    not advance the simulation at all.
-    """
-    if type(actions) is not dict and not isinstance(actions, Mapping):
-        raise ValueError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
-    unknown = [a for a in actions if a not in possible_agents]
-    if unknown:
-        raise ValueError(f"unknown agent(s) {unknown}; the agents are {list(possible_agents)}")
-    checked = {a: check_action(v, a) for a, v in actions.items()}
-    if not checked:
-        raise ValueError(
-            f"no actions given; expected actions for {list(live_agents)} (the GAML model does not "
-            "advance on an empty action map)"
-        )
-    return checked
 
 
 def fill_agent_actions(
     actions: Mapping[str, Any], index: Mapping[str, int], batch: np.ndarray, acting: np.ndarray
 ) -> None:
-    """:func:`check_agent_actions` writing straight into the (1, K, 2) ``batch`` and the (1, K)
-    ``acting`` mask (scratch arrays: a refused dict leaves no state changed)."""
+    """Validate a PettingZoo action dict, all of it, writing straight into the (1, K, 2) ``batch``
+    and the (1, K) ``acting`` mask (scratch arrays: a refused dict leaves no state changed).
+
+    Unknown names raise; every action is checked. A live forager may be left out (the GAML model
+    then does not move it this cycle); an empty dict raises, because the GAML ``main_loop`` would
+    not advance the simulation at all.
+    """
     if type(actions) is not dict and not isinstance(actions, Mapping):
         raise ValueError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
     unknown = [a for a in actions if a not in index]
@@ -165,8 +145,3 @@ def check_render_mode(render_mode: str | None, render_modes: Sequence[str] = REN
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"render_mode must be one of {list(render_modes)} or None, got {render_mode!r}")
     return render_mode
-
-
-def describe_value(value: Any) -> str:
-    """A short printable form of an offending value, for error messages."""
-    return _describe(value)[:200]

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..sim import FORAGER, ForagerSim, Scenario
+from .buffer_views import BufferViewsMixin
 from .contract import EpisodeOverError, check_action, check_render_mode, forager_spaces
 from .rendering import FrameRenderer, RenderSizeMixin
 
@@ -22,7 +23,7 @@ def single_scenario(scenario: Scenario | None, kwargs: dict[str, Any]) -> Scenar
     return sc
 
 
-class ForagerEnv(RenderSizeMixin, gym.Env):
+class ForagerEnv(BufferViewsMixin, RenderSizeMixin, gym.Env):
     """One forager seeking the food among obstacles, embedded simulation (forager_gym.gaml).
 
     Observation ``Box(0, 1, (13,), float32)``, action ``Box(-1, 1, (2,), float32)`` (an
@@ -56,24 +57,16 @@ class ForagerEnv(RenderSizeMixin, gym.Env):
         self._bind_views()
         self._over = True
 
+    _VIEW_ATTRS = ("_act0", "_obs0", "_flags0", "_reward", "_steps")
+
     def _bind_views(self) -> None:
         """Views of the simulation's buffers (written in place by each step): the step reads them
-        without building a result object. Rebuilt after unpickling (a pickle copies views)."""
+        without building a result object."""
         self._act0 = self._act[0, 0]
         self._obs0 = self.sim.obs[0, 0]
         self._flags0 = self.sim._flags[0, 0]
         self._reward = self.sim._rew
         self._steps = self.sim._wi
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        for key in ("_act0", "_obs0", "_flags0", "_reward", "_steps"):
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._bind_views()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)

@@ -17,6 +17,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from ..sim import TEAM, ForagerSim, Scenario
+from .buffer_views import BufferViewsMixin
 from .contract import (
     EpisodeOverError,
     check_action,
@@ -172,7 +173,7 @@ class TeamEnvBase(RenderSizeMixin, ParallelEnv):
         self._renderer.close()
 
 
-class ForagerTeamEnv(TeamEnvBase):
+class ForagerTeamEnv(BufferViewsMixin, TeamEnvBase):
     """N foragers that must all reach the food; one team, rewards per forager (embedded core).
 
     Observation per forager ``Box(0, 1, (15,), float32)`` (the single forager's 13 values plus the
@@ -202,21 +203,13 @@ class ForagerTeamEnv(TeamEnvBase):
         self.sim = ForagerSim.for_scenario(self.scenario, 1)
         self._bind_views()
 
+    _VIEW_ATTRS = ("_views",)
+
     def _bind_views(self) -> None:
-        """Views of world 0 in the simulation's buffers (written in place by each step); rebuilt
-        after unpickling (a pickle copies views)."""
+        """Views of world 0 in the simulation's buffers (written in place by each step)."""
         sim = self.sim
         self._views = (sim._obs[0], sim._rew[0], sim._flags[0, :, 0], sim._flags[0, :, 1], sim._wout[0],
                        sim._wi[0], sim._bst[0, :, 0], sim._arrival[0])  # fmt: skip
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_views", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._bind_views()
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         episode = self._draw_episode(seed, options)

@@ -20,7 +20,7 @@ from ..sim import FORAGER, ForagerSim, Scenario
 from ..sim.scenario import Episode
 from .contract import check_render_mode, end_of_episode_flags, forager_spaces
 from .seeding import world_generators
-from .vec_slots import PerSlot, SharedSlotsMixin
+from .vec_slots import PerSlot, SharedSlotsMixin, terminal_slot_info
 
 
 def _same_shape(a: Scenario, b: Scenario) -> bool:
@@ -128,19 +128,12 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
             ended = np.flatnonzero(over)
             for w in ended.tolist():
                 ep = sim.episodes[w]
-                success = bool(r.success[w])
                 for a in range(k):
                     slot = w * k + a
-                    infos[slot] = {
-                        "terminal_observation": obs[slot].copy(),
-                        "TimeLimit.truncated": bool(truncated[w, a] and not terminated[w, a]),
-                        "is_success": success,
-                        "episode_steps": int(steps[w]),
-                        "arrival_step": int(sim.arrival[w, a]),
-                        "start": ep.starts[a],
-                        "obstacles": ep.obstacles,
-                        "food": ep.food,
-                    }
+                    infos[slot] = terminal_slot_info(
+                        obs[slot], terminated[w, a], truncated[w, a], r.success[w], steps[w], sim.arrival[w, a],
+                        ep.starts[a], ep.obstacles, ep.food,
+                    )  # fmt: skip
             fresh = [self.scenarios[w].draw(self._rngs[w]) for w in ended.tolist()]
             sim.reset(ended, fresh)
             obs.reshape(self.n_worlds, k, -1)[ended] = sim.obs[ended]
@@ -167,9 +160,6 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
     def get_images(self) -> Sequence[np.ndarray | None]:
         images = [self.render_world(w) for w in range(self.n_worlds)]
         return [images[slot // self.n_agents] for slot in range(self.num_envs)]
-
-    def render(self, mode: str | None = None) -> np.ndarray | None:
-        return super().render(mode)
 
 
 def make_forager_vec_env(

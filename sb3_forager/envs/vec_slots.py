@@ -133,3 +133,30 @@ def _per_slot(result: Any, agent: int, n_agents: int) -> Any:
     if isinstance(result, PerSlot) and len(result) == n_agents:
         return result[agent]
     return result
+
+
+def terminal_slot_info(
+    obs: np.ndarray,
+    terminated: bool,
+    truncated: bool,
+    success: bool,
+    steps: int,
+    arrival: int,
+    start: Any,
+    obstacles: Any,
+    food: Any,
+) -> dict[str, Any]:
+    """The info of a slot whose world's episode just ended (the flags after
+    :func:`~sb3_forager.envs.contract.end_of_episode_flags`): what SB3 reads
+    (``terminal_observation``, ``TimeLimit.truncated``, ``is_success``) and what the evaluation
+    needs (``episode_steps``, ``arrival_step`` and the episode's ``start``, ``obstacles``, ``food``)."""
+    return {
+        "terminal_observation": obs.copy(),
+        "TimeLimit.truncated": bool(truncated and not terminated),
+        "is_success": bool(success),
+        "episode_steps": int(steps),
+        "arrival_step": int(arrival),
+        "start": start,
+        "obstacles": obstacles,
+        "food": food,
+    }

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..envs.contract import end_of_episode_flags, forager_spaces
 from ..envs.seeding import world_generators
-from ..envs.vec_slots import PerSlot, SharedSlotsMixin
+from ..envs.vec_slots import PerSlot, SharedSlotsMixin, terminal_slot_info
 from ..sim import COOP, FORAGER, STRESS, Episode, Scenario
 from .address import parse_server
 from .contracts import (
@@ -172,16 +172,12 @@ class GamaVecEnv(SharedSlotsMixin, VecEnv):
             steps, arrival, episode, fresh = pairs[w][1], pairs[w][2], pairs[w][3], pairs[w][4]
             for a in range(k):
                 slot = w * k + a
-                infos[slot] = {
-                    "terminal_observation": obs[slot].copy(),
-                    "TimeLimit.truncated": bool(truncated[w, a] and not terminated[w, a]),
-                    "is_success": bool(success[w]),
-                    "episode_steps": steps,
-                    "arrival_step": int(arrival[a]),
-                    "start": episode.starts[a] if episode is not None else None,
-                    "obstacles": episode.obstacles if episode is not None else None,
-                    "food": episode.food if episode is not None else None,
-                }
+                infos[slot] = terminal_slot_info(
+                    obs[slot], terminated[w, a], truncated[w, a], success[w], steps, arrival[a],
+                    episode.starts[a] if episode is not None else None,
+                    episode.obstacles if episode is not None else None,
+                    episode.food if episode is not None else None,
+                )  # fmt: skip
             obs[w * k : (w + 1) * k] = fresh.obs.astype(np.float32)
         return obs, rewards, dones, infos
 

@@ -256,12 +256,7 @@ class ForagerSim:
     # ------------------------------------------------------------------ helpers
     def sensors(self, px: np.ndarray, py: np.ndarray, world: int = 0) -> np.ndarray:
         """The sensor readings (M, S) of foragers at ``(px, py)`` among world ``world``'s obstacles."""
-        boxes = np.ascontiguousarray(self._boxes[world : world + 1])
-        return K.sensor_readings(
-            np.ascontiguousarray(px, dtype=np.float64).reshape(-1),
-            np.ascontiguousarray(py, dtype=np.float64).reshape(-1),
-            boxes, int(self._wi[world, 2]), self._rays, self._consts,
-        )  # fmt: skip
+        return _readings(px, py, self._boxes[world : world + 1], int(self._wi[world, 2]), self.world)
 
     def render(self, world: int = 0, size: int = 400) -> np.ndarray:
         """An RGB picture (size, size, 3) of one world (see :func:`sb3_forager.render.render_world`)."""
@@ -284,9 +279,14 @@ def sensor_readings(
     px: np.ndarray, py: np.ndarray, obstacles: Sequence[tuple[float, float]], world: WorldConfig = WORLD
 ) -> np.ndarray:
     """One-off sensor readings (M, S) for positions ``px``, ``py`` among the squares centred at ``obstacles``."""
-    boxes = np.ascontiguousarray(world.obstacle_boxes(obstacles)[None]) if len(obstacles) else np.zeros((1, 0, 4))
+    boxes = world.obstacle_boxes(obstacles)[None] if len(obstacles) else np.zeros((1, 0, 4))
+    return _readings(px, py, boxes, len(obstacles), world)
+
+
+def _readings(px: np.ndarray, py: np.ndarray, boxes: np.ndarray, n_boxes: int, world: WorldConfig) -> np.ndarray:
+    """The kernel's readings (M, S) for positions ``px``, ``py`` among ``boxes[0, :n_boxes]`` (1, M, 4)."""
     return K.sensor_readings(
         np.ascontiguousarray(px, dtype=np.float64).reshape(-1),
         np.ascontiguousarray(py, dtype=np.float64).reshape(-1),
-        boxes, len(obstacles), world.ray_offsets, world.consts,
+        np.ascontiguousarray(boxes), n_boxes, world.ray_offsets, world.consts,
     )  # fmt: skip

@@ -53,10 +53,3 @@ def kernel(fn: F) -> F:
     if numba is None:
         return fn
     return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)  # type: ignore[return-value]
-
-
-def inline_kernel(fn: F) -> F:
-    """Like :func:`kernel`, for small helpers that the compiler should inline into their callers."""
-    if numba is None:
-        return fn
-    return numba.njit(cache=True, inline="always", error_model="numpy")(fn)  # type: ignore[return-value]

@@ -359,7 +359,7 @@ def step_worlds(
             elif timeout_now:
                 rew[w, k] = consts[C_TIMEOUT]
                 trunc = True
-            else:
+            else:  # the single model's shaping, above (kept inline: a helper measured 5-8 % slower)
                 r = consts[C_SHAPING] * (fst[w, k, 4] - dist) - consts[C_STEP_COST]
                 if bst[w, k, 1]:
                     r -= consts[C_BUMP]
