@@ -10,10 +10,9 @@ them. ``backend="embedded"`` (default) runs the compiled simulation; ``backend="
 
 from __future__ import annotations
 
-from .envs.pettingzoo_api import module_api
 from .envs.team_env import ForagerTeamEnv
-from .sim import COOP
+from .make import pettingzoo_api
 
 __all__ = ["ForagerTeamEnv", "env", "parallel_env", "raw_env"]
 
-parallel_env, raw_env, env = module_api("forager_coop_v0", COOP, "petz_env", "forager_petz.gaml")
+parallel_env, raw_env, env = pettingzoo_api("coop")

@@ -8,10 +8,9 @@ a policy trained on pairs. Scenario keyword arguments as for :mod:`sb3_forager.f
 
 from __future__ import annotations
 
-from .envs.pettingzoo_api import module_api
 from .envs.team_env import ForagerTeamEnv
-from .sim import STRESS
+from .make import pettingzoo_api
 
 __all__ = ["ForagerTeamEnv", "env", "parallel_env", "raw_env"]
 
-parallel_env, raw_env, env = module_api("forager_stress_v0", STRESS, "petz_stress_env", "forager_petz_stress.gaml")
+parallel_env, raw_env, env = pettingzoo_api("stress")

@@ -10,10 +10,9 @@ forager), ``obstacles`` (the tutorial's six squares, a list of centres, or ``"ra
 
 from __future__ import annotations
 
-from .envs.pettingzoo_api import module_api
 from .envs.team_env import ForagerTeamEnv
-from .sim import TEAM
+from .make import pettingzoo_api
 
 __all__ = ["ForagerTeamEnv", "env", "parallel_env", "raw_env"]
 
-parallel_env, raw_env, env = module_api("forager_team_v0", TEAM, "petz_env", "forager_petz.gaml")
+parallel_env, raw_env, env = pettingzoo_api("team")

@@ -47,10 +47,10 @@ def env():
 
 @pytest.mark.parametrize(("action", "message"), BAD_ACTIONS)
 def test_single_env_refuses_bad_actions(env, action, message) -> None:
-    before = _state(env.sim)
+    before = _state(env.backend)
     with pytest.raises(ValueError, match=message):
         env.step(action)
-    assert _same(before, _state(env.sim))  # nothing was applied
+    assert _same(before, _state(env.backend))  # nothing was applied
     env.step(np.array([0.5, 0.5], np.float32))  # and the episode goes on
 
 
@@ -80,12 +80,12 @@ def test_single_env_step_before_reset_raises() -> None:
 def test_vector_env_refuses_a_batch_atomically() -> None:
     venv = gym.make_vec("sb3_forager/Forager-v0", num_envs=3, vectorization_mode="vector_entry_point").unwrapped
     venv.reset(seed=0)
-    before = _state(venv.sim)
+    before = _state(venv.backend)
     bad = np.zeros((3, 2), np.float32)
     bad[2] = [0.2, 1.5]
     with pytest.raises(ValueError, match=r"slot 2 \(world 2, forager_0\) must be in the action Box.*no world"):
         venv.step(bad)
-    assert _same(before, _state(venv.sim))
+    assert _same(before, _state(venv.backend))
 
 
 @pytest.fixture
@@ -107,10 +107,10 @@ def coop():
     ],
 )
 def test_parallel_env_refuses_bad_actions(coop, actions, message) -> None:
-    before = _state(coop.sim)
+    before = _state(coop.backend)
     with pytest.raises(ValueError, match=message):
         coop.step(actions)
-    assert _same(before, _state(coop.sim)) and coop.sim.steps[0] == 0
+    assert _same(before, _state(coop.backend)) and coop.backend.steps[0] == 0
     coop.step({"forager_0": [0.0, 0.0], "forager_1": [0.0, 0.0]})  # the episode goes on
 
 
@@ -131,9 +131,9 @@ def test_aec_env_refuses_a_bad_action_at_that_agents_own_step() -> None:
 
 
 def test_coop_missing_action_means_no_move_like_gaml(coop) -> None:
-    x0 = coop.sim.x[0].copy()
+    x0 = coop.backend.x[0].copy()
     coop.step({"forager_0": [1.0, 1.0]})
-    assert coop.sim.x[0, 1] == x0[1] and coop.sim.x[0, 0] != x0[0]
+    assert coop.backend.x[0, 1] == x0[1] and coop.backend.x[0, 0] != x0[0]
 
 
 def test_coop_step_after_end_raises(coop) -> None:
@@ -151,7 +151,7 @@ def test_unknown_agent_space_raises(coop) -> None:
 def test_sb3_vec_env_refuses_a_batch_atomically() -> None:
     venv = make_forager_vec_env(3, "coop")
     venv.reset()
-    before = _state(venv.sim)
+    before = _state(venv.backend)
     with pytest.raises(ValueError, match=r"shape \(6, 2\)"):
         venv.step(np.zeros((2, 2), np.float32))
     bad = np.zeros((6, 2), np.float32)
@@ -161,7 +161,7 @@ def test_sb3_vec_env_refuses_a_batch_atomically() -> None:
     bad[5, 1] = -7.0
     with pytest.raises(ValueError, match=r"slot 5 \(world 2, forager_1\) must be in the action Box.*-7.0"):
         venv.step(bad)
-    assert _same(before, _state(venv.sim))
+    assert _same(before, _state(venv.backend))
 
 
 def test_supersuit_training_vec_env_refuses_a_batch_before_any_copy_steps() -> None:
@@ -268,11 +268,11 @@ def test_n_foragers_without_starts_on_a_fixed_start_module() -> None:
 )
 def test_bad_reset_options_change_nothing(coop, options, message) -> None:
     coop.step({"forager_0": [0.3, 0.3], "forager_1": [0.3, 0.3]})
-    before = _state(coop.sim)
+    before = _state(coop.backend)
     episode = coop.episode
     with pytest.raises(ValueError, match=message):
         coop.reset(options=options)
-    assert _same(before, _state(coop.sim)) and coop.episode is episode and coop.agents
+    assert _same(before, _state(coop.backend)) and coop.episode is episode and coop.agents
 
 
 def test_enclosed_start_is_refused() -> None:

@@ -147,7 +147,7 @@ def test_random_scenario_vec_env_equals_seeded_gymnasium_envs() -> None:
         for i, e in enumerate(envs):
             o, *_, term, trunc, _ = e.step(acts[t, i])
             if term or trunc:
-                assert infos[i]["start"] == e.unwrapped.sim.episodes[0].starts[0]  # the episode that ended
+                assert infos[i]["start"] == e.unwrapped.backend.episodes[0].starts[0]  # the episode that ended
                 o, _ = e.reset()
                 resets += 1
             np.testing.assert_array_equal(obs[i], o)
@@ -160,12 +160,12 @@ def test_env_method_reset_resets_only_the_given_worlds() -> None:
     venv.reset()
     for _ in range(5):
         venv.step(np.full((6, 2), 0.5, np.float32))
-    steps_before = venv.sim.steps.copy()
+    steps_before = venv.backend.steps.copy()
     out = venv.env_method("reset", indices=[2, 3])  # slots 2 and 3: both foragers of world 1
-    assert list(venv.sim.steps) == [steps_before[0], 0, steps_before[2]]
+    assert list(venv.backend.steps) == [steps_before[0], 0, steps_before[2]]
     assert len(out) == 2 and out[0].shape == (15,) and not np.array_equal(out[0], out[1])
     all_out = venv.env_method("reset")  # every world once (not once per slot)
-    assert len(all_out) == 6 and list(venv.sim.steps) == [0, 0, 0]
+    assert len(all_out) == 6 and list(venv.backend.steps) == [0, 0, 0]
 
 
 def test_vec_env_pickles_mid_episode() -> None:

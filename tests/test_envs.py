@@ -26,7 +26,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import sb3_forager
 from sb3_forager import EMBEDDED_GYM_ENV_IDS, PETTINGZOO_ENV_IDS, PETTINGZOO_MODULE_NAMES, forager_coop_v0
-from sb3_forager.render import CAPTION
+from sb3_forager.sim.render import CAPTION
 
 MODULES = [importlib.import_module(name) for name in PETTINGZOO_MODULE_NAMES]
 

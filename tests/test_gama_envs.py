@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sb3_forager  # noqa: F401  (registers the ids)
 from sb3_forager import forager_coop_v0, forager_stress_v0, forager_team_v0
 from sb3_forager.envs import EpisodeOverError, ForagerEnv, ForagerTeamEnv
-from sb3_forager.gama import GamaForagerCoopEnv, GamaForagerEnv, GamaTeamEnv
+from sb3_forager.gama import GamaWorlds
+from sb3_forager.make import gama_forager_env
 from sb3_forager.sim import COOP, STRESS_STARTS
 
 TOL = 1e-6  # GAMA's JSON rounds floats to 8 decimals; float32 observations
@@ -106,11 +107,11 @@ def run_pair_team(gama_env, ref, steps, rng, seed=None, options=None, greedy_sha
 @pytest.mark.timeout(30)
 def test_registered_with_lazy_connection_and_defaults():
     spec = gym.spec("sb3_forager/GamaForager-v0")
-    assert spec.entry_point == "sb3_forager.gama.gym_env:GamaForagerEnv"
+    assert spec.entry_point == "sb3_forager.make:gama_forager_env"
     env = gym.make("sb3_forager/GamaForager-v0")  # port 1001, nothing listening: construction must not connect
     inner = env.unwrapped
-    assert isinstance(inner, GamaForagerEnv)
-    world = inner.world
+    assert isinstance(inner, ForagerEnv) and isinstance(inner.backend, GamaWorlds)
+    (world,) = inner.backend.worlds
     assert (world.host, world.port, world.experiment, world.timeout, world.connect_timeout) == (
         "127.0.0.1",
         1001,
@@ -123,7 +124,6 @@ def test_registered_with_lazy_connection_and_defaults():
     assert os.path.realpath(world.gaml_path) == world.gaml_path  # symlink resolved
     assert env.observation_space == gym.spaces.Box(0, 1, (13,), np.float32)
     assert env.action_space == gym.spaces.Box(-1, 1, (2,), np.float32)
-    assert GamaForagerCoopEnv is GamaTeamEnv  # the previous name still works
 
 
 @pytest.mark.timeout(60)
@@ -149,7 +149,7 @@ def test_stock_gama_gymnasium_env_passes_check_env(gama):
     from gymnasium.utils.env_checker import check_env as gym_check_env
 
     loop = asyncio.new_event_loop()
-    gaml = GamaForagerEnv().world.gaml_path
+    gaml = gama_forager_env().backend.worlds[0].gaml_path
 
     async def build():
         return GamaEnv(
@@ -170,14 +170,14 @@ def test_single_matches_embedded_step_for_step(gama):
     rng = np.random.default_rng(1)
     actions = rng.uniform(-1, 1, (330, 2))  # crosses the 300-step time limit
     actions[::17] = [1.0, -1.0]  # the Box's corners are valid actions, used as given
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     assert run_pair_single(env, ForagerEnv(), actions) == 1
     env.close()
 
 
 @pytest.mark.timeout(30)
 def test_single_episode_end_info_and_errors_like_embedded(gama):
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     ref = ForagerEnv()
     with pytest.raises(EpisodeOverError):
         env.step([0.0, 0.0])  # before reset
@@ -203,7 +203,7 @@ def test_single_episode_end_info_and_errors_like_embedded(gama):
 @pytest.mark.timeout(30)
 def test_round_trips_per_reset_and_step(gama):
     """reset = reload + one read (+ the seed when given); step = action, synchronous step, one read."""
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     env.reset(seed=5)
     (conn_id,) = gama.connections
     log = gama.requests_by_connection[conn_id]
@@ -227,7 +227,7 @@ def test_round_trips_per_reset_and_step(gama):
 
 @pytest.mark.timeout(30)
 def test_render_rgb_array(gama):
-    env = GamaForagerEnv(port=gama.port, render_mode="rgb_array", starts="random", obstacles="random")
+    env = gama_forager_env(port=gama.port, render_mode="rgb_array", starts="random", obstacles="random")
     env.reset(seed=2)
     env.step([1.0, 0.5])
     frame = env.render()
@@ -236,7 +236,7 @@ def test_render_rgb_array(gama):
     assert frame.shape == ref.render().shape and frame.shape[1] == 400 and frame.dtype == np.uint8
     env.close()
     with pytest.raises(ValueError):
-        GamaForagerEnv(render_mode="human-ish")
+        gama_forager_env(render_mode="human-ish")
 
 
 # ------------------------------------------------------------------ refused actions (nothing sent)
@@ -302,7 +302,7 @@ SINGLE_SCENARIOS = {
 @pytest.mark.parametrize("name", list(SINGLE_SCENARIOS))
 def test_random_single_episodes_are_the_embedded_ones(gama, name):
     kw = SINGLE_SCENARIOS[name]
-    env = GamaForagerEnv(port=gama.port, **kw)
+    env = gama_forager_env(port=gama.port, **kw)
     ref = ForagerEnv(**kw)
     rng = np.random.default_rng(11)
     actions = []
@@ -334,7 +334,7 @@ def test_random_team_episodes_are_the_embedded_ones(gama, name):
     module, kw = TEAM_SCENARIOS[name]
     env = module.parallel_env(backend="gama", port=gama.port, **kw)
     ref = module.parallel_env(**kw)
-    assert isinstance(env, GamaTeamEnv) and env.possible_agents == ref.possible_agents
+    assert isinstance(env, ForagerTeamEnv) and isinstance(env.backend, GamaWorlds) and env.possible_agents == ref.possible_agents
     steps = 80 if name != "stress" else 60
     ended = run_pair_team(env, ref, steps, np.random.default_rng(7), seed=99)
     if name != "stress":
@@ -347,7 +347,7 @@ def test_random_team_episodes_are_the_embedded_ones(gama, name):
 def test_stress_model_is_the_tutorials_ten_foragers(gama):
     env = forager_stress_v0.parallel_env(backend="gama", port=gama.port)
     obs, _ = env.reset()
-    assert env.world.experiment == "petz_stress_env" and env.world.gaml_path.endswith("forager_petz_stress.gaml")
+    assert env.backend.worlds[0].experiment == "petz_stress_env" and env.backend.worlds[0].gaml_path.endswith("forager_petz_stress.gaml")
     assert env.possible_agents == [f"forager_{k}" for k in range(10)]
     got = [tuple(np.round(obs[a][:2] * 100, 4)) for a in env.possible_agents]
     assert got == [tuple(map(float, p)) for p in STRESS_STARTS]
@@ -369,7 +369,7 @@ def _parameter(request, name):
 @pytest.mark.parametrize("kind", ["gym", "coop", "stress"])
 def test_tutorial_scenario_sends_no_parameters_but_after_some_every_reload_does(gama, kind):
     if kind == "gym":
-        env, ref = GamaForagerEnv(port=gama.port), ForagerEnv()
+        env, ref = gama_forager_env(port=gama.port), ForagerEnv()
         starts = [[12.0, 80.0]]
     else:
         module = forager_coop_v0 if kind == "coop" else forager_stress_v0
@@ -426,7 +426,7 @@ def test_tutorial_scenario_sends_no_parameters_but_after_some_every_reload_does(
 @pytest.mark.timeout(30)
 def test_reset_options_set_the_episode_on_gama_like_embedded(gama):
     options = {"starts": [[60.0, 20.0]], "obstacles": [[70.0, 30.0], [80.0, 80.0], [30.0, 70.0]]}
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     rng = np.random.default_rng(3)
     run_pair_single(env, ForagerEnv(), rng.uniform(-1, 1, (30, 2)), options=options)
     assert env.episode.starts == ((60.0, 20.0),) and len(env.episode.obstacles) == 3
@@ -488,7 +488,7 @@ def test_coop_parallel_api_test(gama):
     from pettingzoo.test import parallel_api_test
 
     env = forager_coop_v0.parallel_env(backend="gama", host="127.0.0.1", port=gama.port, timeout=10.0)
-    assert isinstance(env, GamaForagerCoopEnv) and env.metadata["name"] == "forager_coop_v0"
+    assert isinstance(env.backend, GamaWorlds) and env.metadata["name"] == "forager_coop_v0"
     parallel_api_test(env, num_cycles=350)  # runs through a whole episode (300 steps)
     env.close()
 
@@ -569,7 +569,7 @@ def test_coop_aec_view(gama):
 # ------------------------------------------------------------------ pickling, loops, threads, workers
 @pytest.mark.timeout(30)
 def test_pickle_roundtrip_before_and_during_an_episode(gama):
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     ref = ForagerEnv()
     fresh = pickle.loads(pickle.dumps(env))  # never connected
     assert np.abs(fresh.reset()[0] - ref.reset()[0]).max() < TOL
@@ -587,7 +587,7 @@ def test_pickle_roundtrip_before_and_during_an_episode(gama):
     assert b"socket" not in blob.lower() and len(blob) < 100_000
     for e in (env, fresh, copied, deep):
         e.close()
-    coop = GamaForagerCoopEnv(port=gama.port)
+    coop = forager_coop_v0.parallel_env(backend="gama", port=gama.port)
     coop.reset()
     coop2 = pickle.loads(pickle.dumps(coop))
     assert coop2.agents == coop.agents
@@ -616,7 +616,7 @@ def test_usable_inside_a_running_event_loop_and_from_threads(gama):
     """No 'no running event loop', and no 'loop already running' either."""
 
     async def main():
-        env = GamaForagerEnv(port=gama.port)
+        env = gama_forager_env(port=gama.port)
         obs, _ = env.reset()  # called synchronously from inside a coroutine
         env.step([0.1, 0.2])
         env.close()
@@ -627,7 +627,7 @@ def test_usable_inside_a_running_event_loop_and_from_threads(gama):
 
     def worker():
         try:
-            env = GamaForagerEnv(port=gama.port)
+            env = gama_forager_env(port=gama.port)
             env.reset()
             results.append(env.step([0.3, 0.3])[1])
             env.close()

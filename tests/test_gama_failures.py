@@ -20,18 +20,16 @@ from gama_standin import COMPILE_ERROR_MARKER, free_port
 
 from sb3_forager import forager_coop_v0, forager_team_v0
 from sb3_forager.envs import EpisodeOverError, ForagerEnv, make_forager_vec_env
+from sb3_forager.make import gama_forager_env, make_gama_vec_env
 from sb3_forager.gama import (
     GamaConnectionError,
     GamaConnectionLostError,
     GamaEpisodeLostError,
     GamaError,
-    GamaForagerCoopEnv,
-    GamaForagerEnv,
     GamaLoadError,
     GamaProtocolError,
     GamaSimulationError,
     GamaTimeoutError,
-    make_gama_vec_env,
 )
 
 TOL = 1e-6
@@ -50,14 +48,14 @@ def public(exc: BaseException) -> str:
 
 def make_env(kind: str, port: int, **kw):
     if kind == "gym":
-        return GamaForagerEnv(port=port, **kw)
+        return gama_forager_env(port=port, **kw)
     if kind == "coop":
         return forager_coop_v0.parallel_env(backend="gama", port=port, **kw)
     return forager_team_v0.parallel_env(backend="gama", port=port, n_foragers=3, **kw)
 
 
 def step(env, action=(0.3, 0.2)):
-    if isinstance(env, GamaForagerEnv):
+    if isinstance(env, ForagerEnv):
         return env.step(list(action))
     return env.step({a: list(action) for a in env.agents})
 
@@ -66,7 +64,7 @@ def step(env, action=(0.3, 0.2)):
 @pytest.mark.timeout(20)
 def test_nothing_listening_fails_fast_and_says_how_to_start_gama():
     port = free_port()
-    env = GamaForagerEnv(port=port)
+    env = gama_forager_env(port=port)
     t0 = time.monotonic()
     with pytest.raises(GamaConnectionError) as err:
         env.reset()
@@ -109,7 +107,7 @@ class SilentTcpServer:
 def test_connect_timeout_is_kept_when_tcp_is_accepted_but_no_websocket_handshake_follows(connect_timeout):
     with SilentTcpServer() as server:
         for env in (
-            GamaForagerEnv(port=server.port, connect_timeout=connect_timeout),
+            gama_forager_env(port=server.port, connect_timeout=connect_timeout),
             forager_coop_v0.parallel_env(backend="gama", port=server.port, connect_timeout=connect_timeout),
             make_gama_vec_env("forager", 2, servers=[f"127.0.0.1:{server.port}"], connect_timeout=connect_timeout),
         ):
@@ -129,7 +127,7 @@ def test_connect_timeout_is_kept_when_tcp_is_accepted_but_no_websocket_handshake
 @pytest.mark.timeout(20)
 def test_server_that_never_greets(gama):
     gama.faults.refuse_handshake = True
-    env = GamaForagerEnv(port=gama.port, connect_timeout=0.5)
+    env = gama_forager_env(port=gama.port, connect_timeout=0.5)
     t0 = time.monotonic()
     with pytest.raises(GamaConnectionError, match="ConnectionSuccessful") as err:
         env.reset()
@@ -163,7 +161,7 @@ def test_server_stops_answering_mid_episode(gama, kind):
 @pytest.mark.timeout(30)
 def test_server_stops_answering_at_load(gama):
     gama.faults.stall_after_n_commands = 0
-    env = GamaForagerEnv(port=gama.port, timeout=0.5)
+    env = gama_forager_env(port=gama.port, timeout=0.5)
     t0 = time.monotonic()
     with pytest.raises(GamaTimeoutError, match="load") as err:
         env.reset()
@@ -449,7 +447,7 @@ def test_a_message_over_the_size_cap_fails_naming_the_limit_then_reset_reconnect
     from sb3_forager.gama import connection
 
     monkeypatch.setattr(connection, "MAX_MESSAGE_BYTES", 8192)
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     env.reset()
     step(env)
     gama.faults.corrupt = _set(["data", "Info"], {"blob": "x" * 10_000})  # a model sending far too much
@@ -469,16 +467,16 @@ def test_a_message_over_the_size_cap_fails_naming_the_limit_then_reset_reconnect
 def test_load_failures_carry_gamas_message(gama, tmp_path):
     missing = str(tmp_path / "nowhere.gaml")
     with pytest.raises(GamaLoadError, match="does not exist") as err:
-        GamaForagerEnv(port=gama.port, gaml_path=missing).reset()
+        gama_forager_env(port=gama.port, gaml_path=missing).reset()
     assert missing in public(err.value)
     with pytest.raises(GamaLoadError, match="'train' is not an experiment present in") as err:
-        GamaForagerEnv(port=gama.port, experiment="train").reset()
+        gama_forager_env(port=gama.port, experiment="train").reset()
     public(err.value)
     broken = tmp_path / "broken.gaml"
     text = open(os.path.join(GAML_DIR, "forager_petz.gaml"), encoding="utf-8").read()
     broken.write_text(text + "\n" + COMPILE_ERROR_MARKER + "\n", encoding="utf-8")
     with pytest.raises(GamaLoadError, match="compil") as err:
-        GamaForagerCoopEnv(port=gama.port, gaml_path=str(broken)).reset()
+        forager_coop_v0.parallel_env(backend="gama", port=gama.port, gaml_path=str(broken)).reset()
     msg = public(err.value)
     assert "missing ';'" in msg and "line" in msg  # GAMA's error list, with where
     before = gama.live_experiments
@@ -491,7 +489,7 @@ def test_load_failures_carry_gamas_message(gama, tmp_path):
 # ------------------------------------------------------------------ idle connections closed by the server
 @pytest.mark.timeout(30)
 def test_idle_close_mid_episode_reconnects_and_restores_the_episode(gama, caplog):
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     ref = ForagerEnv()
     env.reset()
     ref.reset()
@@ -515,7 +513,7 @@ def test_idle_close_mid_episode_reconnects_and_restores_the_episode(gama, caplog
 
 @pytest.mark.timeout(30)
 def test_idle_close_mid_random_episode_restores_it_with_its_parameters(gama):
-    env = GamaForagerEnv(port=gama.port, starts="random", obstacles="random")
+    env = gama_forager_env(port=gama.port, starts="random", obstacles="random")
     ref = ForagerEnv(starts="random", obstacles="random")
     env.reset(seed=17)
     ref.reset(seed=17)
@@ -539,7 +537,7 @@ def test_idle_close_mid_random_episode_restores_it_with_its_parameters(gama):
 
 @pytest.mark.timeout(30)
 def test_idle_close_between_episodes_reconnects_at_reset(gama):
-    env = GamaForagerCoopEnv(port=gama.port)
+    env = forager_coop_v0.parallel_env(backend="gama", port=gama.port)
     env.reset()
     step(env)
     gama.faults.idle_close_after = 0.3
@@ -571,10 +569,10 @@ def test_idle_close_in_a_vec_env(gama):
 
 @pytest.mark.timeout(30)
 def test_restoring_an_episode_that_does_not_replay_is_a_clear_error(gama):
-    env = GamaForagerEnv(port=gama.port)
+    env = gama_forager_env(port=gama.port)
     env.reset()
     env.step([0.5, 0.5])
-    env.world._last.obs[0, 0] += 0.25  # as if the model were random: the replay cannot reproduce it
+    env.backend.worlds[0]._last.obs[0, 0] += 0.25  # as if the model were random: the replay cannot reproduce it
     gama.faults.idle_close_after = 0.3
     time.sleep(0.6)
     gama.faults.idle_close_after = None
@@ -592,16 +590,16 @@ def test_restoring_an_episode_that_does_not_replay_is_a_clear_error(gama):
 @pytest.mark.timeout(10)
 def test_warns_about_non_loopback_hosts(caplog):
     with caplog.at_level(logging.WARNING, logger="sb3_forager.gama"):
-        GamaForagerEnv(host="127.0.0.1")
-        GamaForagerEnv(host="localhost")
+        gama_forager_env(host="127.0.0.1")
+        gama_forager_env(host="localhost")
         make_gama_vec_env("forager", 2, servers=["[::1]:1001"])
         for host in ("127.1", "::ffff:127.0.0.1", "0.0.0.0", "127.0.0.2"):  # this machine, spelled otherwise
-            GamaForagerEnv(host=host, port=1001)
+            gama_forager_env(host=host, port=1001)
         forager_coop_v0.parallel_env(backend="gama", host="0.0.0.0")
         assert not caplog.records, [r.getMessage() for r in caplog.records]
-        GamaForagerEnv(host="192.0.2.7", port=1001)
-        GamaForagerCoopEnv(host="192.0.2.7", port=1001)  # once per address
-        GamaForagerEnv(host="gama.example.org", port=1001)  # a name: not resolved, so not trusted
+        gama_forager_env(host="192.0.2.7", port=1001)
+        forager_coop_v0.parallel_env(backend="gama", host="192.0.2.7", port=1001)  # once per address
+        gama_forager_env(host="gama.example.org", port=1001)  # a name: not resolved, so not trusted
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 2 and "192.0.2.7:1001" in warnings[0] and "no authentication" in warnings[0]
     assert "gama.example.org:1001" in warnings[1]
@@ -626,7 +624,7 @@ def test_errors_of_every_kind_name_no_private_class(gama):
         env.reset(seed="x")
     messages.append(public(err.value))
     with pytest.raises(ValueError) as err:
-        make_gama_vec_env("coop", n_envs="3")
+        make_gama_vec_env("coop", n_worlds="3")
     messages.append(public(err.value))
     env.close()
     with pytest.raises(EpisodeOverError) as err:

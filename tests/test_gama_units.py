@@ -12,9 +12,22 @@ import pytest
 import websockets
 
 from sb3_forager.gama import GamaConnectionError, GamaProtocolError, GamaSimulationError
-from sb3_forager.gama.address import is_loopback, parse_server, ws_uri
+from sb3_forager.common.checks import server as parse_server
+from sb3_forager.gama.address import is_loopback, ws_uri
 from sb3_forager.gama.connection import GamaConnection, describe_content
-from sb3_forager.gama.contracts import GymAgentContract, PetzAgentContract, gaml_number
+from sb3_forager.gama import contracts
+from sb3_forager.gama.contracts import gaml_number
+from sb3_forager.models import MODELS
+
+
+def GymAgentContract():  # noqa: N802  (the tutorial model's contract)
+    m = MODELS["forager"]
+    return contracts.GymAgentContract(m.scenario, m.experiment, m.gaml_file)
+
+
+def PetzAgentContract():  # noqa: N802
+    m = MODELS["coop"]
+    return contracts.PetzAgentContract(m.scenario, m.experiment, m.gaml_file)
 from sb3_forager.gama.errors import GamaError
 from sb3_forager.gama.io_loop import run_sync
 

@@ -17,7 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from gama_standin import GamaStandIn
 
 from sb3_forager.envs import EpisodeOverError, ForagerVecEnv, make_forager_vec_env
-from sb3_forager.gama import GamaForagerCoopEnv, GamaVecEnv, make_gama_vec_env
+from sb3_forager import forager_coop_v0
+from sb3_forager.gama import GamaWorlds
+from sb3_forager.make import make_gama_vec_env
 from sb3_forager.sim import FORAGER, FORAGER_RANDOM, STRESS, TEAM
 
 TOL = 1e-6
@@ -57,7 +59,7 @@ def test_matches_embedded_vec_env_step_for_step(gama, kind):
     venv = make_gama_vec_env(kind, n, servers=[f"127.0.0.1:{gama.port}"])
     ref = make_forager_vec_env(n, env=kind)
     k = 1 if kind == "forager" else 2
-    assert isinstance(venv, GamaVecEnv) and venv.num_envs == n * k
+    assert isinstance(venv, ForagerVecEnv) and isinstance(venv.backend, GamaWorlds) and venv.num_envs == n * k
     assert venv.observation_space == ref.observation_space and venv.action_space == ref.action_space
     obs = venv.reset()
     want = ref.reset()
@@ -215,7 +217,7 @@ def test_tutorial_worlds_send_no_parameters_until_an_option_did(gama):
 def test_round_robin_over_servers_and_address_parsing(gama):
     with GamaStandIn() as other:
         venv = make_gama_vec_env("forager", 3, servers=f"127.0.0.1:{gama.port},localhost:{other.port}")
-        assert [w.port for w in venv.worlds] == [gama.port, other.port, gama.port]
+        assert [w.port for w in venv.backend.worlds] == [gama.port, other.port, gama.port]
         venv.reset()
         assert gama.live_experiments == 2 and other.live_experiments == 1
         venv.step(np.zeros((3, 2), np.float32))
@@ -224,21 +226,21 @@ def test_round_robin_over_servers_and_address_parsing(gama):
     for bad, named in (
         (dict(env="pair"), "'pair'"),
         (dict(env="single"), "'single'"),  # the old name of "forager"
-        (dict(env="forager", n_envs=0), "got 0"),
-        (dict(env="forager", n_envs="3"), "got '3'"),
-        (dict(env="forager", n_envs=2.0), "got 2.0"),
-        (dict(env="forager", n_envs=True), "got True"),
+        (dict(env="forager", n_worlds=0), "got 0"),
+        (dict(env="forager", n_worlds="3"), "got '3'"),
+        (dict(env="forager", n_worlds=2.0), "got 2.0"),
+        (dict(env="forager", n_worlds=True), "got True"),
         (dict(env="forager", servers=["host:x"]), "'host:x'"),
         (dict(env="forager", servers=[]), "no GAMA server"),
         (dict(env="forager", scenario=TEAM), "team scenario"),
         (dict(env="coop", scenario=FORAGER), "single scenario"),
-        (dict(env="coop", n_envs=2, scenario=[TEAM]), "list of 2 Scenarios"),
+        (dict(env="coop", n_worlds=2, scenario=[TEAM]), "list of 2 Scenarios"),
     ):
         with pytest.raises(ValueError) as err:
             make_gama_vec_env(**bad)
         assert named in str(err.value), str(err.value)
     v6 = make_gama_vec_env("coop", 1, servers=["[::1]:1234"])
-    assert (v6.worlds[0].host, v6.worlds[0].port, v6.num_envs) == ("::1", 1234, 2)
+    assert (v6.backend.worlds[0].host, v6.backend.worlds[0].port, v6.num_envs) == ("::1", 1234, 2)
 
 
 @pytest.mark.timeout(60)
@@ -267,7 +269,7 @@ def test_vec_env_api_details(gama):
     assert venv.env_is_wrapped(object) == [False] * 4
     assert venv.seed(7) == [7, 7, 8, 8]  # world w gets seed + w; its two slots share it
     n0 = len(gama.requests)
-    venv.reset()  # worlds get seeds 7 and 8, as GamaTeamEnv.reset(seed=7 / 8) would send them
+    venv.reset()  # worlds get seeds 7 and 8, as a team env's reset(seed=7 / 8) would send them
     exprs = [str(r.get("expr")) for r in gama.requests[n0:] if r.get("type") == "expression"]
     seeds = [e for e in exprs if e.startswith("seed")]
     assert sorted(seeds) == ["seed <- 7;", "seed <- 8;"]
@@ -307,7 +309,7 @@ def test_supersuit_pipeline_with_the_gama_parallel_env(gama):
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecMonitor
 
-    env = GamaForagerCoopEnv(port=gama.port)
+    env = forager_coop_v0.parallel_env(backend="gama", port=gama.port)
     venv = ss.pettingzoo_env_to_vec_env_v1(env)
     venv = ss.concat_vec_envs_v1(venv, 2, num_cpus=0, base_class="stable_baselines3")
     venv = VecMonitor(venv)

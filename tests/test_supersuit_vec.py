@@ -19,11 +19,11 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 from sb3_forager import forager_coop_v0
-from sb3_forager.render import CAPTION
+from sb3_forager.sim.render import CAPTION
 from sb3_forager.training.supersuit_vec import (
     SuperSuitVecEnv,
-    make_coop_supersuit_vec_env,
     make_supersuit_vec_env,
+    make_team_supersuit_vec_env,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ class RandomStartPair(ParallelEnv):
 
 
 def test_vec_env_shape_and_layout():
-    env = make_coop_supersuit_vec_env(3)
+    env = make_team_supersuit_vec_env(3)
     try:
         assert isinstance(env, SuperSuitVecEnv)
         assert env.num_envs == 6 and env.n_copies == 3 and env.agents_per_copy == 2
@@ -95,7 +95,7 @@ def test_vec_env_shape_and_layout():
 
 
 def test_ppo_seed_does_not_crash():
-    env = VecMonitor(make_coop_supersuit_vec_env(2))
+    env = VecMonitor(make_team_supersuit_vec_env(2))
     model = PPO("MlpPolicy", env, seed=0, n_steps=8, batch_size=16, n_epochs=1, device="cpu")
     model.learn(32)
     assert model.num_timesteps == 32
@@ -195,7 +195,7 @@ def test_bool_dones_let_vecnormalize_reset_every_return():
 def test_get_attr_set_attr_env_method():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "render_mode attribute is not defined" warning
-        env = VecMonitor(make_coop_supersuit_vec_env(2))
+        env = VecMonitor(make_team_supersuit_vec_env(2))
     try:
         assert env.render_mode is None
         assert env.get_attr("max_cycles") == [300] * 4
@@ -223,7 +223,7 @@ def test_images_for_every_slot():
 
 
 def test_close_is_idempotent():
-    env = make_coop_supersuit_vec_env(1)
+    env = make_team_supersuit_vec_env(1)
     env.close()
     env.close()
 

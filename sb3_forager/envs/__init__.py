@@ -1,4 +1,6 @@
-"""Env adapters over the simulation core: Gymnasium, PettingZoo and (imported on first use) SB3.
+"""Env adapters over a backend (:class:`~sb3_forager.sim.backend.Backend`: the embedded
+simulation by default, GAMA servers through :mod:`sb3_forager.make`): Gymnasium, PettingZoo and
+(imported on first use) SB3.
 
 ``ForagerVecEnv`` and ``make_forager_vec_env`` need Stable-Baselines3 (and so torch); they are
 imported lazily, so that making a Gymnasium or PettingZoo env does not import torch.

@@ -1,4 +1,5 @@
-"""``sb3_forager/Forager-v0`` and ``sb3_forager/ForagerRandom-v0``: the single forager as a Gymnasium env."""
+"""The single forager as a Gymnasium env, on any backend: ``sb3_forager/Forager-v0``,
+``sb3_forager/ForagerRandom-v0`` (embedded) and ``sb3_forager/GamaForager-v0`` (a GAMA server)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..sim import FORAGER, ForagerSim, Scenario
-from .buffer_views import BufferViewsMixin
+from ..sim import FORAGER, Backend, ForagerSim, Scenario, StepResult
 from .contract import EpisodeOverError, check_action, check_render_mode, forager_spaces
 from .rendering import FrameRenderer, RenderSizeMixin
 
@@ -23,78 +23,94 @@ def single_scenario(scenario: Scenario | None, kwargs: dict[str, Any]) -> Scenar
     return sc
 
 
-class ForagerEnv(BufferViewsMixin, RenderSizeMixin, gym.Env):
-    """One forager seeking the food among obstacles, embedded simulation (forager_gym.gaml).
+class ForagerEnv(RenderSizeMixin, gym.Env):
+    """One forager seeking the food among obstacles (forager_gym.gaml).
 
     Observation ``Box(0, 1, (13,), float32)``, action ``Box(-1, 1, (2,), float32)`` (an
     acceleration; an action outside the Box raises ``ValueError`` and changes nothing), reward and
     episode end as in the README's MDP page. Every step's info carries ``is_success`` (at the food)
-    and ``episode_steps``, so the last one has them however the episode ended (a ``TimeLimit``
-    shorter than ``max_steps`` included).
+    and ``episode_steps`` (on GAMA, after the model's own info map), so the last one has them
+    however the episode ended (a ``TimeLimit`` shorter than ``max_steps`` included).
 
     Args:
         render_mode: ``"rgb_array"``, ``"human"`` (a pygame window) or None.
         render_size: the picture's width in pixels.
         scenario: a :class:`~sb3_forager.sim.scenario.Scenario` (default: the tutorial's).
+        backend: one world of one forager (:class:`~sb3_forager.sim.backend.Backend`; default the
+            embedded simulation; :mod:`sb3_forager.make` builds the GAMA one).
         starts, obstacles, n_obstacles, food, max_steps: scenario values replacing the defaults
             (``starts="random"``, ``obstacles="random"``; see the README's scenario section).
 
     ``reset(seed=..., options={"starts": [[x, y]], "obstacles": [[cx, cy], ...]})`` sets one
-    episode's start and layout; the seed drives every random draw.
+    episode's start and layout; the seed drives every random draw (here, on every backend).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
     def __init__(
-        self, render_mode: str | None = None, render_size: int = 400, scenario: Scenario | None = None, **kwargs: Any
+        self,
+        render_mode: str | None = None,
+        render_size: int = 400,
+        scenario: Scenario | None = None,
+        backend: Backend | None = None,
+        **kwargs: Any,
     ) -> None:
         self.scenario = single_scenario(scenario, kwargs)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._renderer = FrameRenderer(self.render_mode, int(render_size), self.metadata["render_fps"], "Forager")
         self.observation_space, self.action_space = forager_spaces(self.scenario.obs_dim)
-        self.sim = ForagerSim.for_scenario(self.scenario, 1)
+        self.backend = backend if backend is not None else ForagerSim.for_scenario(self.scenario, 1)
+        self.episode = None
         self._act = np.zeros((1, 1, 2))
-        self._bind_views()
-        self._over = True
-
-    _VIEW_ATTRS = ("_act0", "_obs0", "_flags0", "_reward", "_steps")
-
-    def _bind_views(self) -> None:
-        """Views of the simulation's buffers (written in place by each step): the step reads them
-        without building a result object."""
         self._act0 = self._act[0, 0]
-        self._obs0 = self.sim.obs[0, 0]
-        self._flags0 = self.sim._flags[0, 0]
-        self._reward = self.sim._rew
-        self._steps = self.sim._wi
+        self._over = True
+        self._r: StepResult | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._act0 = self._act[0, 0]  # a pickled view would be a copy of its own
+
+    def _views(self, r: StepResult) -> tuple:
+        """World 0's values in ``r``: bound once for a backend that hands out one result object."""
+        if r is not self._r:
+            self._r = r
+            self._v = (r.obs[0, 0], r.reward[0], r.terminated[0], r.truncated[0], r.steps, r.infos)
+        return self._v
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         episode = self.scenario.draw(self.np_random, options)  # validates before anything changes
-        self.sim.reset(None, [episode])
+        r = self.backend.reset(None, [episode], [seed])
+        self.episode = episode
         self._over = False
         self._renderer.frame_changed(self)
-        return self.sim.obs[0, 0].astype(np.float32), {"is_success": False, "episode_steps": 0}
+        info = {"is_success": False, "episode_steps": 0}
+        return r.obs[0, 0].astype(np.float32), info if r.infos is None else dict(r.infos[0][0], **info)
 
     def step(self, action):
         if self._over:
             raise EpisodeOverError("the episode has ended: call reset() before step()")
         check_action(action, AGENT, self._act0)
-        self.sim.advance(self._act)
-        terminated = bool(self._flags0[0])
-        truncated = bool(self._flags0[1])
+        obs, reward, term, trunc, steps, infos = self._views(self.backend.step(self._act))
+        terminated = bool(term[0])
+        truncated = bool(trunc[0])
         self._over = terminated or truncated
-        info = {"is_success": terminated, "episode_steps": int(self._steps[0, 0])}
+        info = {"is_success": terminated, "episode_steps": int(steps[0])}
+        if infos is not None:
+            info = dict(infos[0][0], **info)
         if self._renderer.window is not None:
             self._renderer.frame_changed(self)
-        return self._obs0.astype(np.float32), float(self._reward[0, 0]), terminated, truncated, info
+        return obs.astype(np.float32), float(reward[0]), terminated, truncated, info
 
-    def frame(self) -> np.ndarray:
-        """The current picture (RGB array)."""
-        return self.sim.render(0, self._renderer.size)
+    def frame(self) -> np.ndarray | None:
+        """The current picture (RGB array; None before the first reset on GAMA)."""
+        return self.backend.render(0, self._renderer.size)
 
     def render(self):
         return self._renderer.render(self)
 
     def close(self) -> None:
+        """Release the backend (GAMA: close the connection; a later ``reset`` reconnects)."""
+        self.backend.close()
+        self._over = True
         self._renderer.close()

@@ -9,7 +9,7 @@ import numpy as np
 
 
 class HasFrame(Protocol):
-    def frame(self) -> np.ndarray: ...
+    def frame(self) -> np.ndarray | None: ...
 
 
 class RenderSizeMixin:
@@ -39,21 +39,25 @@ class FrameRenderer:
         #: the pygame window of render_mode="human" (None otherwise)
         self.window: Any = None
         if render_mode == "human":
-            from ..render import HumanWindow  # raises a clear ImportError naming the [human] extra
+            from ..sim.render import HumanWindow  # raises a clear ImportError naming the [human] extra
 
             self.window = HumanWindow(f"sb3_forager: {title}", fps)
 
     def frame_changed(self, env: HasFrame) -> None:
         """Called by the env after reset and step: a human window shows the new frame."""
         if self.window is not None:
-            self.window.show(env.frame())
+            self._show(env.frame())
 
     def render(self, env: HasFrame) -> np.ndarray | None:
         if self.render_mode == "rgb_array":
             return env.frame()
         if self.window is not None:
-            self.window.show(env.frame())
+            self._show(env.frame())
         return None
+
+    def _show(self, frame: np.ndarray | None) -> None:
+        if frame is not None:  # None: nothing to draw before the first reset
+            self.window.show(frame)
 
     def close(self) -> None:
         if self.window is not None:

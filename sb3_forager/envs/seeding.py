@@ -7,24 +7,12 @@ of a single env reset with ``seed=s + i``, on either backend.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-SEED_LIMIT = 2**32
-
-
-def check_seed(seed: object, name: str = "seed") -> int | None:
-    """``seed`` as an int in ``[0, 2**32)``, or None; anything else raises ``ValueError``."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"{name} must be an integer in [0, 2**32) or None, got {seed!r}")
-    value = int(seed)
-    if not 0 <= value < SEED_LIMIT:
-        raise ValueError(f"{name} must be in [0, 2**32), got {value}")
-    return value
+from ..common.checks import SEED_LIMIT
+from ..common.checks import seed as check_seed
 
 
 def world_generators(

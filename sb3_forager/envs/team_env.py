@@ -1,9 +1,8 @@
-"""Foragers in a team (forager_petz.gaml) as PettingZoo envs: ParallelEnv and AEC, embedded simulation.
+"""Foragers in a team (forager_petz.gaml) as PettingZoo envs, on any backend: ParallelEnv and AEC.
 
-:class:`TeamEnvBase` is what every backend's team env shares (the GAMA one too): agents, spaces,
-the checks of an action dict, and the end-of-episode contract turning one raw GAML step into
-PettingZoo's five dicts. :class:`ForagerTeamEnv` runs it on the compiled core;
-:class:`ForagerAECEnv` is its turn-based view, refusing a bad action at that agent's own ``step``.
+:class:`ForagerTeamEnv` turns one raw GAML step of its backend (the embedded core or a GAMA
+server) into PettingZoo's five dicts, with the end-of-episode contract; :class:`ForagerAECEnv` is
+its turn-based view, refusing a bad action at that agent's own ``step``.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
-from ..sim import TEAM, ForagerSim, Scenario
-from .buffer_views import BufferViewsMixin
+from ..common.checks import seed as check_seed
+from ..sim import TEAM, Backend, ForagerSim, Scenario, StepResult
 from .contract import (
     EpisodeOverError,
     check_action,
@@ -27,7 +26,6 @@ from .contract import (
     forager_spaces,
 )
 from .rendering import FrameRenderer, RenderSizeMixin
-from .seeding import check_seed
 
 
 def team_scenario(scenario: Scenario | None, kwargs: dict[str, Any], base: Scenario = TEAM) -> Scenario:
@@ -38,8 +36,27 @@ def team_scenario(scenario: Scenario | None, kwargs: dict[str, Any], base: Scena
     return sc
 
 
-class TeamEnvBase(RenderSizeMixin, ParallelEnv):
-    """Agents, spaces and the PettingZoo episode contract of a team of foragers (any backend)."""
+class ForagerTeamEnv(RenderSizeMixin, ParallelEnv):
+    """N foragers that must all reach the food; one team, rewards per forager.
+
+    Observation per forager ``Box(0, 1, (15,), float32)`` (the single forager's 13 values plus the
+    teammate slot), action ``Box(-1, 1, (2,), float32)``. Foragers act in index order within a
+    step, a forager at the food is frozen, and the episode ends for everyone at once when all are
+    at the food or after ``max_cycles`` steps; ``agents`` is then empty. See the README's MDP page.
+    Every info carries ``at_food`` (after the model's own info map on GAMA); the last ones also
+    ``is_success`` (the team's), ``episode_steps`` and ``arrival_step`` (-1: never arrived).
+
+    Args:
+        render_mode: ``"rgb_array"``, ``"human"`` or None.
+        render_size: the picture's width in pixels.
+        scenario: a :class:`~sb3_forager.sim.scenario.Scenario` with team rules (default: ``base``).
+        base: the defaults the keyword arguments modify (default: a pair from random starts,
+            nearest teammate; the modules pass their own).
+        backend: one world of the team (:class:`~sb3_forager.sim.backend.Backend`; default the
+            embedded simulation; :mod:`sb3_forager.make` builds the GAMA one).
+        n_foragers, teammate, max_cycles (or max_steps), starts, obstacles, n_obstacles, food:
+            scenario values replacing the defaults.
+    """
 
     metadata = {
         "render_modes": ["rgb_array", "human"],
@@ -48,8 +65,16 @@ class TeamEnvBase(RenderSizeMixin, ParallelEnv):
         "render_fps": 10,
     }
 
-    def _setup(self, scenario: Scenario, render_mode: str | None, render_size: int) -> None:
-        self.scenario = scenario
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        render_size: int = 400,
+        scenario: Scenario | None = None,
+        base: Scenario = TEAM,
+        backend: Backend | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.scenario = scenario = team_scenario(scenario, kwargs, base)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._renderer = FrameRenderer(self.render_mode, int(render_size), self.metadata["render_fps"], "team")
         self.max_cycles = scenario.max_steps
@@ -63,6 +88,8 @@ class TeamEnvBase(RenderSizeMixin, ParallelEnv):
         k = scenario.n_foragers
         self._batch = np.zeros((1, k, 2))
         self._acting = np.zeros((1, k), dtype=bool)
+        self.backend = backend if backend is not None else ForagerSim.for_scenario(scenario, 1)
+        self._r: StepResult | None = None
 
     # One shared space object per kind: PettingZoo wants the same object on every call (and an
     # lru_cache on the method would keep every env alive for the life of the process).
@@ -93,21 +120,36 @@ class TeamEnvBase(RenderSizeMixin, ParallelEnv):
         self._np_random = rng
         return episode
 
-    def _checked_actions(self, actions: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """The validated actions as (1, K, 2) and the (1, K) mask of who acts; raises if over."""
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
+        episode = self._draw_episode(seed, options)  # validated before anything changes
+        r = self.backend.reset(None, [episode], [seed])
+        self.episode = episode
+        self.agents = list(self.possible_agents)
+        obs = r.obs[0].astype(np.float32)
+        infos = [dict(i, at_food=False) for i in r.infos[0]] if r.infos else None
+        out = (
+            {a: obs[k] for k, a in enumerate(self.possible_agents)},
+            {a: infos[k] if infos else {"at_food": False} for k, a in enumerate(self.possible_agents)},
+        )
+        self._renderer.frame_changed(self)
+        return out
+
+    def step(self, actions: dict[str, Any]):
         if not self.agents:
             raise EpisodeOverError("the episode has ended (no agents left): call reset() before step()")
         fill_agent_actions(actions, self._index, self._batch, self._acting)
-        return self._batch, self._acting
-
-    def _reset_dicts(self, obs: np.ndarray, infos: Sequence[dict] | None = None):
-        """Start an episode: all agents live; ``obs`` (K, obs_dim)."""
-        self.agents = list(self.possible_agents)
-        obs = np.asarray(obs, dtype=np.float32)
-        return (
-            {a: obs[k] for k, a in enumerate(self.possible_agents)},
-            {a: dict(infos[k]) if infos else {"at_food": False} for k, a in enumerate(self.possible_agents)},
+        r = self.backend.step(self._batch, self._acting)
+        if r is not self._r:  # views of world 0, bound once for a backend that hands out one result object
+            self._r = r
+            self._v = (r.obs[0], r.reward[0], r.terminated[0], r.truncated[0], r.episode_over, r.success, r.steps,
+                       r.at_food[0], r.arrival[0], r.infos[0] if r.infos else None)  # fmt: skip
+        obs, rew, term, trunc, over, success, steps, at_food, arrival, infos = self._v
+        out = self._step_dicts(
+            obs, rew, term, trunc, bool(over[0]), bool(success[0]), int(steps[0]), at_food, arrival, infos
         )
+        if self._renderer.window is not None:
+            self._renderer.frame_changed(self)
+        return out
 
     def _step_dicts(
         self,
@@ -166,74 +208,24 @@ class TeamEnvBase(RenderSizeMixin, ParallelEnv):
             out_infos,
         )
 
+    def frame(self) -> np.ndarray | None:
+        return self.backend.render(0, self._renderer.size)
+
     def render(self):
         return self._renderer.render(self)
 
-    def close(self) -> None:
-        self._renderer.close()
-
-
-class ForagerTeamEnv(BufferViewsMixin, TeamEnvBase):
-    """N foragers that must all reach the food; one team, rewards per forager (embedded core).
-
-    Observation per forager ``Box(0, 1, (15,), float32)`` (the single forager's 13 values plus the
-    teammate slot), action ``Box(-1, 1, (2,), float32)``. Foragers act in index order within a
-    step, a forager at the food is frozen, and the episode ends for everyone at once when all are
-    at the food or after ``max_cycles`` steps; ``agents`` is then empty. See the README's MDP page.
-
-    Args:
-        render_mode: ``"rgb_array"``, ``"human"`` or None.
-        render_size: the picture's width in pixels.
-        scenario: a :class:`~sb3_forager.sim.scenario.Scenario` with team rules (default: ``base``).
-        base: the defaults the keyword arguments modify (default: a pair from random starts,
-            nearest teammate; the modules pass their own).
-        n_foragers, teammate, max_cycles (or max_steps), starts, obstacles, n_obstacles, food:
-            scenario values replacing the defaults.
-    """
-
-    def __init__(
-        self,
-        render_mode: str | None = None,
-        render_size: int = 400,
-        scenario: Scenario | None = None,
-        base: Scenario = TEAM,
-        **kwargs: Any,
-    ) -> None:
-        self._setup(team_scenario(scenario, kwargs, base), render_mode, render_size)
-        self.sim = ForagerSim.for_scenario(self.scenario, 1)
-        self._bind_views()
-
-    _VIEW_ATTRS = ("_views",)
-
-    def _bind_views(self) -> None:
-        """Views of world 0 in the simulation's buffers (written in place by each step)."""
-        sim = self.sim
-        self._views = (sim._obs[0], sim._rew[0], sim._flags[0, :, 0], sim._flags[0, :, 1], sim._wout[0],
-                       sim._wi[0], sim._bst[0, :, 0], sim._arrival[0])  # fmt: skip
-
-    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
-        episode = self._draw_episode(seed, options)
-        self.episode = episode
-        self.sim.reset(None, [episode])
-        out = self._reset_dicts(self.sim.obs[0])
-        self._renderer.frame_changed(self)
-        return out
-
-    def step(self, actions: dict[str, Any]):
-        batch, acting = self._checked_actions(actions)
-        self.sim.advance(batch, acting)
-        obs, rew, term, trunc, over, wi, at_food, arrival = self._views
-        out = self._step_dicts(obs, rew, term, trunc, bool(over[0]), bool(over[1]), int(wi[0]), at_food, arrival)
-        if self._renderer.window is not None:
-            self._renderer.frame_changed(self)
-        return out
-
-    def frame(self) -> np.ndarray:
-        return self.sim.render(0, self._renderer.size)
-
     def state(self) -> np.ndarray:
         """The foragers' observations, concatenated (float32; see ``state_space``)."""
-        return self.sim.obs[0].astype(np.float32).reshape(-1)
+        obs = self.backend.obs
+        if obs is None:
+            raise EpisodeOverError("no state before the first reset()")
+        return obs[0].astype(np.float32).reshape(-1)
+
+    def close(self) -> None:
+        """Release the backend (GAMA: close the connection; a later ``reset`` reconnects)."""
+        self.backend.close()
+        self.agents = []
+        self._renderer.close()
 
 
 class ForagerAECEnv(parallel_to_aec_wrapper):

@@ -23,7 +23,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
 from .contract import EpisodeOverError, check_batch_actions
-from .seeding import check_seed
+from ..common.checks import seed as check_seed
 
 
 class SharedSlotsMixin:

@@ -48,7 +48,7 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"num_envs must be >= 1, got {num_envs!r}")
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.render_size = int(render_size)
-        self.sim = ForagerSim.for_scenario(self.scenario, self.num_envs)
+        self.backend = ForagerSim.for_scenario(self.scenario, self.num_envs)
         self.single_observation_space, self.single_action_space = forager_spaces(self.scenario.obs_dim)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -62,23 +62,23 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
         self._rngs = rngs
         if seed is not None:
             super().reset(seed=seed if isinstance(seed, int) else None)
-        self.sim.reset(None, episodes)
+        self.backend.reset(None, episodes)
         self._needs_reset[:] = False
-        return self.sim.obs[:, 0].astype(np.float32), {}
+        return self.backend.obs[:, 0].astype(np.float32), {}
 
     def step(self, actions):
         acts = check_batch_actions(actions, self.num_envs, self._ids)
         pending = self._needs_reset.copy()
-        r = self.sim.step(acts)
+        r = self.backend.step(acts)
         reward = r.reward[:, 0].copy()
         terminated = r.terminated[:, 0].copy()
         truncated = r.truncated[:, 0].copy()
         if self.time_limit is not None:
-            truncated |= ~terminated & (self.sim.steps >= self.time_limit)
+            truncated |= ~terminated & (self.backend.steps >= self.time_limit)
         obs = r.obs[:, 0].astype(np.float32)
         if pending.any():  # next-step autoreset: these worlds start over instead of stepping
             idx = np.flatnonzero(pending)
-            fresh = self.sim.reset(idx, [self.scenario.draw(self._rngs[i]) for i in idx])
+            fresh = self.backend.reset(idx, [self.scenario.draw(self._rngs[i]) for i in idx]).obs
             obs[pending] = fresh[pending, 0]
             reward[pending] = 0.0
             terminated[pending] = False
@@ -90,12 +90,12 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
             infos = {
                 "is_success": terminated.copy(),
                 "_is_success": ended,
-                "episode_steps": np.where(ended, self.sim.steps, 0),
+                "episode_steps": np.where(ended, self.backend.steps, 0),
                 "_episode_steps": ended.copy(),
             }
         return obs, reward, terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode == "rgb_array":
-            return tuple(self.sim.render(i, self.render_size) for i in range(self.num_envs))
+            return tuple(self.backend.render(i, self.render_size) for i in range(self.num_envs))
         return None

@@ -1,4 +1,5 @@
-"""GAMA server addresses: ``host:port`` parsing, the start hint, and the non-loopback warning."""
+"""GAMA server addresses: the start hint, the WebSocket URI and the non-loopback warning
+(``host:port`` parsing is :func:`sb3_forager.common.checks.server`)."""
 
 from __future__ import annotations
 
@@ -57,29 +58,6 @@ def warn_if_remote(host: str, port: int) -> None:
         "and has no authentication, so only use it on a network you trust (or an SSH tunnel to localhost)",
         key,
     )
-
-
-def parse_server(spec: str, default_port: int = 1001) -> tuple[str, int]:
-    """``"host:port"`` (or ``"host"``, ``"[::1]:1001"``) -> ``(host, port)``; raises ``ValueError``."""
-    text = spec.strip()
-    if not text:
-        raise ValueError("empty GAMA server address; expected host:port, e.g. 127.0.0.1:1001")
-    if text.startswith("["):  # [IPv6]:port
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-    else:  # a bare host name or a bare IPv6 address
-        host, port_text = text, ""
-    if not host:
-        raise ValueError(f"no host in GAMA server address {spec!r}; expected host:port")
-    try:
-        port = int(port_text) if port_text else default_port
-    except ValueError:
-        raise ValueError(f"bad port in GAMA server address {spec!r}; expected host:port") from None
-    if not 0 < port < 65536:
-        raise ValueError(f"port out of range in GAMA server address {spec!r}")
-    return host, port
 
 
 def ws_uri(host: str, port: int) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sim import COOP, FORAGER, Episode, Scenario
+from ..sim import Episode, Scenario
 from ..sim.world import WORLD
 from .errors import GamaProtocolError
 from .spaces import SpaceMapError, space_from_map
@@ -200,17 +200,16 @@ def default_parameters(scenario: Scenario | None) -> list[dict[str, Any]] | None
 class BridgeContract(ABC):
     """How to drive one world of a forager model through a GAMA bridge contract."""
 
-    #: experiment name of the packaged model
-    experiment: str
-    #: file name of the packaged model, in ``sb3_forager/gaml``
-    gaml_file: str
     #: the expressions sent after ``load``, after ``reset`` and after each step
     spaces_expr: str
     reset_expr: str
     data_expr: str
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, experiment: str, gaml_file: str) -> None:
+        #: the scenario, the experiment name and the packaged model file (in ``sb3_forager/gaml``)
         self.scenario = scenario
+        self.experiment = experiment
+        self.gaml_file = gaml_file
         self.agent_ids: tuple[str, ...] = scenario.agent_ids
         self.obs_dim = scenario.obs_dim
 
@@ -244,14 +243,12 @@ class BridgeContract(ABC):
 class GymAgentContract(BridgeContract):
     """gama-gymnasium's single-agent ``GymAgent`` contract (``forager_gym.gaml``)."""
 
-    experiment = "gym_env"
-    gaml_file = "forager_gym.gaml"
     spaces_expr = "[GymAgent[0].observation_space, GymAgent[0].action_space]"
     reset_expr = "[GymAgent[0].state, GymAgent[0].info]"
     data_expr = "GymAgent[0].data"
 
-    def __init__(self, scenario: Scenario = FORAGER) -> None:
-        super().__init__(scenario)
+    def __init__(self, scenario: Scenario, experiment: str, gaml_file: str) -> None:
+        super().__init__(scenario, experiment, gaml_file)
         if len(self.agent_ids) != 1:
             raise ValueError("the GymAgent contract drives exactly one forager")
 
@@ -299,18 +296,9 @@ class GymAgentContract(BridgeContract):
 class PetzAgentContract(BridgeContract):
     """gama-pettingzoo's multi-agent ``PetzAgent`` contract (``forager_petz.gaml`` and the stress model)."""
 
-    experiment = "petz_env"
-    gaml_file = "forager_petz.gaml"
     spaces_expr = "[PetzAgent[0].possible_agents, PetzAgent[0].observation_spaces, PetzAgent[0].action_spaces]"
     reset_expr = "[PetzAgent[0].agents, PetzAgent[0].observations, PetzAgent[0].infos]"
     data_expr = "[PetzAgent[0].data, PetzAgent[0].agents]"
-
-    def __init__(self, scenario: Scenario = COOP, experiment: str | None = None, gaml_file: str | None = None) -> None:
-        super().__init__(scenario)
-        if experiment is not None:
-            self.experiment = experiment
-        if gaml_file is not None:
-            self.gaml_file = gaml_file
 
     def check_spaces(self, value: Any) -> None:
         if not isinstance(value, list) or len(value) != 3:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..sim import Episode
-from ..sim.world import WORLD
+from ..sim.world import FOOD, WORLD
 from .contracts import WorldStep
 
 
 def render_report(report: WorldStep | None, episode: Episode | None, step: int, size: int = 400) -> np.ndarray:
     """An RGB picture of the world as ``report``'s observations describe it, in ``episode``'s layout."""
-    from ..render import render_world  # PIL only when pictures are asked for
+    from ..sim.render import render_world  # PIL only when pictures are asked for
 
     if report is None:
         raise ValueError("nothing to draw before the first reset()")
@@ -21,7 +21,7 @@ def render_report(report: WorldStep | None, episode: Episode | None, step: int, 
     obstacles = WORLD.obstacle_boxes(episode.obstacles) if episode is not None and episode.obstacles else None
     if episode is not None and not episode.obstacles:
         obstacles = np.zeros((0, 4))
-    food = episode.food if episode is not None else (95.0, 95.0)
+    food = episode.food if episode is not None else FOOD
     return render_world(
         WORLD,
         positions=positions,

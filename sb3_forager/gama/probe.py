@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from .address import parse_server
+from ..common.checks import server
 from .connection import GamaConnection
 from .errors import GamaConnectionError
 from .io_loop import run_sync
@@ -24,7 +24,7 @@ async def _probe(host: str, port: int, timeout: float) -> str | None:
 def probe_servers(servers: Sequence[str], connect_timeout: float = 5.0) -> None:
     """Connect to each GAMA server once (handshake and greeting) and disconnect; raise one
     :class:`GamaConnectionError` naming every server that did not answer."""
-    addresses = list(dict.fromkeys(parse_server(s) for s in servers))
+    addresses = list(dict.fromkeys(server(s) for s in servers))
 
     async def probe_all() -> list[str | None]:
         return await asyncio.gather(*(_probe(h, p, connect_timeout) for h, p in addresses))

@@ -10,31 +10,21 @@ Gymnasium or PettingZoo (the env adapters in :mod:`sb3_forager.envs` wrap it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import kernels as K
+from .backend import StepResult, Worlds
 from .jit import warn_if_interpreted
 from .scenario import COOP, FORAGER, Episode, Scenario
 from .world import WORLD, WorldConfig
 
-
-@dataclass
-class StepResult:
-    """What one :meth:`ForagerSim.step` produced. The arrays are the simulation's own buffers:
-    valid until the next ``step`` or ``reset`` (copy what you keep)."""
-
-    obs: np.ndarray  #: (N, K, obs_dim) float64
-    reward: np.ndarray  #: (N, K) float64
-    terminated: np.ndarray  #: (N, K) bool, the GAML flag
-    truncated: np.ndarray  #: (N, K) bool, the GAML flag
-    episode_over: np.ndarray  #: (N,) bool: all at food, or the step limit reached
-    success: np.ndarray  #: (N,) bool: all foragers at the food
+__all__ = ["ForagerSim", "StepResult", "sensor_readings", "world_mask"]
 
 
-def _mask(worlds: np.ndarray | Sequence[int] | None, n: int) -> np.ndarray:
+def world_mask(worlds: Worlds, n: int) -> np.ndarray:
     """A bool (n,) mask from None (all), a bool mask or indices."""
     if worlds is None:
         return np.ones(n, dtype=bool)
@@ -62,7 +52,8 @@ def _placeholder_episode(rules: str, k: int) -> Episode:
 
 
 class ForagerSim:
-    """N worlds of K foragers under one set of rules, stepped together.
+    """N worlds of K foragers under one set of rules, stepped together: the embedded
+    :class:`~sb3_forager.sim.backend.Backend`.
 
     Args:
         n_worlds: how many independent worlds.
@@ -75,7 +66,8 @@ class ForagerSim:
     worlds their own. State views (world axis first): :attr:`x`, :attr:`y`, :attr:`vx`,
     :attr:`vy`, :attr:`prev_dist` (N, K), :attr:`at_food`, :attr:`bumped` (N, K) and
     :attr:`steps` (N,). Tests and tools may write positions and velocities through them, then
-    call :meth:`observe_all`.
+    call :meth:`observe_all`. :attr:`result` is the one :class:`StepResult` that :meth:`step`
+    and :meth:`reset` return: its arrays are views of the buffers (no object is built per step).
     """
 
     def __init__(
@@ -122,6 +114,8 @@ class ForagerSim:
         self._flags = np.zeros((n, k, 2), dtype=bool)
         self._wout = np.zeros((n, 2), dtype=bool)
         self._all_acting = np.ones((n, k), dtype=bool)
+        self._act_shape = (n, k, 2)
+        self._bind_result()
         self.episodes: list[Episode | None] = [None] * n
         self.set_episodes(range(n), [_placeholder_episode(rules, k)] * n)
         self.reset()
@@ -136,6 +130,21 @@ class ForagerSim:
             sim.reset(None, [scenario.draw()] * sim.n_worlds)
         return sim
 
+    def _bind_result(self) -> None:
+        self.result = StepResult(
+            self._obs, self._rew, self._flags[:, :, 0], self._flags[:, :, 1], self._wout[:, 0], self._wout[:, 1],
+            self._bst[:, :, 0], self._arrival, self._wi[:, 0],
+        )  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["result"]  # views: a pickle would cut them off from the buffers
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_result()
+
     # ------------------------------------------------------------------ state views
     x = property(lambda self: self._fst[:, :, 0], doc="(N, K) x positions (a writable view)")
     y = property(lambda self: self._fst[:, :, 1], doc="(N, K) y positions (a writable view)")
@@ -145,14 +154,7 @@ class ForagerSim:
     at_food = property(lambda self: self._bst[:, :, 0], doc="(N, K) at_food flags (a writable view)")
     bumped = property(lambda self: self._bst[:, :, 1], doc="(N, K) bumped flags (a writable view)")
     steps = property(lambda self: self._wi[:, 0], doc="(N,) current_step of each world (a writable view)")
-    reward = property(lambda self: self._rew, doc="(N, K) the last cycle's rewards (the buffer)")
-    terminated = property(lambda self: self._flags[:, :, 0], doc="(N, K) the last cycle's GAML terminated flags")
-    truncated = property(lambda self: self._flags[:, :, 1], doc="(N, K) the last cycle's GAML truncated flags")
-    episode_over = property(lambda self: self._wout[:, 0], doc="(N,) whether each world's episode ended")
-    success = property(lambda self: self._wout[:, 1], doc="(N,) whether all of each world's foragers are at the food")
-    arrival = property(
-        lambda self: self._arrival, doc="(N, K) the step each forager reached the food, -1 if not yet (a view)"
-    )
+    arrival = property(lambda self: self._arrival, doc="(N, K) the step each forager reached the food, -1 if not yet")
 
     @property
     def obs(self) -> np.ndarray:
@@ -200,11 +202,12 @@ class ForagerSim:
             self.episodes[w] = ep
 
     def reset(
-        self, worlds: np.ndarray | Sequence[int] | None = None, episodes: Sequence[Episode] | None = None
-    ) -> np.ndarray:
+        self, worlds: Worlds = None, episodes: Sequence[Episode] | None = None, seeds: Any = None
+    ) -> StepResult:
         """Start a new episode in the given worlds (bool mask or indices; all when None), with
-        ``episodes`` (one per reset world) if given, else each world's current one. Returns :attr:`obs`."""
-        mask = _mask(worlds, self.n_worlds)
+        ``episodes`` (one per reset world) if given, else each world's current one. ``seeds`` are
+        ignored (the model draws nothing). Returns :attr:`result`."""
+        mask = world_mask(worlds, self.n_worlds)
         if episodes is not None:
             self.set_episodes(np.flatnonzero(mask), episodes)
         if mask.any():
@@ -212,46 +215,53 @@ class ForagerSim:
                 mask, self._starts, self._fst, self._bst, self._arrival, self._wi, self._food, self._boxes,
                 self._rays, self._consts, self._rules, self._mate, self._obs,
             )  # fmt: skip
-        return self._obs
+        return self.result
 
     def observe_all(self, worlds: np.ndarray | Sequence[int] | None = None) -> None:
         """Recompute every forager's observation in the given worlds from the current state."""
         K.observe_worlds(
-            _mask(worlds, self.n_worlds), self._fst, self._wi, self._food, self._boxes,
+            world_mask(worlds, self.n_worlds), self._fst, self._wi, self._food, self._boxes,
             self._rays, self._consts, self._rules, self._mate, self._obs,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ step
-    def advance(self, actions: np.ndarray, acting: np.ndarray | None = None) -> None:
-        """:meth:`step` for callers that already hold a float64 C-contiguous (N, K, 2) ``actions``
-        (and a bool (N, K) ``acting``): no checks, no result object; read the buffers after it."""
-        K.step_worlds(
-            actions, self._all_acting if acting is None else acting, self._fst, self._bst, self._arrival,
-            self._wi, self._food, self._boxes, self._rays, self._consts, self._rules, self._mate,
-            self._obs, self._rew, self._flags, self._wout,
-        )  # fmt: skip
-
-    def step(self, actions: np.ndarray, acting: np.ndarray | None = None) -> StepResult:
-        """Advance every world by one cycle.
+    def step(
+        self,
+        actions: np.ndarray,
+        acting: np.ndarray | None = None,
+        next_episode: Callable[[int], Episode] | None = None,
+    ) -> StepResult:
+        """Advance every world by one cycle; returns :attr:`result`.
 
         Args:
-            actions: (N, K, 2), used as given (the GAML model does not clip; the env adapters
-                refuse actions outside the Box before they get here).
+            actions: float64 (N, K, 2), used as given (the GAML model does not clip; the env
+                adapters refuse actions outside the Box before they get here).
             acting: optional bool (N, K): False for a forager that got no action this cycle
                 (team rules: like the GAML ``apply_action`` it does not move, but still
                 observes and is rewarded).
+            next_episode: when given, each world whose episode ended is reset at once with
+                ``next_episode(w)``; the result is then a copy of the ended step, with
+                ``reset_obs`` the buffer of the new observations.
         """
-        act = np.ascontiguousarray(actions, dtype=np.float64)
-        if act.shape != (self.n_worlds, self.n_agents, 2):
-            raise ValueError(f"actions must have shape {(self.n_worlds, self.n_agents, 2)}, got {act.shape}")
+        if actions.shape != self._act_shape:
+            raise ValueError(f"actions must have shape {self._act_shape}, got {actions.shape}")
         if acting is None:
-            mask = self._all_acting
-        else:
-            mask = np.ascontiguousarray(acting, dtype=bool)
-            if mask.shape != (self.n_worlds, self.n_agents):
-                raise ValueError(f"acting must have shape {(self.n_worlds, self.n_agents)}, got {mask.shape}")
-        self.advance(act, mask)
-        return StepResult(self._obs, self.reward, self.terminated, self.truncated, self.episode_over, self.success)
+            acting = self._all_acting
+        elif acting.shape != self._all_acting.shape:
+            raise ValueError(f"acting must have shape {self._all_acting.shape}, got {acting.shape}")
+        K.step_worlds(
+            actions, acting, self._fst, self._bst, self._arrival, self._wi, self._food, self._boxes, self._rays,
+            self._consts, self._rules, self._mate, self._obs, self._rew, self._flags, self._wout,
+        )  # fmt: skip
+        if next_episode is None or not self._wout[:, 0].any():
+            return self.result
+        r = self.result
+        ended = np.flatnonzero(r.episode_over)
+        out = StepResult(*(np.copy(a) for a in (r.obs, r.reward, r.terminated, r.truncated, r.episode_over,
+                                                 r.success, r.at_food, r.arrival, r.steps)))  # fmt: skip
+        self.reset(ended, [next_episode(int(w)) for w in ended])
+        out.reset_obs = self._obs
+        return out
 
     # ------------------------------------------------------------------ helpers
     def sensors(self, px: np.ndarray, py: np.ndarray, world: int = 0) -> np.ndarray:
@@ -259,8 +269,8 @@ class ForagerSim:
         return _readings(px, py, self._boxes[world : world + 1], int(self._wi[world, 2]), self.world)
 
     def render(self, world: int = 0, size: int = 400) -> np.ndarray:
-        """An RGB picture (size, size, 3) of one world (see :func:`sb3_forager.render.render_world`)."""
-        from ..render import render_world  # PIL only when pictures are asked for
+        """An RGB picture (size, size, 3) of one world (see :func:`sb3_forager.sim.render.render_world`)."""
+        from .render import render_world  # PIL only when pictures are asked for
 
         n_s = self.world.n_sensors
         return render_world(
@@ -273,6 +283,9 @@ class ForagerSim:
             obstacles=self.obstacle_boxes(world),
             food=tuple(self._food[world]),
         )
+
+    def close(self) -> None:
+        """Nothing to release (the :class:`~sb3_forager.sim.backend.Backend` protocol's ``close``)."""
 
 
 def sensor_readings(

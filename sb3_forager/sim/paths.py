@@ -38,6 +38,7 @@ __all__ = [
     "min_steps_lower_bound",
     "path_efficiency",
     "shortest_path_length",
+    "square_containing",
 ]
 
 #: the tutorial's six obstacle centres (closed squares of side 10), food centre and radius
@@ -102,10 +103,14 @@ def _in_box(p: tuple[float, float], bounds: tuple[float, float] | None) -> bool:
     return lo <= p[0] <= hi and lo <= p[1] <= hi
 
 
-def _in_any_square(p: tuple[float, float], centres: list[tuple[float, float]], half: float) -> bool:
-    """Whether ``p`` lies in (or on the edge of) any of the closed squares."""
+def square_containing(p: PointLike, centres: Sequence[PointLike], half: float = WORLD.obstacle_side / 2) -> int:
+    """Index of the first closed square ``[c - half, c + half]^2`` containing ``p`` (on an edge
+    counts), or -1: the kernels' test (the one point-in-square test of the package)."""
     x, y = p
-    return any(abs(x - cx) <= half and abs(y - cy) <= half for cx, cy in centres)
+    for i, (cx, cy) in enumerate(centres):
+        if cx - half <= x <= cx + half and cy - half <= y <= cy + half:
+            return i
+    return -1
 
 
 def _boxes(centres: list[tuple[float, float]], half: float) -> np.ndarray:
@@ -191,7 +196,7 @@ def shortest_path_length(
     half = side / 2.0
     if not (_in_box(s, bounds) and _in_box(g, bounds)):
         return math.inf
-    if _in_any_square(s, centres, half) or _in_any_square(g, centres, half):
+    if square_containing(s, centres, half) >= 0 or square_containing(g, centres, half) >= 0:
         return math.inf
     straight = math.dist(s, g)
     if not centres or straight == 0.0:
@@ -320,7 +325,7 @@ def has_free_path(
     half = side / 2.0
     if not (_in_box(s, bounds) and _in_box(g, bounds)):
         return False
-    if _in_any_square(s, centres, half) or _in_any_square(g, centres, half):
+    if square_containing(s, centres, half) >= 0 or square_containing(g, centres, half) >= 0:
         return False
     if not centres:
         return True
@@ -458,7 +463,7 @@ def min_steps_lower_bound(
     half = side / 2.0
     if not _in_box(s, bounds):
         raise ValueError(f"start {s} is outside the box {bounds}")
-    if _in_any_square(s, centres, half):
+    if square_containing(s, centres, half) >= 0:
         raise ValueError(f"start {s} is in or on an obstacle")
     if math.dist(s, f) < food_radius:
         return 0

@@ -4,7 +4,7 @@ A :class:`Scenario` is validated once, when it is made; :meth:`Scenario.draw` tu
 concrete :class:`Episode` of one reset (drawing random starts or layouts from the env's generator,
 applying ``reset(options=...)``), validated again where the draw or the options could make it
 invalid. The core, every env adapter and the GAMA bridge take their worlds from here, so the same
-seed gives the same episode everywhere (spec, section "Scenario family").
+seed gives the same episode everywhere (``docs/model.md``, section "Scenario family").
 
 Random draws, in this order and with these calls (so that any backend reproduces them):
 
@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from .paths import has_free_path
+from ..common.checks import Point, integer, point, points
+from .paths import has_free_path, square_containing
 from .world import FOOD, OBSTACLE_CENTRES, WORLD
 
-Point = tuple[float, float]
 Rules = Literal["single", "team"]
 
 RANDOM = "random"
@@ -88,61 +87,12 @@ class Episode:
         return len(self.starts)
 
 
-# ---------------------------------------------------------------------- value checks
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return x
-
-
-def _integer(value: Any, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-            value = int(value)  # 300.0 is fine, 1.7 and True are not
-        else:
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    n = int(value)
-    if n < low or (high is not None and n > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {bound}, got {n}")
-    return n
-
-
-def _point(value: Any, name: str) -> Point:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) != 2:
-        raise ValueError(f"{name} must be a point [x, y], got {value!r}")
-    return (_number(value[0], f"{name} x"), _number(value[1], f"{name} y"))
-
-
-def _points(value: Any, name: str, limit: int) -> tuple[Point, ...]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise ValueError(f"{name} must be a list of [x, y] points or {RANDOM!r}, got {value!r}")
-    if len(value) > limit:
-        raise ValueError(f"{name}: at most {limit} points, got {len(value)}")
-    return tuple(_point(p, f"{name}[{i}]") for i, p in enumerate(value))
-
-
-def _inside_obstacle(p: Point, obstacles: Sequence[Point]) -> int:
-    """Index of the first closed obstacle square containing ``p`` (-1: none), as the kernels test."""
-    if not obstacles:
-        return -1
-    boxes = WORLD.obstacle_boxes(obstacles)
-    x, y = p
-    hit = (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
-    return int(np.argmax(hit)) if hit.any() else -1
-
-
 def start_problem(p: Point, obstacles: Sequence[Point], food: Point) -> str | None:
     """Why ``p`` cannot be a start among ``obstacles`` (None: it can)."""
     lo, hi = START_AREA
     if not (lo <= p[0] <= hi and lo <= p[1] <= hi):
         return f"is outside the world's free square [{lo:g}, {hi:g}]^2"
-    b = _inside_obstacle(p, obstacles)
+    b = square_containing(p, obstacles)
     if b >= 0:
         return f"is inside (or on the edge of) the obstacle centred at {tuple(obstacles[b])}"
     if not has_free_path(p, food, obstacles, side=WORLD.obstacle_side):
@@ -180,7 +130,7 @@ class Scenario:
         if self.rules not in RULES:
             raise ValueError(f"rules must be one of {list(RULES)}, got {self.rules!r}")
         set_ = object.__setattr__
-        n = _integer(self.n_foragers, "n_foragers", 1, MAX_FORAGERS)
+        n = integer(self.n_foragers, "n_foragers", 1, MAX_FORAGERS)
         if self.rules == "single" and n != 1:
             raise ValueError(f"the single-forager model has exactly one forager, got n_foragers={n}")
         if self.rules == "team" and n < 2:
@@ -188,25 +138,25 @@ class Scenario:
         set_(self, "n_foragers", n)
         if self.teammate not in TEAMMATES:
             raise ValueError(f"teammate must be one of {list(TEAMMATES)}, got {self.teammate!r}")
-        set_(self, "food", _point(self.food, "food"))
+        set_(self, "food", point(self.food, "food"))
         lo, hi = START_AREA
         if not (lo <= self.food[0] <= hi and lo <= self.food[1] <= hi):
             raise ValueError(f"food must lie in [{lo:g}, {hi:g}]^2, got {self.food}")
-        set_(self, "max_steps", _integer(self.max_steps, "max_steps", 1))
-        set_(self, "n_obstacles", _integer(self.n_obstacles, "n_obstacles", 0, MAX_OBSTACLES))
+        set_(self, "max_steps", integer(self.max_steps, "max_steps", 1))
+        set_(self, "n_obstacles", integer(self.n_obstacles, "n_obstacles", 0, MAX_OBSTACLES))
         if isinstance(self.obstacles, str):
             if self.obstacles != RANDOM:
                 raise ValueError(f"obstacles must be a list of [x, y] centres or {RANDOM!r}, got {self.obstacles!r}")
         else:
-            set_(self, "obstacles", _points(self.obstacles, "obstacles", MAX_OBSTACLES))
-            b = _inside_obstacle(self.food, self.obstacles)
+            set_(self, "obstacles", points(self.obstacles, "obstacles", MAX_OBSTACLES))
+            b = square_containing(self.food, self.obstacles)
             if b >= 0:
                 raise ValueError(f"the food at {self.food} is inside the obstacle centred at {self.obstacles[b]}")
         if isinstance(self.starts, str):
             if self.starts != RANDOM:
                 raise ValueError(f"starts must be a list of [x, y] points or {RANDOM!r}, got {self.starts!r}")
         else:
-            starts = _points(self.starts, "starts", MAX_FORAGERS)
+            starts = points(self.starts, "starts", MAX_FORAGERS)
             if len(starts) != n:
                 raise ValueError(f"starts: expected {n} point(s), one per forager, got {len(starts)}")
             set_(self, "starts", starts)
@@ -232,7 +182,7 @@ class Scenario:
             raise TypeError(f"unknown scenario argument(s) {unknown}; expected some of {sorted(names)}")
         given = {k: v for k, v in kwargs.items() if v is not None}
         if "n_foragers" in given and "starts" not in given and not isinstance(base.starts, str):
-            if _integer(given["n_foragers"], "n_foragers", 1) != base.n_foragers:
+            if integer(given["n_foragers"], "n_foragers", 1) != base.n_foragers:
                 raise ValueError(
                     f"n_foragers={given['n_foragers']} needs starts too (the default starts are for "
                     f"{base.n_foragers} foragers), e.g. starts='random'"
@@ -259,7 +209,6 @@ class Scenario:
             if not isinstance(d[key], str):
                 d[key] = [list(p) for p in d[key]]
         d["food"] = list(d["food"])
-        d.pop("_cache", None)
         return d
 
     @classmethod
@@ -347,14 +296,14 @@ class Scenario:
         starts = options.get("starts")
         obstacles = options.get("obstacles")
         if starts is not None:
-            starts = _points(starts, "options['starts']", MAX_FORAGERS)
+            starts = points(starts, "options['starts']", MAX_FORAGERS)
             if len(starts) != self.n_foragers:
                 raise ValueError(
                     f"options['starts']: expected {self.n_foragers} point(s), one per forager, got {len(starts)}"
                 )
         if obstacles is not None:
-            obstacles = _points(obstacles, "options['obstacles']", MAX_OBSTACLES)
-            b = _inside_obstacle(self.food, obstacles)
+            obstacles = points(obstacles, "options['obstacles']", MAX_OBSTACLES)
+            b = square_containing(self.food, obstacles)
             if b >= 0:
                 raise ValueError(f"options['obstacles'][{b}] covers the food at {self.food}")
         return starts, obstacles
@@ -389,7 +338,7 @@ class Scenario:
                 start = (float(p[0]), float(p[1]))
                 if math.hypot(start[0] - fx, start[1] - fy) < START_FOOD_CLEARANCE:
                     continue
-                if _inside_obstacle(start, obstacles) >= 0:
+                if square_containing(start, obstacles) >= 0:
                     continue
                 if not has_free_path(start, self.food, obstacles, side=WORLD.obstacle_side):
                     continue

@@ -14,7 +14,6 @@ from .evaluation import EpisodeBatch, evaluate_team, record_replay
 from .run_dir import RunPaths
 from .supersuit_vec import (
     SuperSuitVecEnv,
-    make_coop_supersuit_vec_env,
     make_supersuit_vec_env,
     make_team_supersuit_vec_env,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "TrainingError",
     "evaluate_team",
     "load_model",
-    "make_coop_supersuit_vec_env",
     "make_supersuit_vec_env",
     "make_team_supersuit_vec_env",
     "make_vec_env",

@@ -3,8 +3,8 @@
 * a team on the embedded backend (``coop``): ``forager_coop_v0.parallel_env()`` -> SuperSuit ->
   :class:`~sb3_forager.training.supersuit_vec.SuperSuitVecEnv` (or, with ``vec_env: batched`` or
   a ``scenario_mix``, the batched :class:`~sb3_forager.envs.ForagerVecEnv`); one shared policy;
-* the single forager on the embedded backend: the batched :class:`~sb3_forager.envs.ForagerVecEnv`;
-* ``--backend gama``: ``sb3_forager.gama.make_gama_vec_env`` (one GAMA experiment per world).
+* otherwise the batched :class:`~sb3_forager.envs.ForagerVecEnv` on the backend
+  (:func:`sb3_forager.make.make_vec_env`; on GAMA one experiment per world).
 
 Every VecEnv is world-major (world ``w`` owns slots ``w*K .. w*K+K-1``) and emits
 ``is_success``/``episode_steps`` in the infos of an episode's last step. Training envs are then
@@ -19,17 +19,16 @@ from typing import Any
 
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from .config import TrainConfig, parse_server
+from .config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BackendUnavailableError",
-    "check_backend",
-    "find_vec_normalize",
     "make_base_vec_env",
     "make_vec_env",
     "normalize_kwargs",
+    "probe_backend",
 ]
 
 
@@ -37,25 +36,18 @@ class BackendUnavailableError(RuntimeError):
     """The requested backend cannot be used here (e.g. ``sb3_forager.gama`` is not available)."""
 
 
-def _gama_factory() -> Any:
-    try:
-        from ..gama import make_gama_vec_env
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "--backend gama needs the GAMA bridge (sb3_forager.gama.make_gama_vec_env), which is not "
-            f"available in this installation ({exc}). Train on the embedded simulation with --backend embedded."
-        ) from exc
-    return make_gama_vec_env
-
-
-def check_backend(cfg: TrainConfig) -> None:
+def probe_backend(cfg: TrainConfig) -> None:
     """Raise :class:`BackendUnavailableError` now if ``cfg.backend`` cannot be used here (for
     GAMA: the bridge is missing, or a server does not answer)."""
     if cfg.backend == "gama":
-        _gama_factory()
-        from ..gama.errors import GamaConnectionError
-        from ..gama.probe import probe_servers
-
+        try:
+            from ..gama.errors import GamaConnectionError
+            from ..gama.probe import probe_servers
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"--backend gama needs the GAMA bridge (sb3_forager.gama), which is not available in this "
+                f"installation ({exc}). Train on the embedded simulation with --backend embedded."
+            ) from exc
         try:
             probe_servers(cfg.gama_servers, connect_timeout=min(5.0, float(cfg.gama_timeout)))
         except GamaConnectionError as exc:
@@ -73,18 +65,10 @@ def make_base_vec_env(
     n = int(n_worlds)
     scenarios = [cfg.base_scenario()] * n if for_eval else cfg.training_scenarios(n)
     if cfg.backend == "gama":
-        factory = _gama_factory()
-        servers = [parse_server(s) for s in cfg.gama_servers]
-        venv = factory(
-            cfg.spec.gama_env,
-            n_envs=n,
-            servers=[f"{host}:{port}" for host, port in servers],
-            gaml_path=None,
-            timeout=float(cfg.gama_timeout),
-            scenario=scenarios[0],
-        )
-        venv.scenarios = list(scenarios)
-        return venv
+        from ..make import make_gama_vec_env
+
+        return make_gama_vec_env(cfg.model.name, n, servers=cfg.gama_servers, timeout=float(cfg.gama_timeout),
+                                 scenario=scenarios)  # fmt: skip
     from ..envs.vec_env import ForagerVecEnv
 
     if cfg.uses_supersuit and not for_eval and render_mode is None:
@@ -114,11 +98,11 @@ def make_vec_env(
 
     Args:
         cfg: the run config.
-        n_worlds: worlds (copies); default ``cfg.n_envs``.
+        n_worlds: worlds (copies); default ``cfg.n_worlds``.
         for_eval: an evaluation env: ``VecNormalize`` (if any) frozen and rewards left raw.
         vecnormalize_path: load the normalisation statistics from this ``vecnormalize.pkl``.
     """
-    venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_envs if n_worlds is None else n_worlds, for_eval=for_eval))
+    venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_worlds if n_worlds is None else n_worlds, for_eval=for_eval))
     kwargs = normalize_kwargs(cfg)
     if kwargs is None:
         return venv
@@ -130,14 +114,3 @@ def make_vec_env(
         venv.training = False
         venv.norm_reward = False
     return venv
-
-
-def find_vec_normalize(venv: VecEnv) -> VecNormalize | None:
-    """The ``VecNormalize`` in a wrapper chain, if any."""
-    while True:
-        if isinstance(venv, VecNormalize):
-            return venv
-        inner = getattr(venv, "venv", None)
-        if inner is None or not isinstance(inner, VecEnv):
-            return None
-        venv = inner

@@ -20,21 +20,35 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import (
-    VecEnv,
-    VecEnvIndices,
-    VecEnvObs,
-    VecEnvStepReturn,
-)
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from ..envs.contract import check_batch_actions
+from ..envs.vec_slots import SharedSlotsMixin, terminal_slot_info
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SuperSuitVecEnv", "make_coop_supersuit_vec_env", "make_supersuit_vec_env"]
+__all__ = ["SuperSuitVecEnv", "make_supersuit_vec_env", "make_team_supersuit_vec_env"]
 
 
-class SuperSuitVecEnv(VecEnv):
+class _CopyAttrs(dict):
+    """Every attribute but ``render_mode`` is per copy: read from (or set on) the copy's own env."""
+
+    def __init__(self, env: SuperSuitVecEnv) -> None:
+        super().__init__()
+        self.env = env
+
+    def __contains__(self, name: object) -> bool:
+        return name != "render_mode"
+
+    def __getitem__(self, name: str) -> tuple[Callable[[int], Any], Callable[[int, Any], None]]:
+        return (lambda w: getattr(self.env.copy_env(w), name), lambda w, v: setattr(self.env.copy_env(w), name, v))
+
+
+class _CopyMethods(_CopyAttrs):
+    def __getitem__(self, name: str) -> Callable[..., Any]:  # type: ignore[override]
+        return lambda w, *args, **kwargs: getattr(self.env.copy_env(w), name)(*args, **kwargs)
+
+
+class SuperSuitVecEnv(SharedSlotsMixin, VecEnv):
     """An SB3 ``VecEnv`` over SuperSuit's concatenated Gymnasium vector env.
 
     Args:
@@ -43,15 +57,16 @@ class SuperSuitVecEnv(VecEnv):
             ``ProcConcatVec``).
         agents_per_copy: K, the number of agents (slots) of each copy.
 
-    What it fixes:
+    What it fixes (the slot handling is the batched VecEnvs' own, :mod:`sb3_forager.envs.vec_slots`):
 
     * ``seed(s)`` (what ``PPO(seed=s)`` calls) is stored and applied at the next ``reset``:
       copy ``i`` is reset with seed ``s + i``, so copies are distinct and reproducible;
     * ``dones`` are ``bool``; every done slot's info carries ``TimeLimit.truncated`` (truncated
-      and not terminated) next to SuperSuit's ``terminal_observation``; infos are fresh dicts
-      (``ProcConcatVec`` hands out one shared ``{}`` for every empty slot);
-    * ``get_attr``/``set_attr``/``env_method`` reach the PettingZoo env of each copy
-      (``num_cpus=0`` only: with worker processes the copies are out of reach);
+      and not terminated) next to SuperSuit's ``terminal_observation``, and for the forager envs
+      (``num_cpus=0``) the episode's ``start``, ``obstacles`` and ``food`` as the batched VecEnvs'
+      infos do; infos are fresh dicts (``ProcConcatVec`` hands out one shared ``{}`` for every empty slot);
+    * ``get_attr``/``set_attr``/``env_method`` reach the PettingZoo env of each copy, once per
+      copy (``num_cpus=0`` only: with worker processes the copies are out of reach);
     * a batch of actions is checked whole before any copy steps (an action outside the Box
       raises ``ValueError`` naming its slot, and no copy has moved);
     * ``close`` is idempotent, never raises, and also runs at interpreter exit, so that a crash
@@ -65,22 +80,22 @@ class SuperSuitVecEnv(VecEnv):
         if k < 1 or venv.num_envs % k:
             raise ValueError(f"{venv.num_envs} slots cannot be split into copies of {agents_per_copy} agents")
         self.venv = venv
-        self.agents_per_copy = k
+        self.agents_per_copy = self.n_agents = k
         self.agent_ids = list(agent_ids) if agent_ids is not None else [f"agent_{a}" for a in range(k)]
-        self.n_copies = venv.num_envs // k
-        self._closed = False
+        self.n_copies = self.n_worlds = venv.num_envs // k
+        self.closed = False
+        self._world_attrs = _CopyAttrs(self)
+        self._world_methods = _CopyMethods(self)
         # VecEnv.__init__ asks get_attr("render_mode"); ProcConcatVec has no such attribute.
-        self._render_mode = getattr(venv, "render_mode", None)
+        self.render_mode = getattr(venv, "render_mode", None)
         super().__init__(venv.num_envs, venv.observation_space, venv.action_space)
         atexit.register(_close_at_exit, weakref.ref(self))
 
     # ------------------------------------------------------------------ SB3 API
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
-        """Seeds for the next ``reset``: copy ``i`` gets ``seed + i`` (random base when None)."""
-        if seed is None:
-            seed = int(np.random.randint(0, 2**31 - 1))
-        self._seeds = [int(seed) + slot // self.agents_per_copy for slot in range(self.num_envs)]
-        return list(self._seeds)
+        """Seeds for the next ``reset``: copy ``i`` gets ``seed + i`` (a random base when None:
+        unseeded, SuperSuit's copies would all start alike)."""
+        return super().seed(int(np.random.randint(0, 2**31 - 1)) if seed is None else seed)
 
     def reset(self) -> VecEnvObs:
         base = self._seeds[0]  # ConcatVecEnv / ProcConcatVec add the copy index themselves
@@ -91,26 +106,34 @@ class SuperSuitVecEnv(VecEnv):
         self.reset_infos = [dict(info) for info in infos]
         return np.asarray(obs)
 
-    def step_async(self, actions: np.ndarray) -> None:
-        # SuperSuit steps the copies one after the other: a bad action of copy 3 would only be
-        # refused after copies 0-2 had stepped. Checking the whole batch first keeps it atomic.
-        checked = check_batch_actions(actions, self.n_copies, self.agent_ids)
-        self.venv.step_async(checked.reshape(self.num_envs, -1).astype(np.float32))
-
     def step_wait(self) -> VecEnvStepReturn:
+        # SuperSuit steps the copies one after the other: step_async checked the whole batch first
+        # (a bad action of copy 3 would only be refused after copies 0-2 had stepped)
+        self.venv.step_async(self._take_actions().reshape(self.num_envs, -1).astype(np.float32))
+        copies = self._copies()
+        episodes = [getattr(self.copy_env(c), "episode", None) for c in range(self.n_copies)] if copies else None
         obs, rewards, terms, truncs, infos = self.venv.step_wait()
         terms = np.asarray(terms, dtype=bool)
         truncs = np.asarray(truncs, dtype=bool)
         dones = terms | truncs
         infos = [dict(info) for info in infos]
         for slot in np.flatnonzero(dones).tolist():
-            infos[slot]["TimeLimit.truncated"] = bool(truncs[slot] and not terms[slot])
+            info = infos[slot]
+            ep = episodes[slot // self.n_agents] if episodes else None
+            if ep is not None and "episode_steps" in info:  # a forager env: the batched VecEnvs' terminal info
+                a = slot % self.n_agents
+                info.update(terminal_slot_info(
+                    info["terminal_observation"], terms[slot], truncs[slot], info["is_success"],
+                    info["episode_steps"], info["arrival_step"], ep.starts[a], ep.obstacles, ep.food,
+                ))  # fmt: skip
+            else:
+                info["TimeLimit.truncated"] = bool(truncs[slot] and not terms[slot])
         return np.asarray(obs), np.asarray(rewards, dtype=np.float32), dones, infos
 
     def close(self) -> None:
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         if hasattr(self.venv, "graceful_shutdown_timeout"):
             self.venv.graceful_shutdown_timeout = 2.0  # ProcConcatVec: don't wait 10 s for dead workers
         try:
@@ -122,49 +145,20 @@ class SuperSuitVecEnv(VecEnv):
                 proc.kill()
                 proc.join(1.0)
 
-    # --------------------------------------------------------- copies, attributes
+    # --------------------------------------------------------- copies
     def _copies(self) -> list[Any] | None:
         """The sub vector envs of a ``ConcatVecEnv`` (None when they live in worker processes)."""
         return getattr(self.venv, "vec_envs", None)
 
-    def _targets(self, indices: VecEnvIndices) -> list[Any]:
-        """The env object behind each slot in ``indices`` (the PettingZoo env of its copy)."""
+    def copy_env(self, c: int) -> Any:
+        """The env object of copy ``c`` (its PettingZoo env)."""
         copies = self._copies()
         if copies is None:
             raise AttributeError(
                 "the env copies run in worker processes (num_cpus >= 2): get_attr/set_attr/env_method need num_cpus=0"
             )
-        starts = np.cumsum([0] + [c.num_envs for c in copies])
-        out = []
-        for slot in self._get_indices(indices):
-            c = int(np.searchsorted(starts, slot, side="right") - 1)
-            sub = copies[c]
-            out.append(getattr(sub, "par_env", None) or getattr(sub, "gym_env", None) or sub)
-        return out
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        if attr_name == "render_mode":
-            return [self._render_mode for _ in self._get_indices(indices)]
-        return [getattr(target, attr_name) for target in self._targets(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        seen: set[int] = set()
-        for target in self._targets(indices):
-            if id(target) not in seen:  # the K slots of one copy share its env: set it once
-                seen.add(id(target))
-                setattr(target, attr_name, value)
-
-    def env_method(
-        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
-    ) -> list[Any]:
-        """Call the method once per copy; each of the copy's slots gets that copy's result."""
-        results: dict[int, Any] = {}
-        out = []
-        for target in self._targets(indices):
-            if id(target) not in results:
-                results[id(target)] = getattr(target, method_name)(*method_args, **method_kwargs)
-            out.append(results[id(target)])
-        return out
+        sub = copies[c]
+        return getattr(sub, "par_env", None) or getattr(sub, "gym_env", None) or sub
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         flags = list(self.venv.env_is_wrapped(wrapper_class))
@@ -212,7 +206,3 @@ def make_team_supersuit_vec_env(n_copies: int, num_cpus: int = 0, **env_kwargs: 
     from .. import forager_coop_v0
 
     return make_supersuit_vec_env(lambda: forager_coop_v0.parallel_env(**env_kwargs), n_copies, num_cpus)
-
-
-#: the previous name
-make_coop_supersuit_vec_env = make_team_supersuit_vec_env

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .sim.world import FOOD as FOOD_CENTRE
-from .sim.world import OBSTACLE_CENTRES, TO_RAD, WorldConfig
+from .world import FOOD as FOOD_CENTRE
+from .world import OBSTACLE_CENTRES, TO_RAD, WorldConfig
 
 BACKGROUND = (240, 240, 240)
 OBSTACLE = (80, 80, 80)

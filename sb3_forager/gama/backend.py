@@ -1,0 +1,163 @@
+"""N GAMA worlds as one backend (:class:`sb3_forager.sim.backend.Backend`), stepped concurrently.
+
+Each world is its own GAMA experiment on its own connection (:class:`~sb3_forager.gama.world.GamaWorld`),
+spread round-robin over the servers. One ``step`` sends every world's commands at once and waits
+for all the answers, so the round trips of different experiments overlap instead of adding up (per
+world a step is: assign the action, one synchronous cycle, one read; a world whose episode ended
+is reloaded in the same pass). Connects on the first reset; pickles without its connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..sim import Episode, Scenario, StepResult
+from ..sim.core import world_mask
+from .contracts import WorldStep, default_parameters, scenario_parameters
+from .io_loop import run_sync
+from .picture import render_report
+from .world import GamaWorld
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def gather_all(aws: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all of ``aws`` concurrently; when some fail, raise the first failure after all are done."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        for other in failures[1:]:
+            log.warning("another GAMA world failed in the same operation: %r", other)
+        raise failures[0]
+    return results  # type: ignore[return-value]
+
+
+class GamaWorlds:
+    """The backend over ``worlds`` (all of one contract and team size).
+
+    ``default`` is the model's own scenario (its tutorial one, the values its GAML globals hold):
+    an episode that is exactly its episode sends no experiment parameters, until some were sent
+    (GAMA keeps the last ones given). Arrival steps are tracked here from the ``at_food`` reports.
+    """
+
+    def __init__(self, worlds: Sequence[GamaWorld], default: Scenario | None = None) -> None:
+        if not worlds:
+            raise ValueError("a GAMA backend needs at least one world")
+        self.worlds = list(worlds)
+        self.n_worlds = len(self.worlds)
+        self.n_agents = len(self.worlds[0].contract.agent_ids)
+        self._default_parameters = default_parameters(default)
+        self.episodes: list[Episode | None] = [None] * self.n_worlds
+        self.steps = np.zeros(self.n_worlds, dtype=np.int64)
+        self._reports: list[WorldStep | None] = [None] * self.n_worlds
+        self._arrival = np.full((self.n_worlds, self.n_agents), -1, dtype=np.int64)
+        self._at_food = np.zeros((self.n_worlds, self.n_agents), dtype=bool)
+
+    @property
+    def obs(self) -> np.ndarray | None:
+        """The last observations (N, K, obs_dim); None until every world reported once."""
+        if any(r is None for r in self._reports):
+            return None
+        return np.stack([r.obs for r in self._reports])  # type: ignore[union-attr]
+
+    def _run(self, coro: Awaitable[T]) -> T:
+        return run_sync(coro, max(w.max_seconds() for w in self.worlds) * 2)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ protocol
+    def reset(
+        self,
+        worlds: Any = None,
+        episodes: Sequence[Episode] | None = None,
+        seeds: Sequence[int | None] | None = None,
+    ) -> StepResult:
+        idx = np.flatnonzero(world_mask(worlds, self.n_worlds)).tolist()
+        eps = list(episodes) if episodes is not None else [self.episodes[w] for w in idx]
+        if any(ep is None for ep in eps):
+            raise ValueError("a GAMA world needs an episode for its first reset")
+        seeds = list(seeds) if seeds is not None else [None] * len(idx)
+        self._run(gather_all(self._reset_one(w, ep, s) for w, ep, s in zip(idx, eps, seeds)))  # type: ignore[arg-type]
+        first = self._reports[idx[0]] if idx else None
+        reports = [r if r is not None else _blank(first) for r in self._reports]  # type: ignore[arg-type]
+        return self._result(reports, self._arrival, self.steps)
+
+    def step(
+        self,
+        actions: np.ndarray,
+        acting: np.ndarray | None = None,
+        next_episode: Callable[[int], Episode] | None = None,
+    ) -> StepResult:
+        outs = self._run(gather_all(self._step_one(w, actions, acting, next_episode) for w in range(self.n_worlds)))
+        result = self._result([o[0] for o in outs], np.stack([o[1] for o in outs]), np.array([o[2] for o in outs]))
+        if any(o[3] is not None for o in outs):
+            result.reset_obs = np.stack([(o[3] or o[0]).obs for o in outs])
+        return result
+
+    def render(self, world: int = 0, size: int = 400) -> np.ndarray | None:
+        """The world as its last report's observations describe it (None before its first reset)."""
+        report = self._reports[world]
+        if report is None:
+            return None
+        return render_report(report, self.episodes[world], int(self.steps[world]), size)
+
+    def close(self) -> None:
+        """Close every connection (GAMA disposes the experiments); a later reset reconnects."""
+        self._run(gather_all(w.close() for w in self.worlds))
+        self._reports = [None] * self.n_worlds
+
+    # ------------------------------------------------------------------ one world
+    async def _reset_one(self, w: int, episode: Episode, seed: int | None = None) -> WorldStep:
+        world = self.worlds[w]
+        params = scenario_parameters(episode, world.contract.scenario)
+        report = await world.reset(seed, params, default=params == self._default_parameters)
+        self.episodes[w] = episode
+        self._reports[w] = report
+        self._arrival[w] = -1
+        self._at_food[w] = False
+        self.steps[w] = 0
+        return report
+
+    async def _step_one(
+        self, w: int, actions: np.ndarray, acting: np.ndarray | None, next_episode: Callable[[int], Episode] | None
+    ) -> tuple[WorldStep, np.ndarray, int, WorldStep | None]:
+        """Step world ``w``; if its episode ended and ``next_episode`` is given, reset it in the same pass."""
+        world = self.worlds[w]
+        ids = world.contract.agent_ids
+        report = await world.step({a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]})
+        arrived = report.at_food & ~self._at_food[w]
+        self._arrival[w, arrived] = world.steps
+        self._at_food[w] = report.at_food
+        self.steps[w] = world.steps
+        self._reports[w] = report
+        arrival, steps = self._arrival[w].copy(), world.steps
+        fresh = None
+        if report.episode_over and next_episode is not None:
+            fresh = await self._reset_one(w, next_episode(w))
+            self._reports[w] = fresh
+        return report, arrival, steps, fresh
+
+    def _result(self, reports: Sequence[WorldStep], arrival: np.ndarray, steps: np.ndarray) -> StepResult:
+        return StepResult(
+            obs=np.stack([r.obs for r in reports]),
+            reward=np.stack([r.reward for r in reports]),
+            terminated=np.stack([r.terminated for r in reports]),
+            truncated=np.stack([r.truncated for r in reports]),
+            episode_over=np.array([r.episode_over for r in reports]),
+            success=np.array([r.success for r in reports]),
+            at_food=np.stack([r.at_food for r in reports]),
+            arrival=np.array(arrival, copy=True),
+            steps=np.array(steps, copy=True),
+            infos=[list(r.infos) for r in reports],
+        )
+
+
+def _blank(like: WorldStep) -> WorldStep:
+    """A report of nothing (zeros), for a world not reset yet when another one is."""
+    no = np.zeros_like(like.terminated)
+    return WorldStep(np.zeros_like(like.obs), np.zeros_like(like.reward), no, no, False, False, no, [{} for _ in no])
