@@ -1,6 +1,6 @@
 """Bad input gets one clear error that names what was wrong, and changes nothing.
 
-Actions outside the Box (spec, "Actions outside the Box"), non-finite or wrongly shaped are refused
+Actions outside the Box (``docs/model.md``, section "Actions outside the Box"), non-finite or wrongly shaped are refused
 on every embedded adapter (Gymnasium env, VectorEnv, SB3 VecEnv, PettingZoo parallel and AEC, the
 SuperSuit training VecEnv), atomically: a refused batch steps no world. Bad scenarios, options,
 seeds and sizes are refused before anything changes. (The GAMA envs: tests/test_gama_failures.py.)
@@ -170,12 +170,12 @@ def test_supersuit_training_vec_env_refuses_a_batch_before_any_copy_steps() -> N
     venv = make_team_supersuit_vec_env(3)
     venv.reset()
     copies = [c.par_env for c in venv.venv.vec_envs]
-    before = [_state(p.sim) for p in copies]
+    before = [_state(p.backend) for p in copies]
     bad = np.zeros((6, 2), np.float32)
     bad[4, 0] = 1.01  # copy 2, forager_0: copies 0 and 1 would have stepped first
     with pytest.raises(ValueError, match=r"slot 4 \(world 2, forager_0\) must be in the action Box"):
         venv.step(bad)
-    assert all(_same(b, _state(p.sim)) for b, p in zip(before, copies))
+    assert all(_same(b, _state(p.backend)) for b, p in zip(before, copies))
     venv.close()
 
 

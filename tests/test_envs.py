@@ -30,8 +30,8 @@ from sb3_forager.sim.render import CAPTION
 
 MODULES = [importlib.import_module(name) for name in PETTINGZOO_MODULE_NAMES]
 
-# Warnings we accept from the checkers (HighwayEnv-style allow-list); anything else fails. Each
-# entry is one that fires in these tests (see test_allow_list_entries_fire).
+# Warnings we accept from the checkers (HighwayEnv-style allow-list); anything else fails. None
+# fires today, so the list is empty: an entry added later must name a warning these tests see.
 ALLOWED_WARNINGS = ()
 
 
@@ -56,8 +56,9 @@ def test_sb3_check_env(env_id: str) -> None:
     assert not _unexpected(caught), _unexpected(caught)
 
 
-def test_sb3_check_env_on_the_batched_vec_env_slots() -> None:
-    """Each world of the SB3 VecEnv behaves like the single env with the world's seed."""
+def test_batched_vec_env_worlds_start_like_single_envs_with_their_seeds() -> None:
+    """Each world of the SB3 VecEnv starts like the single env (which SB3's ``check_env`` passes,
+    above) reset with the world's seed. (SB3's ``check_env`` takes a ``gym.Env``, not a VecEnv.)"""
     from sb3_forager.envs.vec_env import ForagerVecEnv
     from sb3_forager.sim import FORAGER_RANDOM
 
@@ -349,3 +350,72 @@ def test_making_the_envs_imports_neither_torch_nor_sb3() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_team_modules_show_their_scenario_arguments() -> None:
+    """Like MPE2's ``parallel_env(N=..., max_cycles=...)``: explicit keyword parameters, not ``**kwargs``."""
+    import inspect
+
+    for module in MODULES:
+        for fn in (module.parallel_env, module.raw_env, module.env):
+            params = inspect.signature(fn).parameters
+            for name in ("starts", "obstacles", "n_obstacles", "food", "max_cycles", "render_mode", "backend",
+                         "n_foragers", "teammate", "scenario"):  # fmt: skip
+                assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (module.__name__, fn.__name__, name)
+            assert params["max_cycles"].default is None and params["backend"].default == "embedded"
+    env = forager_coop_v0.parallel_env(max_cycles=7, starts=[[88.0, 90.0], [60.0, 60.0]])
+    assert env.max_cycles == 7 and env.scenario.starts == ((88.0, 90.0), (60.0, 60.0))
+
+
+def test_no_import_cycle_between_the_package_folders() -> None:
+    """Folder graph of every import (module level and inside functions) in sb3_forager: acyclic, with
+    sim/common importing nothing above them, envs nothing of gama and gama nothing of envs."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(sb3_forager.__file__).parent
+
+    def node(parts: list[str]) -> str:
+        return parts[1] if len(parts) > 2 else "sb3_forager"  # root modules are one node
+
+    edges: set[tuple[str, str]] = set()
+    for path in pkg.rglob("*.py"):
+        rel = path.relative_to(pkg.parent).with_suffix("")
+        if rel.name == "__main__":
+            continue
+        parts = list(rel.parts)
+        here = node(parts)
+        package = parts[:-1] if rel.name != "__init__" else parts[:-1]
+        for stmt in ast.walk(ast.parse(path.read_text())):
+            targets: list[list[str]] = []
+            if isinstance(stmt, ast.Import):
+                targets = [a.name.split(".") for a in stmt.names]
+            elif isinstance(stmt, ast.ImportFrom):
+                base = package[: len(package) - stmt.level + 1] if stmt.level else []
+                mod = base + (stmt.module.split(".") if stmt.module else [])
+                # ``from . import x`` / ``from .. import forager_coop_v0``: x may be a module
+                targets = [mod + [a.name] for a in stmt.names] if not stmt.module else [mod]
+            for t in targets:
+                if t and t[0] == "sb3_forager":
+                    there = node(t + ["x"]) if len(t) >= 2 and (pkg / t[1]).is_dir() else "sb3_forager"
+                    if there != here:
+                        edges.add((here, there))
+    assert ("envs", "gama") not in edges and ("gama", "envs") not in edges, edges
+    for low in ("sim", "common"):
+        assert {b for a, b in edges if a == low} <= {"common"}, (low, edges)
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+    state: dict[str, int] = {}
+
+    def visit(n: str, path: list[str]) -> None:
+        state[n] = 1
+        for m in graph.get(n, ()):
+            assert state.get(m) != 1, f"import cycle: {' -> '.join(path + [n, m])}"
+            if m not in state:
+                visit(m, path + [n])
+        state[n] = 2
+
+    for n in list(graph):
+        if n not in state:
+            visit(n, [])

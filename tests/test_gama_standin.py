@@ -1,7 +1,7 @@
 """Tests of the GAMA server stand-in (tests/gama_standin.py).
 
 Every expected value is derived independently of the stand-in: protocol facts from the GAMA server
-source as summarised in ../shared/research/upstream_gama.md (section 3), model values from the
+source (its WebSocket command handling), model values from the
 package's embedded simulation (sb3_forager.sim.ForagerSim) or computed by hand in the comments.
 """
 
@@ -1067,7 +1067,14 @@ def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
 
 
 @pytest.mark.timeout(60)
-def test_stock_gama_pettingzoo_step_raises_the_released_nb_steps_typeerror(gama):
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="gama-pettingzoo 1.0.0 bug: GamaParallelEnv.step() passes nb_steps= to "
+    "GamaClientWrapperPtZ.execute_step(), which has no such parameter (TypeError). An XPASS means "
+    "upstream fixed it: drop the note in sb3_forager.gama.contracts and this mark",
+)
+def test_stock_gama_pettingzoo_steps(gama):
     with client_loop() as loop:
         env = build_stock(loop, GamaParallelEnv, PETZ_GAML, "petz_env", gama.port)
         try:
@@ -1077,8 +1084,12 @@ def test_stock_gama_pettingzoo_step_raises_the_released_nb_steps_typeerror(gama)
             assert set(observations) == {"forager_0", "forager_1"}
             assert_close(observations["forager_1"], sim.obs[0, 1])
             assert infos == {"forager_0": {}, "forager_1": {}}
-            with pytest.raises(TypeError, match="nb_steps"):
-                env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
+            try:
+                out = env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
+            except TypeError as exc:
+                assert "nb_steps" in str(exc)  # the known bug, and not another failure
+                raise
+            assert len(out) == 5 and set(out[0]) == {"forager_0", "forager_1"}
         finally:
             close_stock(loop, env)
 

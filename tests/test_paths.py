@@ -1,7 +1,7 @@
 """Tests of sb3_forager.sim.paths: shortest paths, free-path tests and the step lower bound.
 
 Independent references used here: shapely (union of the squares, visibility graph on its vertices,
-connected parts of the free space) and the forager physics re-implemented from the spec (scalar and
+connected parts of the free space) and the forager physics re-implemented from docs/model.md (scalar and
 vectorised), driven by a beam search over full-throttle headings.
 """
 
@@ -339,7 +339,7 @@ def _in_obstacle(x, y, lo, hi):
 
 
 def physics_step(state, action, centres=TUTORIAL):
-    """One step of the spec's physics for one forager: ``(x, y, vx, vy) -> (x, y, vx, vy)``."""
+    """One step of the physics of docs/model.md for one forager: ``(x, y, vx, vy) -> (x, y, vx, vy)``."""
     c = np.asarray(centres, dtype=float).reshape(-1, 2)
     lo, hi = c - 5.0, c + 5.0
     x, y, vx, vy = state

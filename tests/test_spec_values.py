@@ -7,7 +7,7 @@ import pytest
 
 from sb3_forager.sim import COOP, FORAGER, OBSTACLE_CENTRES, ForagerSim, sensor_readings
 
-# ../shared/spec/forager-models.md, "Reference values"
+# docs/model.md, section "Reference values"
 OBS_AT_5_5 = [0.05, 0.05, 0.9001, 0.8536, 0.8536, 1.0, 0.8536, 1.0, 0.2357, 0.1667, 0.2357, 0.1667, 0.2357]
 SENSORS_AT_19_25 = [0.2, 0.1414, 1.0, 0.8957, 0.6333, 0.8957, 0.8333, 0.1414]
 SENSORS_AT_50_50 = [0.5, 1.0, 1.0, 1.0, 1.0, 0.9428, 1.0, 1.0]

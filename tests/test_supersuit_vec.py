@@ -102,12 +102,58 @@ def test_ppo_seed_does_not_crash():
     env.close()
 
 
+def _stock_sb3_vec_env(env_fn, n: int):
+    import supersuit as ss
+
+    return ss.concat_vec_envs_v1(ss.pettingzoo_env_to_vec_env_v1(env_fn()), n, num_cpus=0, base_class="stable_baselines3")
+
+
+SUPERSUIT = "SuperSuit 3.11.0 bug (concat_vec_envs_v1 with SB3 2.x / Gymnasium 1.x)"
+FIXED = "an XPASS means upstream fixed it: drop the workaround in sb3_forager.training.supersuit_vec"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"{SUPERSUIT}: unseeded copies are cloudpickled "
+                   f"with one RNG state, so they all start alike; {FIXED} (SuperSuitVecEnv.seed)")  # fmt: skip
+def test_stock_supersuit_copies_start_apart_unseeded():
+    venv = _stock_sb3_vec_env(RandomStartPair, 4)
+    try:
+        starts = venv.reset()[::2, 0]
+        assert len(set(starts.round(6).tolist())) == 4
+    finally:
+        venv.close()
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"{SUPERSUIT}: dones are uint8, which breaks "
+                   f"VecNormalize's returns[dones] = 0; {FIXED} (SuperSuitVecEnv.step_wait)")  # fmt: skip
+def test_stock_supersuit_dones_are_bool():
+    venv = _stock_sb3_vec_env(lambda: RandomStartPair(length=1), 2)
+    try:
+        venv.reset()
+        _, _, dones, _ = venv.step(np.zeros((4, 2), dtype=np.float32))
+        assert dones.all()
+        assert dones.dtype == bool, dones.dtype
+    finally:
+        venv.close()
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=f"{SUPERSUIT}: ConcatVecEnv has no seed(), so "
+                   "PPO(seed=...) raises AttributeError (see Farama-Foundation/SuperSuit#217 for the SB3 2.0 "
+                   f"breakage); {FIXED} (SuperSuitVecEnv.seed)")  # fmt: skip
+def test_stock_supersuit_takes_ppo_seed():
+    venv = _stock_sb3_vec_env(RandomStartPair, 2)
+    try:
+        try:
+            PPO("MlpPolicy", venv, seed=0, n_steps=8, batch_size=16, n_epochs=1, device="cpu")
+        except AttributeError as exc:
+            assert "seed" in str(exc)  # the known gap, and not another failure
+            raise
+    finally:
+        venv.close()
+
+
 def test_seed_gives_distinct_reproducible_copies():
     env = make_supersuit_vec_env(RandomStartPair, 4)
     try:
-        # without seeding, the cloudpickled copies share one RNG state: identical starts (the gap)
-        unseeded = env.reset()[::2, 0]
-        assert np.allclose(unseeded, unseeded[0])
         assert env.seed(7) == [7, 7, 8, 8, 9, 9, 10, 10]  # copy i gets seed + i, for both of its slots
         first = env.reset()[::2, 0]
         assert len(set(first.round(6).tolist())) == 4
@@ -223,9 +269,16 @@ def test_images_for_every_slot():
 
 
 def test_close_is_idempotent():
-    env = make_team_supersuit_vec_env(1)
+    env = make_supersuit_vec_env(lambda: RandomStartPair(), 2, num_cpus=2)
+    procs = list(env.venv.procs)
+    assert procs and all(p.is_alive() for p in procs)
     env.close()
-    env.close()
+    assert env.closed and not any(p.is_alive() for p in procs)  # the workers are gone
+    env.close()  # a second close does nothing and raises nothing
+    assert env.closed
+    with pytest.raises(Exception):  # noqa: B017  (what SuperSuit raises on a closed pipe is its own)
+        env.venv.step_async(np.zeros((4, 2), dtype=np.float32))
+        env.venv.step_wait()
 
 
 def test_attribute_access_needs_in_process_copies():

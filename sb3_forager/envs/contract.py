@@ -1,8 +1,9 @@
 """Rules every adapter and backend (embedded or GAMA) applies on top of the raw GAML model.
 
 Keeping them in one place is what makes all the envs one contract: the spaces, the refusal of
-actions outside the Box (spec, "Actions outside the Box": a ``ValueError`` naming the forager, the
-world and the value, raised before anything changes), and the end-of-episode flags.
+actions outside the Box (``docs/model.md``, section "Actions outside the Box": a ``ValueError``
+naming the forager, the world and the value, raised before anything changes), and the
+end-of-episode flags.
 """
 
 from __future__ import annotations

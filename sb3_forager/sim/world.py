@@ -1,7 +1,7 @@
 """Constants of the ForagerRL world: physics, sensors and rewards of both GAML models.
 
 Every number here is the GAML models' (``gaml/forager_gym.gaml``, ``gaml/forager_petz.gaml``); see
-the README's MDP page and the normative spec. What varies between episodes (starts, obstacles,
+the README's MDP page and ``docs/model.md``. What varies between episodes (starts, obstacles,
 food, episode length, team size) is a :class:`~sb3_forager.sim.scenario.Scenario`, not this.
 """
 
