@@ -84,8 +84,8 @@ def test_answers_that_break_the_contract_are_protocol_errors():
     with pytest.raises(GamaProtocolError, match="forager_1"):
         petz.parse_reset([["forager_0", "forager_1"], {"forager_0": [0.0] * 15}, {}])
     ok = petz.parse_step([petz_data(), []])
-    assert ok.episode_over and not ok.success and ok.infos == [{}, {"k": 1}]
-    assert ok.reward.tolist() == [1.0, 0.5] and ok.at_food.tolist() == [False, False]
+    assert ok.episode_over[0] and not ok.success[0] and ok.infos == [[{}, {"k": 1}]]  # one world
+    assert ok.reward.tolist() == [[1.0, 0.5]] and ok.at_food.tolist() == [[False, False]]
     # GAMA writes NaN as the string "NaN": refused (the old parser took it as a NaN observation)
     with pytest.raises(
         GamaProtocolError, match=r"Observations'\]\['forager_1'\]\[0\] must be a finite number, got 'NaN'"
@@ -196,7 +196,7 @@ def test_observations_within_gamas_rounding_of_the_box_are_taken_and_clipped():
     gym = GymAgentContract()
     # GAMA rounds to 8 decimals: 1 + 5e-9 and -5e-9 are rounding, not bad data
     step = gym.parse_step(gym_data(State=[1.0 + 5e-9, -5e-9] + [0.5] * 11))
-    assert step.obs[0, 0] == 1.0 and step.obs[0, 1] == 0.0
+    assert step.obs[0, 0, 0] == 1.0 and step.obs[0, 0, 1] == 0.0  # world 0, forager 0
     for bad in (1.0 + 2e-8, -2e-8):
         with pytest.raises(GamaProtocolError, match="outside the observation Box"):
             gym.parse_step(gym_data(State=[bad] + [0.5] * 12))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..sim import Episode, Scenario, StepResult
 from ..sim.core import world_mask
-from .contracts import WorldStep, default_parameters, scenario_parameters
+from .contracts import default_parameters, scenario_parameters, world_report
 from .io_loop import run_sync
 from .picture import render_report
 from .world import GamaWorld
@@ -56,7 +56,7 @@ class GamaWorlds:
         self._default_parameters = default_parameters(default)
         self.episodes: list[Episode | None] = [None] * self.n_worlds
         self.steps = np.zeros(self.n_worlds, dtype=np.int64)
-        self._reports: list[WorldStep | None] = [None] * self.n_worlds
+        self._reports: list[StepResult | None] = [None] * self.n_worlds
         self._arrival = np.full((self.n_worlds, self.n_agents), -1, dtype=np.int64)
         self._at_food = np.zeros((self.n_worlds, self.n_agents), dtype=bool)
 
@@ -65,7 +65,7 @@ class GamaWorlds:
         """The last observations (N, K, obs_dim); None until every world reported once."""
         if any(r is None for r in self._reports):
             return None
-        return np.stack([r.obs for r in self._reports])  # type: ignore[union-attr]
+        return np.concatenate([r.obs for r in self._reports])  # type: ignore[union-attr]
 
     def _run(self, coro: Awaitable[T]) -> T:
         return run_sync(coro, max(w.max_seconds() for w in self.worlds) * 2)  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ class GamaWorlds:
         outs = self._run(gather_all(self._step_one(w, actions, acting, next_episode) for w in range(self.n_worlds)))
         result = self._result([o[0] for o in outs], np.stack([o[1] for o in outs]), np.array([o[2] for o in outs]))
         if any(o[3] is not None for o in outs):
-            result.reset_obs = np.stack([(o[3] or o[0]).obs for o in outs])
+            result.reset_obs = np.concatenate([(o[3] or o[0]).obs for o in outs])
         return result
 
     def render(self, world: int = 0, size: int = 400) -> np.ndarray | None:
@@ -112,7 +112,7 @@ class GamaWorlds:
         self._reports = [None] * self.n_worlds
 
     # ------------------------------------------------------------------ one world
-    async def _reset_one(self, w: int, episode: Episode, seed: int | None = None) -> WorldStep:
+    async def _reset_one(self, w: int, episode: Episode, seed: int | None = None) -> StepResult:
         world = self.worlds[w]
         params = scenario_parameters(episode, world.contract.scenario)
         report = await world.reset(seed, params, default=params == self._default_parameters)
@@ -125,39 +125,32 @@ class GamaWorlds:
 
     async def _step_one(
         self, w: int, actions: np.ndarray, acting: np.ndarray | None, next_episode: Callable[[int], Episode] | None
-    ) -> tuple[WorldStep, np.ndarray, int, WorldStep | None]:
+    ) -> tuple[StepResult, np.ndarray, int, StepResult | None]:
         """Step world ``w``; if its episode ended and ``next_episode`` is given, reset it in the same pass."""
         world = self.worlds[w]
         ids = world.contract.agent_ids
         report = await world.step({a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]})
-        arrived = report.at_food & ~self._at_food[w]
+        arrived = report.at_food[0] & ~self._at_food[w]
         self._arrival[w, arrived] = world.steps
-        self._at_food[w] = report.at_food
+        self._at_food[w] = report.at_food[0]
         self.steps[w] = world.steps
         self._reports[w] = report
         arrival, steps = self._arrival[w].copy(), world.steps
         fresh = None
-        if report.episode_over and next_episode is not None:
+        if report.episode_over[0] and next_episode is not None:
             fresh = await self._reset_one(w, next_episode(w))
             self._reports[w] = fresh
         return report, arrival, steps, fresh
 
-    def _result(self, reports: Sequence[WorldStep], arrival: np.ndarray, steps: np.ndarray) -> StepResult:
-        return StepResult(
-            obs=np.stack([r.obs for r in reports]),
-            reward=np.stack([r.reward for r in reports]),
-            terminated=np.stack([r.terminated for r in reports]),
-            truncated=np.stack([r.truncated for r in reports]),
-            episode_over=np.array([r.episode_over for r in reports]),
-            success=np.array([r.success for r in reports]),
-            at_food=np.stack([r.at_food for r in reports]),
-            arrival=np.array(arrival, copy=True),
-            steps=np.array(steps, copy=True),
-            infos=[list(r.infos) for r in reports],
-        )
+    def _result(self, reports: Sequence[StepResult], arrival: np.ndarray, steps: np.ndarray) -> StepResult:
+        """The worlds' one-world reports as one result (with the backend's arrival steps and step counts)."""
+        joined = [np.concatenate([getattr(r, f) for r in reports]) for f in _JOINED]
+        return StepResult(*joined, np.array(arrival, copy=True), np.array(steps, copy=True), [r.infos[0] for r in reports])
 
 
-def _blank(like: WorldStep) -> WorldStep:
+_JOINED = ("obs", "reward", "terminated", "truncated", "episode_over", "success", "at_food")
+
+
+def _blank(like: StepResult) -> StepResult:
     """A report of nothing (zeros), for a world not reset yet when another one is."""
-    no = np.zeros_like(like.terminated)
-    return WorldStep(np.zeros_like(like.obs), np.zeros_like(like.reward), no, no, False, False, no, [{} for _ in no])
+    return world_report(np.zeros_like(like.obs[0]), [{} for _ in like.obs[0]])

@@ -8,6 +8,12 @@ runs, then everything is read back in **one** expression: for PetzAgent that rea
 re-reads it). After ``load`` one expression reads the declared spaces, after ``reset`` one
 expression reads the first observations.
 
+Why not gama-pettingzoo's ``GamaParallelEnv``: in gama-pettingzoo 1.0.0 its ``step()`` always
+raises (it passes ``nb_steps=`` to ``GamaClientWrapperPtZ.execute_step()``, which has no such
+parameter), it never empties ``agents`` at the episode end, and it connects inside ``__init__``
+(needs a running event loop, cannot be pickled). Fixing that means replacing all of it, so the
+backend drives the same wire contract directly; any model written for PetzAgent works with it.
+
 Every field read is checked before any of it is used: numbers must be finite JSON numbers (GAMA
 writes NaN and infinities as the strings ``"NaN"``, ``"Infinity"``), flags JSON booleans (not
 ``"false"``), lists of exactly the declared length, observations inside the declared Box (up to
@@ -23,12 +29,11 @@ import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..sim import Episode, Scenario
+from ..sim import Episode, Scenario, StepResult
 from ..sim.world import WORLD
 from .errors import GamaProtocolError
 from .spaces import SpaceMapError, space_from_map
@@ -39,18 +44,27 @@ log = logging.getLogger(__name__)
 BOX_TOLERANCE = 1e-8
 
 
-@dataclass
-class WorldStep:
-    """One world's report after a reset or a step, as arrays over its K foragers."""
+def world_report(
+    obs: np.ndarray,
+    infos: list[dict[str, Any]],
+    reward: Any = None,
+    terminated: Any = None,
+    truncated: Any = None,
+    episode_over: bool = False,
+    at_food: Any = None,
+) -> StepResult:
+    """One world's report (``obs`` (K, obs_dim), the rest per forager; None: zeros, as after a
+    reset) as a one-world :class:`StepResult`. Arrival steps and the step count are the backend's."""
+    k = len(obs)
 
-    obs: np.ndarray  #: (K, obs_dim) float64
-    reward: np.ndarray  #: (K,) float64; zeros after a reset
-    terminated: np.ndarray  #: (K,) bool, the raw GAML flags
-    truncated: np.ndarray  #: (K,) bool, the raw GAML flags
-    episode_over: bool  #: the world's episode has ended
-    success: bool  #: ... and every forager reached the food
-    at_food: np.ndarray  #: (K,) bool, each forager at the food (the explicit arrival signal)
-    infos: list[dict[str, Any]] = field(default_factory=list)  #: GAML's info map per forager
+    def row(value: Any, dtype: type) -> np.ndarray:
+        return np.zeros((1, k), dtype=dtype) if value is None else np.asarray(value, dtype=dtype).reshape(1, k)
+
+    at = row(at_food, bool)
+    return StepResult(
+        obs[None], row(reward, np.float64), row(terminated, bool), row(truncated, bool), np.array([episode_over]),
+        np.array([episode_over and bool(at.all())]), at, np.full((1, k), -1), np.zeros(1, dtype=np.int64), [infos],
+    )  # fmt: skip
 
 
 def gaml_number(x: float) -> str:
@@ -222,15 +236,12 @@ class BridgeContract(ABC):
         """The GAML statement that hands ``actions`` (agent -> (2,) array) to the model."""
 
     @abstractmethod
-    def parse_reset(self, value: Any) -> WorldStep:
-        """The answer to :attr:`reset_expr` as a :class:`WorldStep`."""
+    def parse_reset(self, value: Any) -> StepResult:
+        """The answer to :attr:`reset_expr` as a :class:`StepResult`."""
 
     @abstractmethod
-    def parse_step(self, value: Any) -> WorldStep:
-        """The answer to :attr:`data_expr` as a :class:`WorldStep`."""
-
-    def _no_flags(self) -> np.ndarray:
-        return np.zeros(len(self.agent_ids), dtype=bool)
+    def parse_step(self, value: Any) -> StepResult:
+        """The answer to :attr:`data_expr` as a :class:`StepResult`."""
 
     @staticmethod
     def _at_food(infos: Sequence[dict[str, Any]], obs: np.ndarray) -> np.ndarray:
@@ -262,15 +273,14 @@ class GymAgentContract(BridgeContract):
         (action,) = actions.values()
         return f"GymAgent[0].next_action <- {number_list(action)};"
 
-    def parse_reset(self, value: Any) -> WorldStep:
+    def parse_reset(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 2:
             raise GamaProtocolError(f"{self.reset_expr} must give [state, info], got {_short(value)}")
         obs = check_observation(value[0], self.obs_dim, "GymAgent[0].state")
         info = check_info(value[1], "GymAgent[0].info")
-        no = self._no_flags()
-        return WorldStep(obs[None, :], np.zeros(1), no, no.copy(), False, False, no.copy(), [info])
+        return world_report(obs[None, :], [info])
 
-    def parse_step(self, value: Any) -> WorldStep:
+    def parse_step(self, value: Any) -> StepResult:
         data = check_map(value, "GymAgent[0].data")
         missing = [k for k in ("State", "Reward", "Terminated", "Truncated") if k not in data]
         if missing:
@@ -281,16 +291,9 @@ class GymAgentContract(BridgeContract):
         truncated = check_flag(data["Truncated"], "GymAgent[0].data['Truncated']")
         info = check_info(data.get("Info", {}), "GymAgent[0].data['Info']")
         at_food = np.array([bool(info.get("at_food", terminated))])
-        return WorldStep(
-            obs[None, :],
-            np.array([reward]),
-            np.array([terminated]),
-            np.array([truncated]),
-            episode_over=terminated or truncated,
-            success=terminated,
-            at_food=at_food,
-            infos=[info],
-        )
+        report = world_report(obs[None, :], [info], reward, terminated, truncated, terminated or truncated, at_food)
+        report.success[0] = terminated  # the GymAgent model's own outcome
+        return report
 
 
 class PetzAgentContract(BridgeContract):
@@ -338,17 +341,16 @@ class PetzAgentContract(BridgeContract):
         infos = _per_agent(infos, self.agent_ids, what)
         return [check_info(infos[a], f"{what}['{a}']") for a in self.agent_ids]
 
-    def parse_reset(self, value: Any) -> WorldStep:
+    def parse_reset(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 3:
             raise GamaProtocolError(f"{self.reset_expr} must give [agents, observations, infos], got {_short(value)}")
         agents, observations, infos = value
         self._agents(agents, "PetzAgent[0].agents after reset", allow_empty=False)
         obs = self._obs(observations, "PetzAgent[0].observations")
         info_list = self._infos(infos, "PetzAgent[0].infos")
-        no = self._no_flags()
-        return WorldStep(obs, np.zeros(len(no)), no, no.copy(), False, False, no.copy(), info_list)
+        return world_report(obs, info_list)
 
-    def parse_step(self, value: Any) -> WorldStep:
+    def parse_step(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 2:
             raise GamaProtocolError(f"{self.data_expr} must give [data, agents], got {_short(value)}")
         data = check_map(value[0], "PetzAgent[0].data")
@@ -373,14 +375,5 @@ class PetzAgentContract(BridgeContract):
             else [{} for _ in self.agent_ids]
         )
         at_food = self._at_food(infos, obs)
-        episode_over = not agents  # the model empties PetzAgent[0].agents at the end
-        return WorldStep(
-            obs,
-            reward,
-            terminated,
-            truncated,
-            episode_over=episode_over,
-            success=episode_over and bool(at_food.all()),
-            at_food=at_food,
-            infos=infos,
-        )
+        # the model empties PetzAgent[0].agents at the end
+        return world_report(obs, infos, reward, terminated, truncated, not agents, at_food)

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from .address import warn_if_remote
-from .contracts import BridgeContract, WorldStep
+from ..sim import StepResult
+from .contracts import BridgeContract
 from .errors import (
     GamaCommandError,
     GamaConnectionLostError,
@@ -87,7 +88,7 @@ class GamaWorld:
         self._parameters: list[dict[str, Any]] | None = None  # the episode's experiment parameters
         self._sent_parameters = False  # parameters were sent once: from then on every reload sends them
         self._log: list[str] | None = []  # action statements of the current episode (None: too long)
-        self._last: WorldStep | None = None
+        self._last: StepResult | None = None
         self._idle_since = time.monotonic()
         self.steps = 0
 
@@ -98,7 +99,7 @@ class GamaWorld:
     @property
     def in_episode(self) -> bool:
         """Whether an episode is running (reset done, not ended)."""
-        return self._last is not None and not self._last.episode_over
+        return self._last is not None and not self._last.episode_over[0]
 
     def max_seconds(self) -> float:
         """An upper bound on the duration of the next :meth:`reset` or :meth:`step` (a safety net)."""
@@ -119,7 +120,7 @@ class GamaWorld:
     # ------------------------------------------------------------------ episodes
     async def reset(
         self, seed: int | None = None, parameters: list[dict[str, Any]] | None = None, default: bool = False
-    ) -> WorldStep:
+    ) -> StepResult:
         """Start a new episode: reload the experiment (connecting and loading it first if needed).
 
         Args:
@@ -161,7 +162,7 @@ class GamaWorld:
         self._idle_since = time.monotonic()
         return first
 
-    def _parse(self, parser: Any, value: Any) -> WorldStep:
+    def _parse(self, parser: Any, value: Any) -> StepResult:
         """Parse an answer, naming this server in a protocol error (the answer is not used)."""
         try:
             return parser(value)
@@ -171,9 +172,9 @@ class GamaWorld:
                 f"{self.address}: {exc}"
             ) from None
 
-    async def step(self, actions: Mapping[str, np.ndarray]) -> WorldStep:
+    async def step(self, actions: Mapping[str, np.ndarray]) -> StepResult:
         """Hand ``actions`` (agent -> (2,) array) to the model, run one cycle, read the outcome."""
-        if self._last is None or self._last.episode_over:
+        if self._last is None or self._last.episode_over[0]:
             raise GamaError("no episode is running in this GAMA world: call reset() first")
         if self._broken is not None:
             message = f"{self._broken}; call reset() to start a new episode"
@@ -332,7 +333,7 @@ class GamaWorld:
         same = (
             np.array_equal(rebuilt.obs, target.obs)
             and np.array_equal(rebuilt.reward, target.reward)
-            and rebuilt.episode_over == target.episode_over
+            and np.array_equal(rebuilt.episode_over, target.episode_over)
         )
         if not same:
             self._break("replaying the episode on a new experiment did not reproduce it (is the model random?)")
