@@ -20,6 +20,7 @@ from .envs.forager_env import ForagerEnv, single_scenario
 from .envs.team_env import ForagerAECEnv, ForagerTeamEnv, team_scenario
 from .models import MODELS, Model, by_gaml, model
 from .sim import Scenario
+from .sim.core import count
 
 if TYPE_CHECKING:
     from pettingzoo import AECEnv
@@ -182,10 +183,10 @@ def make_vec_env(
     (same rules, number of foragers and teammate rule). On GAMA: one experiment per world, spread
     round-robin over ``servers`` (``"host:port"`` each, or one comma-separated string).
     """
-    from .envs.vec_env import ForagerVecEnv, world_count, world_scenarios
+    from .envs.vec_env import ForagerVecEnv, world_scenarios
 
     m = model(env)
-    n = world_count(n_worlds)
+    n = count(n_worlds, "n_worlds")
     scenarios = world_scenarios(n, m.scenario if scenario is None else scenario)
     for sc in scenarios:
         if sc.rules != m.scenario.rules:

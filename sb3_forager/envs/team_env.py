@@ -7,7 +7,6 @@ its turn-based view, refusing a bad action at that agent's own ``step``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -143,63 +142,29 @@ class ForagerTeamEnv(RenderSizeMixin, ParallelEnv):
             self._r = r
             self._v = (r.obs[0], r.reward[0], r.terminated[0], r.truncated[0], r.episode_over, r.success, r.steps,
                        r.at_food[0], r.arrival[0], r.infos[0] if r.infos else None)  # fmt: skip
-        obs, rew, term, trunc, over, success, steps, at_food, arrival, infos = self._v
-        out = self._step_dicts(
-            obs, rew, term, trunc, bool(over[0]), bool(success[0]), int(steps[0]), at_food, arrival, infos
-        )
-        if self._renderer.window is not None:
-            self._renderer.frame_changed(self)
-        return out
-
-    def _step_dicts(
-        self,
-        obs: np.ndarray,
-        reward: np.ndarray,
-        terminated: np.ndarray,
-        truncated: np.ndarray,
-        episode_over: bool,
-        success: bool,
-        steps: int,
-        at_food: np.ndarray,
-        arrival: np.ndarray,
-        infos: Sequence[dict] | None = None,
-    ):
-        """PettingZoo's five dicts from one raw step of arrays (K, ...) with the GAML flags.
-
-        Every info carries ``at_food`` (the explicit arrival signal). At the episode end
-        ``agents`` empties, a forager with neither flag gets the team's outcome
-        (:func:`~sb3_forager.envs.contract.end_of_episode_flags`), and every info gets
-        ``is_success`` (the team's), ``episode_steps`` and ``arrival_step`` (-1: never arrived).
-        """
+        obs, reward, terminated, truncated, over, success, steps, at_food, arrival, infos = self._v
+        # PettingZoo's five dicts. Every info carries ``at_food`` (the explicit arrival signal). At the
+        # episode end ``agents`` empties, a forager with neither flag gets the team's outcome
+        # (:func:`~sb3_forager.envs.contract.end_of_episode_flags`), and every info gets ``is_success``
+        # (the team's), ``episode_steps`` and ``arrival_step`` (-1: never arrived).
         live = self.agents
-        obs32 = obs.astype(np.float32)
-        if episode_over:
-            term, trunc = end_of_episode_flags(
-                terminated[None], truncated[None], np.array([True]), np.array([bool(success)])
-            )
-            terminated, truncated = term[0], trunc[0]
         ks = [self._index[a] for a in live]
         food = at_food.tolist()
-        rewards = reward.tolist()
-        terms = terminated.tolist()
-        truncs = truncated.tolist()
-        if episode_over:
+        if over[0]:
+            terminated, truncated = end_of_episode_flags(terminated[None], truncated[None], over[:1], success[:1])
+            terminated, truncated = terminated[0], truncated[0]
+            end = dict(is_success=bool(success[0]), episode_steps=int(steps[0]))
             arrivals = arrival.tolist()
-            out_infos = {
-                a: dict(
-                    infos[k] if infos else (),
-                    at_food=food[k],
-                    is_success=bool(success),
-                    episode_steps=int(steps),
-                    arrival_step=arrivals[k],
-                )
-                for a, k in zip(live, ks)
-            }
+            out_infos = {a: dict(infos[k] if infos else (), at_food=food[k], **end, arrival_step=arrivals[k])
+                         for a, k in zip(live, ks)}  # fmt: skip
             self.agents = []
         elif infos:
             out_infos = {a: dict(infos[k], at_food=food[k]) for a, k in zip(live, ks)}
         else:
             out_infos = {a: {"at_food": food[k]} for a, k in zip(live, ks)}
+        obs32, rewards, terms, truncs = obs.astype(np.float32), reward.tolist(), terminated.tolist(), truncated.tolist()
+        if self._renderer.window is not None:
+            self._renderer.frame_changed(self)
         return (
             {a: obs32[k] for a, k in zip(live, ks)},
             {a: rewards[k] for a, k in zip(live, ks)},

@@ -18,6 +18,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..sim import FORAGER, PRESETS, Backend, Episode, ForagerSim, Scenario
+from ..sim.core import count
 from .contract import check_render_mode, end_of_episode_flags, forager_spaces
 from .seeding import world_generators
 from .vec_slots import PerSlot, SharedSlotsMixin, terminal_slot_info
@@ -25,15 +26,6 @@ from .vec_slots import PerSlot, SharedSlotsMixin, terminal_slot_info
 
 def _same_shape(a: Scenario, b: Scenario) -> bool:
     return (a.rules, a.n_foragers, a.teammate) == (b.rules, b.n_foragers, b.teammate)
-
-
-def world_count(n_worlds: Any, name: str = "n_worlds") -> int:
-    """``n_worlds`` as an int >= 1 (a bool or a float is refused)."""
-    if isinstance(n_worlds, bool) or not isinstance(n_worlds, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {n_worlds!r}")
-    if int(n_worlds) < 1:
-        raise ValueError(f"{name} must be >= 1, got {n_worlds!r}")
-    return int(n_worlds)
 
 
 def world_scenarios(n: int, scenario: Scenario | Sequence[Scenario]) -> list[Scenario]:
@@ -72,7 +64,7 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
         render_size: int = 400,
         backend: Backend | None = None,
     ) -> None:
-        n = world_count(n_worlds)
+        n = count(n_worlds, "n_worlds")
         self.scenarios = world_scenarios(n, scenario)
         self.backend = backend if backend is not None else ForagerSim.for_scenario(self.scenarios[0], n)
         self.n_worlds = n

@@ -55,16 +55,3 @@ class GamaProtocolError(GamaError):
     """The model's answers do not follow the GymAgent / PetzAgent contract the env expects (a
     non-finite number, a string where a flag belongs, a list of the wrong length, an unknown agent,
     ...); the message names the field, the value and the server. Nothing of that answer is used."""
-
-
-__all__ = [
-    "GamaCommandError",
-    "GamaConnectionError",
-    "GamaConnectionLostError",
-    "GamaEpisodeLostError",
-    "GamaError",
-    "GamaLoadError",
-    "GamaProtocolError",
-    "GamaSimulationError",
-    "GamaTimeoutError",
-]

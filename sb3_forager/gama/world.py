@@ -96,11 +96,6 @@ class GamaWorld:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    @property
-    def in_episode(self) -> bool:
-        """Whether an episode is running (reset done, not ended)."""
-        return self._last is not None and not self._last.episode_over[0]
-
     def max_seconds(self) -> float:
         """An upper bound on the duration of the next :meth:`reset` or :meth:`step` (a safety net)."""
         replay = len(self._log or ()) * 3 + 8

@@ -21,7 +21,16 @@ from .jit import warn_if_interpreted
 from .scenario import COOP, FORAGER, Episode, Scenario
 from .world import WORLD, WorldConfig
 
-__all__ = ["ForagerSim", "StepResult", "sensor_readings", "world_mask"]
+__all__ = ["ForagerSim", "StepResult", "count", "sensor_readings", "world_mask"]
+
+
+def count(value: Any, name: str) -> int:
+    """``value`` as an int >= 1 (a bool or a float is refused): a number of worlds, say."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(value)
 
 
 def world_mask(worlds: Worlds, n: int) -> np.ndarray:
@@ -78,13 +87,10 @@ class ForagerSim:
         teammate: str = "first",
         world: WorldConfig = WORLD,
     ) -> None:
-        for name, value in (("n_worlds", n_worlds), ("n_foragers", n_foragers)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-        n = int(n_worlds)
+        n = count(n_worlds, "n_worlds")
+        if isinstance(n_foragers, bool) or not isinstance(n_foragers, (int, np.integer)):
+            raise ValueError(f"n_foragers must be an integer, got {n_foragers!r}")
         k = int(n_foragers)
-        if n < 1:
-            raise ValueError(f"n_worlds must be >= 1, got {n_worlds!r}")
         if rules not in ("single", "team"):
             raise ValueError(f"rules must be 'single' or 'team', got {rules!r}")
         if (rules == "single") != (k == 1) or k < 1:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..common.checks import point
 from .world import FOOD, OBSTACLE_CENTRES, WORLD
 
 __all__ = [
@@ -62,21 +63,11 @@ _NUMPY_PAIRS_FROM = 24  # from this many squares on, the touching graph is built
 # --------------------------------------------------------------------------------------- inputs
 
 
-def _point(p: PointLike, name: str) -> tuple[float, float]:
-    try:
-        x, y = (float(v) for v in p)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a point (x, y), got {p!r}") from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"{name} must be finite, got {p!r}")
-    return x, y
-
-
 def _centres(obstacle_centres: Iterable[PointLike] | np.ndarray) -> list[tuple[float, float]]:
     """The centres as float pairs, exact duplicates removed (order kept)."""
     seen: dict[tuple[float, float], None] = {}
     for i, c in enumerate(obstacle_centres):
-        seen.setdefault(_point(c, f"obstacle_centres[{i}]"), None)
+        seen.setdefault(point(c, f"obstacle_centres[{i}]"), None)
     return list(seen)
 
 
@@ -191,7 +182,7 @@ def shortest_path_length(
     when no free path connects them. Raises ``ValueError`` on non-finite or malformed input.
     """
     side, bounds = _check_side(side), _check_bounds(bounds)
-    s, g = _point(start, "start"), _point(goal, "goal")
+    s, g = point(start, "start"), point(goal, "goal")
     centres = _centres(obstacle_centres)
     half = side / 2.0
     if not (_in_box(s, bounds) and _in_box(g, bounds)):
@@ -320,7 +311,7 @@ def has_free_path(
     clearance = float(clearance)
     if not (math.isfinite(clearance) and clearance > 0.0):
         raise ValueError(f"clearance must be a positive finite number, got {clearance!r}")
-    s, g = _point(start, "start"), _point(goal, "goal")
+    s, g = point(start, "start"), point(goal, "goal")
     centres = _centres(obstacle_centres)
     half = side / 2.0
     if not (_in_box(s, bounds) and _in_box(g, bounds)):
@@ -455,7 +446,7 @@ def min_steps_lower_bound(
     or has no free path to the food.
     """
     side, bounds = _check_side(side), _check_bounds(bounds)
-    s, f = _point(start, "start"), _point(food, "food")
+    s, f = point(start, "start"), point(food, "food")
     food_radius = float(food_radius)
     if not (math.isfinite(food_radius) and food_radius >= 0.0):
         raise ValueError(f"food_radius must be a non-negative finite number, got {food_radius!r}")

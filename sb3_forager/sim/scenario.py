@@ -240,11 +240,6 @@ class Scenario:
     def obs_dim(self) -> int:
         return WORLD.obs_dim_single if self.rules == "single" else WORLD.obs_dim_team
 
-    @property
-    def max_obstacles(self) -> int:
-        """The most obstacles an episode of this scenario has without options."""
-        return self.n_obstacles if self.random_obstacles else len(self.obstacles)  # type: ignore[arg-type]
-
     # ------------------------------------------------------------------ episodes
     def draw(self, rng: np.random.Generator | None = None, options: Mapping[str, Any] | None = None) -> Episode:
         """The episode of one reset: this scenario's values, random parts drawn from ``rng``,
