@@ -1075,6 +1075,7 @@ def test_stock_gama_gymnasium_passes_check_env_and_matches_the_simulation(gama):
     "upstream fixed it: drop the note in sb3_forager.gama.contracts and this mark",
 )
 def test_stock_gama_pettingzoo_steps(gama):
+    failure = None
     with client_loop() as loop:
         env = build_stock(loop, GamaParallelEnv, PETZ_GAML, "petz_env", gama.port)
         try:
@@ -1087,11 +1088,14 @@ def test_stock_gama_pettingzoo_steps(gama):
             try:
                 out = env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
             except TypeError as exc:
-                assert "nb_steps" in str(exc)  # the known bug, and not another failure
-                raise
-            assert len(out) == 5 and set(out[0]) == {"forager_0", "forager_1"}
+                failure = str(exc)  # raised below, once the stock env and its loop are closed
+            else:
+                assert len(out) == 5 and set(out[0]) == {"forager_0", "forager_1"}
         finally:
             close_stock(loop, env)
+    if failure is not None:
+        assert "nb_steps" in failure  # the known bug, and not another failure
+        raise TypeError(failure)
 
 
 # ------------------------------------------------------------------------------------ faults

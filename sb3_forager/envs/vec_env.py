@@ -32,7 +32,7 @@ def world_scenarios(n: int, scenario: Scenario | Sequence[Scenario]) -> list[Sce
     """One scenario per world from one or a list of ``n`` (same rules, team size and teammate rule)."""
     scenarios = [scenario] * n if isinstance(scenario, Scenario) else list(scenario)
     if len(scenarios) != n or not all(isinstance(s, Scenario) for s in scenarios):
-        raise ValueError(f"scenario must be a Scenario or a list of {n} Scenarios (one per world), got {scenario!r:.200}")
+        raise ValueError(f"scenario must be a Scenario or a list of {n} Scenarios (one per world), got {scenario!r}")
     if not all(_same_shape(s, scenarios[0]) for s in scenarios):
         raise ValueError("the worlds of one ForagerVecEnv must share rules, n_foragers and teammate")
     return scenarios

@@ -1,9 +1,8 @@
 """What an SB3 VecEnv whose slots all live in one object answers about its "sub-envs".
 
-The embedded :class:`~sb3_forager.envs.vec_env.ForagerVecEnv` and the GAMA
-:class:`~sb3_forager.gama.vec_env.GamaVecEnv` hold N worlds of K foragers in one object; slot
-``w * K + a`` is forager ``a`` of world ``w``. SB3's VecEnv contract addresses sub-envs by slot
-index, so ``get_attr``/``set_attr``/``env_method`` go through a per-world view:
+:class:`~sb3_forager.envs.vec_env.ForagerVecEnv` (on either backend) holds N worlds of K foragers
+in one object, and the SuperSuit layer N copies; slot ``w * K + a`` is forager ``a`` of world
+``w``. SB3's VecEnv contract addresses sub-envs by slot index, so ``get_attr``/``set_attr``/``env_method`` go through a per-world view:
 
 * per-world attributes (``scenario``, ``episode``, ``steps``) and methods (``reset``, ``render``,
   ``seed``) act on the worlds owning the given slots, once per world, and each slot gets its

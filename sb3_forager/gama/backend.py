@@ -18,9 +18,9 @@ import numpy as np
 
 from ..sim import Episode, Scenario, StepResult
 from ..sim.core import world_mask
+from ..sim.world import WORLD
 from .contracts import default_parameters, scenario_parameters, world_report
 from .io_loop import run_sync
-from .picture import render_report
 from .world import GamaWorld
 
 log = logging.getLogger(__name__)
@@ -100,11 +100,20 @@ class GamaWorlds:
         return result
 
     def render(self, world: int = 0, size: int = 400) -> np.ndarray | None:
-        """The world as its last report's observations describe it (None before its first reset)."""
-        report = self._reports[world]
-        if report is None:
+        """The world as its last report's observations describe it, drawn here (GAMA headless draws
+        none), in its episode's layout; None before its first reset."""
+        report, episode = self._reports[world], self.episodes[world]
+        if report is None or episode is None:
             return None
-        return render_report(report, self.episodes[world], int(self.steps[world]), size)
+        from ..sim.render import render_world  # PIL only when pictures are asked for
+
+        obs, n_s, size_ = report.obs[0], WORLD.n_sensors, WORLD.world_size
+        return render_world(
+            WORLD, positions=[(x * size_, y * size_) for x, y in obs[:, :2].tolist()],
+            sensors=obs[:, 5 : 5 + n_s].tolist(), at_food=report.at_food[0].tolist(), step=int(self.steps[world]),
+            size=size, obstacles=WORLD.obstacle_boxes(episode.obstacles) if episode.obstacles else np.zeros((0, 4)),
+            food=episode.food,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close every connection (GAMA disposes the experiments); a later reset reconnects."""
@@ -145,7 +154,8 @@ class GamaWorlds:
     def _result(self, reports: Sequence[StepResult], arrival: np.ndarray, steps: np.ndarray) -> StepResult:
         """The worlds' one-world reports as one result (with the backend's arrival steps and step counts)."""
         joined = [np.concatenate([getattr(r, f) for r in reports]) for f in _JOINED]
-        return StepResult(*joined, np.array(arrival, copy=True), np.array(steps, copy=True), [r.infos[0] for r in reports])
+        infos = [r.infos[0] for r in reports]  # type: ignore[index]
+        return StepResult(*joined, np.array(arrival, copy=True), np.array(steps, copy=True), infos)
 
 
 _JOINED = ("obs", "reward", "terminated", "truncated", "episode_over", "success", "at_food")

@@ -7,7 +7,8 @@ fresh experiment by replaying them, checking that the replay reproduces the last
 does so after the server closed an *idle* connection (a keep-alive drop during a long pause) and
 after unpickling. A connection that drops while a command waits, a timeout and a GAML runtime
 error end the episode with an exception instead; the next reset reconnects.
-Methods are coroutines for the backend's I/O loop; envs call them through ``run_sync``.
+Methods are coroutines for the backend's I/O loop; :class:`~sb3_forager.gama.backend.GamaWorlds`
+calls them through ``run_sync``.
 """
 
 from __future__ import annotations
