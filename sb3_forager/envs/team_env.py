@@ -28,7 +28,13 @@ from .rendering import FrameRenderer, RenderSizeMixin
 
 
 def team_scenario(scenario: Scenario | None, kwargs: dict[str, Any], base: Scenario = TEAM) -> Scenario:
-    """The scenario of a team env: ``scenario`` (default ``base``) with the keyword arguments."""
+    """The scenario of a team env: ``scenario`` (default ``base``) with the keyword arguments
+    (PettingZoo's ``max_cycles`` is the scenario's ``max_steps``)."""
+    cycles = kwargs.pop("max_cycles", None)
+    if cycles is not None:
+        if kwargs.get("max_steps") is not None:
+            raise TypeError("give max_cycles or max_steps, not both")
+        kwargs["max_steps"] = cycles
     sc = Scenario.from_kwargs(scenario or base, **kwargs)
     if sc.rules != "team":
         raise ValueError(f"a team env needs a scenario with rules='team', got {sc.rules!r}")

@@ -167,15 +167,8 @@ class Scenario:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_kwargs(cls, base: Scenario, **kwargs: Any) -> Scenario:
-        """``base`` with the scenario keyword arguments of an env replaced (``max_cycles`` is an
-        alias of ``max_steps``); unknown names raise ``TypeError``."""
-        if "max_cycles" in kwargs:
-            value = kwargs.pop("max_cycles")
-            if "max_steps" in kwargs and kwargs["max_steps"] is not None and value is not None:
-                raise TypeError("give max_cycles or max_steps, not both")
-            kwargs.setdefault("max_steps", value)
-            if kwargs["max_steps"] is None:
-                kwargs["max_steps"] = value
+        """``base`` with the scenario keyword arguments of an env replaced (None: keep ``base``'s);
+        unknown names raise ``TypeError``."""
         names = {f.name for f in dataclasses.fields(cls)} - {"rules"}
         unknown = sorted(set(kwargs) - names)
         if unknown:
