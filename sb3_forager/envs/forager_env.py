@@ -10,7 +10,7 @@ import numpy as np
 
 from ..sim import FORAGER, Backend, ForagerSim, Scenario, StepResult
 from .contract import EpisodeOverError, check_action, check_render_mode, forager_spaces
-from .rendering import FrameRenderer, RenderSizeMixin
+from .rendering import FrameRenderer, RenderMixin
 
 AGENT = "forager_0"
 
@@ -23,7 +23,7 @@ def single_scenario(scenario: Scenario | None, kwargs: dict[str, Any]) -> Scenar
     return sc
 
 
-class ForagerEnv(RenderSizeMixin, gym.Env):
+class ForagerEnv(RenderMixin, gym.Env):
     """One forager seeking the food among obstacles (forager_gym.gaml).
 
     Observation ``Box(0, 1, (13,), float32)``, action ``Box(-1, 1, (2,), float32)`` (an
@@ -101,13 +101,6 @@ class ForagerEnv(RenderSizeMixin, gym.Env):
         if self._renderer.window is not None:
             self._renderer.frame_changed(self)
         return obs.astype(np.float32), float(reward[0]), terminated, truncated, info
-
-    def frame(self) -> np.ndarray | None:
-        """The current picture (RGB array; None before the first reset on GAMA)."""
-        return self.backend.render(0, self._renderer.size)
-
-    def render(self):
-        return self._renderer.render(self)
 
     def close(self) -> None:
         """Release the backend (GAMA: close the connection; a later ``reset`` reconnects)."""

@@ -12,10 +12,19 @@ class HasFrame(Protocol):
     def frame(self) -> np.ndarray | None: ...
 
 
-class RenderSizeMixin:
-    """``env.render_size``: the width of the pictures, in pixels (settable)."""
+class RenderMixin:
+    """``render()``, ``frame()`` (world 0 of the env's backend) and ``env.render_size``: the width of
+    the pictures, in pixels (settable)."""
 
     _renderer: FrameRenderer
+    backend: Any
+
+    def frame(self) -> np.ndarray | None:
+        """The current picture (RGB array; None before the first reset on GAMA)."""
+        return self.backend.render(0, self._renderer.size)
+
+    def render(self) -> np.ndarray | None:
+        return self._renderer.render(self)
 
     @property
     def render_size(self) -> int:

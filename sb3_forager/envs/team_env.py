@@ -24,7 +24,7 @@ from .contract import (
     fill_agent_actions,
     forager_spaces,
 )
-from .rendering import FrameRenderer, RenderSizeMixin
+from .rendering import FrameRenderer, RenderMixin
 
 
 def team_scenario(scenario: Scenario | None, kwargs: dict[str, Any], base: Scenario = TEAM) -> Scenario:
@@ -41,7 +41,7 @@ def team_scenario(scenario: Scenario | None, kwargs: dict[str, Any], base: Scena
     return sc
 
 
-class ForagerTeamEnv(RenderSizeMixin, ParallelEnv):
+class ForagerTeamEnv(RenderMixin, ParallelEnv):
     """N foragers that must all reach the food; one team, rewards per forager.
 
     Observation per forager ``Box(0, 1, (15,), float32)`` (the single forager's 13 values plus the
@@ -178,12 +178,6 @@ class ForagerTeamEnv(RenderSizeMixin, ParallelEnv):
             {a: truncs[k] for a, k in zip(live, ks)},
             out_infos,
         )
-
-    def frame(self) -> np.ndarray | None:
-        return self.backend.render(0, self._renderer.size)
-
-    def render(self):
-        return self._renderer.render(self)
 
     def state(self) -> np.ndarray:
         """The foragers' observations, concatenated (float32; see ``state_space``)."""
