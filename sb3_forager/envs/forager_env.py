@@ -70,13 +70,6 @@ class ForagerEnv(RenderMixin, gym.Env):
         self.__dict__.update(state)
         self._act0 = self._act[0, 0]  # a pickled view would be a copy of its own
 
-    def _views(self, r: StepResult) -> tuple:
-        """World 0's values in ``r``: bound once for a backend that hands out one result object."""
-        if r is not self._r:
-            self._r = r
-            self._v = (r.obs[0, 0], r.reward[0], r.terminated[0], r.truncated[0], r.steps, r.infos)
-        return self._v
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         episode = self.scenario.draw(self.np_random, options)  # validates before anything changes
@@ -91,7 +84,11 @@ class ForagerEnv(RenderMixin, gym.Env):
         if self._over:
             raise EpisodeOverError("the episode has ended: call reset() before step()")
         check_action(action, AGENT, self._act0)
-        obs, reward, term, trunc, steps, infos = self._views(self.backend.step(self._act))
+        r = self.backend.step(self._act)
+        if r is not self._r:  # world 0's views, bound once for a backend that hands out one result object
+            self._r = r
+            self._v = (r.obs[0, 0], r.reward[0], r.terminated[0], r.truncated[0], r.steps, r.infos)
+        obs, reward, term, trunc, steps, infos = self._v
         terminated = bool(term[0])
         truncated = bool(trunc[0])
         self._over = terminated or truncated
