@@ -5,9 +5,13 @@ Everything is logged through the SB3 logger, so TensorBoard shows it next to SB3
 * ``team/success_rate``, ``team/return_mean``, ``team/steps_to_food_mean``, ``team/ep_len_mean``,
   ``team/episodes``: per *team* episode (a world's episode, both foragers together; for the single
   forager the team is that one forager), over the last ``window`` training episodes;
-* ``eval/success_rate``, ``eval/steps_to_food``, ``eval/team_return``, ``eval/mean_reward``
-  (per forager), ``eval/mean_ep_length`` and the same with ``eval/stochastic_`` for the
-  stochastic policy, plus per-forager values for the pair.
+* ``eval/success_rate``, ``eval/steps_to_food``, ``eval/path_efficiency``, ``eval/team_return``,
+  ``eval/mean_reward`` (per forager), ``eval/mean_ep_length`` and the same with
+  ``eval/stochastic_`` for the stochastic policy, plus per-forager values for the pair.
+
+The evaluation and checkpoint callbacks are SB3's ``EvalCallback`` and ``CheckpointCallback``
+with what differs overridden (team episodes, the best-model score, timestep frequencies, atomic
+writes, resumes).
 """
 
 from __future__ import annotations
@@ -237,15 +241,18 @@ class TeamEvalCallback(EvalCallback):
     What differs from SB3's: :func:`evaluate_team` plays ``n_eval_episodes`` deterministic and
     (if ``stochastic``) as many stochastic team episodes; the best model is chosen by
     :func:`_score` (deterministic success, stochastic success, path efficiency, fewer steps,
-    return), not SB3's mean reward; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``, ``results``,
-    ``ep_lengths``, ``successes``) plus the per-team ones (``forager_returns``, ``arrival_steps``,
-    ``lower_bounds``, ``scores``, ``stochastic_*``). As in SB3, ``callback_on_new_best`` runs after a
-    new best model is saved, ``callback_after_eval`` after every evaluation (their ``parent`` is
-    this callback; returning False stops training), and ``last_mean_reward`` /
-    ``best_mean_reward`` are what SB3's ``StopTrainingOnNoModelImprovement`` and
-    ``StopTrainingOnRewardThreshold`` read: here the deterministic team success rate (the score's
-    first component) of the last evaluation and of the best model. ``last_summary`` and
-    ``last_stochastic_summary`` hold the last :meth:`EpisodeBatch.summary` dicts for the children.
+    return), not by the mean reward; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``,
+    ``results``, ``ep_lengths``, ``successes``) plus per-team ones (``forager_returns``,
+    ``arrival_steps``, ``lower_bounds``, ``scores``, ``stochastic_*``).
+
+    As in SB3, ``callback_on_new_best`` runs after a new best model is saved and
+    ``callback_after_eval`` after every evaluation (their ``parent`` is this callback; returning
+    False stops training). ``last_mean_reward`` / ``best_mean_reward``, which SB3's
+    ``StopTrainingOnNoModelImprovement`` and ``StopTrainingOnRewardThreshold`` read, are the
+    deterministic team success rate (the score's first component) of the last evaluation and of
+    the best model: a new best that only wins a tie-break (fewer steps at the same success) is no
+    improvement to the former. ``last_summary`` / ``last_stochastic_summary`` hold the last
+    :meth:`EpisodeBatch.summary` dicts for the children (e.g. an Optuna pruning callback).
     """
 
     def __init__(
@@ -323,7 +330,7 @@ class TeamEvalCallback(EvalCallback):
             self.last_eval_timestep = int(self.model.num_timesteps)  # a resumed run goes on from here
 
     def _on_step(self) -> bool:
-        # timesteps, not SB3's calls: a call is num_envs (= worlds x K) timesteps, and a resume goes on from its timestep
+        # timesteps, not SB3's calls: a call is num_envs (worlds x K) timesteps; a resume goes on from its timestep
         if self.eval_freq <= 0 or self.num_timesteps - int(self.last_eval_timestep or 0) < self.eval_freq:
             return True
         new_best = self.evaluate_now()
