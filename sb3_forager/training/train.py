@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import shutil
 import signal
 import threading
@@ -31,22 +30,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3.common.callbacks import (
-    BaseCallback,
-    CallbackList,
-    ProgressBarCallback,
-)
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
 from .callbacks import (
     AtomicCheckpointCallback,
-    EvalHook,
     HParamCallback,
     TeamEvalCallback,
     TeamMetricsCallback,
     save_checkpoint,
 )
 from .config import TrainConfig, algo_class, build_algo_kwargs
-from .envs import check_backend, find_vec_normalize, make_vec_env
+from .envs import make_vec_env
+
+try:  # training/envs.py's name for it once the backend-protocol branch lands (check_backend before)
+    from .envs import probe_backend
+except ImportError:
+    from .envs import check_backend as probe_backend
 from .plotting import plot_training
 from .run_dir import (
     RunPaths,
@@ -86,7 +86,7 @@ class TrainResult:
     train_seconds: float
     #: the signal that interrupted training ("SIGINT", "SIGTERM"), or None
     interrupted: str | None = None
-    #: training was stopped early by ``on_eval`` returning False
+    #: training was stopped early by ``callback_after_eval`` or ``callback_on_new_best`` returning False
     stopped_early: bool = False
     #: the final model's evaluation (deterministic, stochastic summaries) if evaluation is on
     final_eval: tuple[dict[str, float], dict[str, float] | None] | None = None
@@ -165,7 +165,8 @@ def train(
     resume: str | Path | None = None,
     extra_callbacks: list[BaseCallback] | None = None,
     final_eval_episodes: int | None = None,
-    on_eval: EvalHook | None = None,
+    callback_after_eval: BaseCallback | None = None,
+    callback_on_new_best: BaseCallback | None = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -177,9 +178,14 @@ def train(
             timestep count continued, the history cut back to the resumed timestep).
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
-        on_eval: called after each periodic evaluation as ``on_eval(num_timesteps, det, stoch)``
-            (the summaries of :meth:`EpisodeBatch.summary`); returning False stops training
-            early (``TrainResult.stopped_early``), the run folder being written as usual.
+        callback_after_eval: an SB3 callback run after each periodic evaluation, as in SB3's
+            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`, whose
+            ``last_summary`` / ``last_stochastic_summary`` hold the :meth:`EpisodeBatch.summary`
+            dicts and ``last_mean_reward`` / ``best_mean_reward`` the team success rates), e.g.
+            SB3's ``StopTrainingOnNoModelImprovement``; returning False stops training early
+            (``TrainResult.stopped_early``), the run folder being written as usual.
+        callback_on_new_best: an SB3 callback run when an evaluation gives a new best model
+            (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
 
     Raises:
         ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
@@ -187,7 +193,7 @@ def train(
         TrainingError: training started and then failed.
     """
     cfg.validate()
-    check_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
     torch.set_num_threads(int(cfg.torch_threads))
     resume_zip: Path | None = None
     if resume is not None:
@@ -201,7 +207,9 @@ def train(
     env = eval_env = None
     try:
         try:
-            env = make_vec_env(cfg, vecnormalize_path=_stats_for(paths, resume_zip))
+            # the VecNormalize statistics of the model resumed from (None: start fresh)
+            stats = paths.vecnormalize_for(resume_zip) if resume_zip is not None else None
+            env = make_vec_env(cfg, vecnormalize_path=stats)
             if cfg.eval_freq > 0 or final_eval_episodes:
                 n_eval_worlds = 1 if cfg.backend == "gama" else min(cfg.eval_episodes, 64)
                 eval_env = make_vec_env(cfg, n_worlds=n_eval_worlds, for_eval=True)
@@ -213,7 +221,8 @@ def train(
             raise
         resumed_at = int(model.num_timesteps) if resume_zip is not None else None
         atomic_save_yaml(paths.config, cfg.to_dict())
-        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, on_eval)
+        children = (callback_after_eval, callback_on_new_best)
+        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, children)
     finally:
         for venv in (env, eval_env):
             if venv is not None:
@@ -221,13 +230,6 @@ def train(
                     venv.close()
                 except Exception:  # closing must never hide the real outcome
                     logger.debug("closing an env raised", exc_info=True)
-
-
-def _stats_for(paths: RunPaths, resume_zip: Path | None) -> Path | None:
-    """The VecNormalize statistics that belong to the model resumed from (None: start fresh)."""
-    if resume_zip is None:
-        return None
-    return paths.vecnormalize_for(resume_zip)
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
@@ -261,7 +263,7 @@ def _learn(
     resumed_at: int | None,
     extra_callbacks: list[BaseCallback] | None,
     final_eval_episodes: int | None,
-    on_eval: EvalHook | None = None,
+    children: tuple[BaseCallback | None, BaseCallback | None] = (None, None),
 ) -> TrainResult:
     metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes, resume_timesteps=resumed_at)
     callbacks: list[BaseCallback] = [HParamCallback(cfg.to_dict()), metrics]
@@ -273,7 +275,8 @@ def _learn(
             cfg.eval_freq,
             cfg.eval_episodes,
             paths,
-            on_eval=on_eval,
+            callback_after_eval=children[0],
+            callback_on_new_best=children[1],
             resume_timesteps=resumed_at,
         )
         evaluator.write_history()  # a resume's cut-back history, on disk from the start
@@ -315,7 +318,7 @@ def _learn(
                 "before (lower the learning rate, or check what the env sent)"
             )
         atomic_save_model(model, paths.model)
-        vn = find_vec_normalize(env)
+        vn = unwrap_vec_normalize(env)
         if vn is not None:
             atomic_save_pickle(vn, paths.vecnormalize)
         metrics.flush()
@@ -339,7 +342,7 @@ def _learn(
         num_timesteps=int(model.num_timesteps),
         train_seconds=train_seconds,
         interrupted=interrupted,
-        stopped_early=bool(evaluator is not None and evaluator.stop_requested),
+        stopped_early=bool(evaluator is not None and evaluator.stopped_early),
         final_eval=final_eval,
         config=cfg.to_dict(),
     )
@@ -381,15 +384,11 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
 
 
 def _newest_checkpoint(paths: RunPaths) -> Path | None:
-    best: tuple[int, Path] | None = None
+    found = []
     for path in paths.checkpoints.glob("model_*_steps.zip"):
-        try:
-            steps = int(zip_metadata(path).get("num_timesteps", -1))
-        except ValueError:
-            continue
-        if best is None or steps > best[0]:
-            best = (steps, path)
-    return best[1] if best else None
+        with contextlib.suppress(ValueError):  # unreadable: not a checkpoint to offer
+            found.append((int(zip_metadata(path).get("num_timesteps", -1)), path))
+    return max(found)[1] if found else None
 
 
 def _close_progress(progress: ProgressBarCallback | None) -> None:
@@ -399,30 +398,3 @@ def _close_progress(progress: ProgressBarCallback | None) -> None:
             bar.close()
         except Exception:
             pass
-
-
-def describe_result(result: TrainResult, n_agents: int) -> list[str]:
-    """The lines the CLI prints after training."""
-
-    def fmt(x: float | None, pct: bool = False) -> str:
-        if x is None or (isinstance(x, float) and math.isnan(x)):
-            return "n/a"
-        return f"{100 * x:.0f}%" if pct else f"{x:.1f}"
-
-    lines = [
-        f"model: {result.model_path} ({result.num_timesteps:,} timesteps, {result.train_seconds:.1f} s of training)",
-    ]
-    if result.final_eval is not None:
-        det, stoch = result.final_eval
-        who = "team" if n_agents > 1 else "forager"
-        line = (
-            f"final model: {who} success {fmt(det['success_rate'], True)} deterministic"
-            f", steps to food {fmt(det['steps_to_food'])}"
-        )
-        if not math.isnan(det.get("path_efficiency", math.nan)):
-            line += f", path efficiency {det['path_efficiency']:.3f}"
-        if stoch is not None:
-            line += f"; stochastic success {fmt(stoch['success_rate'], True)}"
-        lines.append(line)
-    lines.append(f"TensorBoard: tensorboard --logdir {Path(result.run_dir).parent}")
-    return lines
