@@ -439,7 +439,7 @@ def test_median_pruner_prunes_a_poor_trial(tmp_path):
     result = sweep.run_sweep(prepared, printer=lines.append, objective=fake_objective)
     assert result.counts == {"COMPLETE": 2, "PRUNED": 1}
     assert lines[2].startswith("trial 2 pruned at evaluation 1")
-    assert result.best_number == 1
+    assert result.best.number == 1
 
 
 # ---------------------------------------------------------------------- several workers

@@ -80,7 +80,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     add("--connect-timeout", type=float, default=10.0, metavar="SECONDS", help="database connection timeout (default 10)")
     add("--no-progress-bar", action="store_true", help="no overall progress bar")
     add("--verbose", action="store_true", help="also log each evaluation and Optuna's messages")
-    return p  # fmt: skip
+    return p
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     except TuneError as exc:
         return fail(prog, str(exc))
     print(
-        f"study {p.study_name}: {settings.n_trials} trial(s) of {p.trial_timesteps:,} timesteps on this worker, "
+        f"study {settings.study_name}: {settings.n_trials} trial(s) of {p.trial_timesteps:,} timesteps on this worker, "
         f"{settings.algo} on {settings.env}; storage {p.storage.display}"
     )
     print(f"objective (maximised): {OBJECTIVE}")
@@ -121,9 +121,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             return fail(prog, " ".join(f"{type(exc).__name__}: {exc}".split()), code=1)
         raise
     counts = ", ".join(f"{n} {k.lower()}" for k, n in sorted(result.counts.items())) or "no trial"
-    print(f"this worker: {counts}; the study has {result.n_study_trials} trial(s)")
-    if result.best_number is not None:
-        print(f"best: trial {result.best_number}, value {result.best_value:.6f} -> {result.best_file}")
+    print(f"this worker: {counts}; the study has {len(result.study.trials)} trial(s)")
+    best = result.best
+    if best is not None:
+        print(f"best: trial {best.number}, value {best.value:.6f} -> {result.best_file}")
         print(f"train it: python scripts/train_sb3.py --env {settings.env} --config {result.best_file}")
     else:
         print("no complete trial yet: no best_hyperparameters.yml")

@@ -143,15 +143,14 @@ def check_storage(spec: StorageSpec, connect_timeout: float = 10.0, study_dir: s
     if spec.kind == "journal":
         return _check_file(Path(spec.url), "journal file", study_dir, header=False)
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
-    url = make_url(spec.url)
+    connect_args = _engine_kwargs(spec, connect_timeout).get("connect_args", {})
     try:
-        url.get_dialect().import_dbapi()
+        engine = create_engine(spec.url, poolclass=NullPool, connect_args=connect_args)
     except NoSuchModuleError as exc:
-        raise TuneError(f"unknown database in the storage URL {spec.display!r}: {url.drivername}") from exc
+        raise TuneError(f"unknown database in the storage URL {spec.display!r}: {spec.url.split(':', 1)[0]}") from exc
     except ImportError as exc:
         hint = "pip install 'psycopg[binary]' and write postgresql+psycopg://..." if spec.dialect == "postgresql" else (
             "install it, or name an installed one in the URL (e.g. mysql+pymysql://...)"
@@ -159,13 +158,12 @@ def check_storage(spec: StorageSpec, connect_timeout: float = 10.0, study_dir: s
         raise TuneError(
             f"the storage URL {spec.display!r} needs the database driver {exc.name or exc}, not installed: {hint}"
         ) from exc
-    if spec.dialect == "sqlite":
-        if url.database and url.database != ":memory:":
-            _check_file(Path(url.database), "SQLite database", study_dir, header=True)
-        return None
-    connect_args = _engine_kwargs(spec, connect_timeout).get("connect_args", {})
-    engine = create_engine(spec.url, poolclass=NullPool, connect_args=connect_args)
     try:
+        if spec.dialect == "sqlite":
+            database = engine.url.database
+            if database and database != ":memory:":
+                _check_file(Path(database), "SQLite database", study_dir, header=True)
+            return None
         with engine.connect():
             pass
     except SQLAlchemyError as exc:

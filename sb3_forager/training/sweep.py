@@ -1,19 +1,14 @@
 """Hyperparameter sweeps with Optuna: settings, the trial objective, the loop and its outputs.
 
 Each trial samples its hyperparameters (:mod:`.search_space`), trains with
-:func:`~sb3_forager.training.train.train` into ``<logdir>/<study>/trial_<number>/`` and returns
-the final model's deterministic evaluation as one number (:func:`objective_value`)::
-
-    objective = success_rate - 0.001 * s / (s + 1000)
-
-where ``s`` is the mean number of steps to food over the successful episodes (no success: the
-term is the full 0.001). Success dominates (distinct success rates of at most 1000 episodes differ
-by at least 0.001) and fewer steps breaks ties; the value lies in [-0.001, 1), higher is better.
-A trial has ``n_evaluations`` evaluations: ``n - 1`` periodic ones during training, each reported
-to the pruner by :class:`PruningCallback` (step = the evaluation's index 1, 2, ...), then the final
-one (step ``n``). The study folder holds the trials' run folders, ``trials.csv``
-(``study.trials_dataframe()``, rewritten after each trial), ``best_hyperparameters.yml``
-(``study.best_trial`` as an env section for ``train --config FILE``) and by default ``study.db``.
+:func:`~sb3_forager.training.train.train` into ``<logdir>/<study>/trial_<number>/`` and returns the
+final model's deterministic evaluation as ``success_rate - 0.001 * s / (s + 1000)`` (``s``: mean steps
+to food of the successful episodes; none: the full 0.001): success dominates (rates of at most 1000
+episodes differ by at least 0.001), fewer steps break ties; the value lies in [-0.001, 1). Of a
+trial's ``n_evaluations`` evaluations, the ``n - 1`` periodic ones are reported to the pruner by
+:class:`PruningCallback` (step k = the k-th evaluation), the final one as step ``n``. Outputs in the
+study folder: ``trials.csv`` (``study.trials_dataframe()``) and ``best_hyperparameters.yml``
+(``study.best_trial``, an env section for ``train --config FILE``), rewritten after each trial.
 """
 
 from __future__ import annotations
@@ -39,19 +34,8 @@ from .study import StorageSpec, check_storage, make_pruner, make_sampler, open_s
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "OBJECTIVE",
-    "PreparedSweep",
-    "PruningCallback",
-    "SweepResult",
-    "TuneSettings",
-    "best_section",
-    "objective_value",
-    "prepare",
-    "run_sweep",
-    "write_best_hyperparameters",
-    "write_trials_csv",
-]
+__all__ = ["OBJECTIVE", "PreparedSweep", "PruningCallback", "SweepResult", "TuneSettings", "best_section"]
+__all__ += ["make_objective", "objective_value", "prepare", "run_sweep", "write_best_hyperparameters", "write_trials_csv"]
 
 #: the documented objective, as printed and stored in the study's user attributes
 OBJECTIVE = "success_rate - 0.001 * s / (s + 1000), s = mean steps to food (deterministic evaluation)"
@@ -133,13 +117,13 @@ class TuneSettings:
     connect_timeout: float = 10.0
     progress_bar: bool = True
 
-    @property
-    def resolved_study_name(self) -> str:
-        return self.study_name or f"tune_{self.env}_{self.algo}"
+    def __post_init__(self) -> None:
+        if self.study_name is None:
+            self.study_name = f"tune_{self.env}_{self.algo}"
 
     @property
     def study_dir(self) -> Path:
-        return Path(self.logdir) / self.resolved_study_name
+        return Path(self.logdir) / str(self.study_name)
 
 
 @dataclass
@@ -154,14 +138,6 @@ class PreparedSweep:
     pruner: optuna.pruners.BasePruner
     trial_timesteps: int
     eval_freq: int
-
-    @property
-    def study_dir(self) -> Path:
-        return self.settings.study_dir
-
-    @property
-    def study_name(self) -> str:
-        return self.settings.resolved_study_name
 
 
 def _check_numbers(s: TuneSettings) -> None:
@@ -190,7 +166,7 @@ def prepare(settings: TuneSettings) -> PreparedSweep:
         _check_numbers(s)
     except ValueError as exc:
         raise TuneError(str(exc)) from exc
-    name = s.resolved_study_name
+    name = s.study_name
     if not name or any(c in name for c in "/\\") or name in (".", "..") or name.strip() != name:
         raise TuneError(f"--study-name must be a plain folder name, got {name!r}")
     if s.study_dir.exists() and not s.study_dir.is_dir():
@@ -243,7 +219,7 @@ def make_objective(prepared: PreparedSweep) -> Callable[[optuna.Trial], float]:
 
     def objective(trial: optuna.Trial) -> float:
         params = prepared.space.sample(trial)
-        run_dir = prepared.study_dir / f"trial_{trial.number}"
+        run_dir = s.study_dir / f"trial_{trial.number}"
         trial.set_user_attr("host", host)
         trial.set_user_attr("run_dir", str(run_dir.absolute()))
         pruning = PruningCallback(trial)
@@ -262,7 +238,7 @@ def make_objective(prepared: PreparedSweep) -> Callable[[optuna.Trial], float]:
             trial.set_user_attr("section", best_section(cfg, base))
             result = train(
                 cfg,
-                logdir=prepared.study_dir,
+                logdir=s.study_dir,
                 run_name=run_dir.name,
                 final_eval_episodes=s.n_eval_episodes,
                 callback_after_eval=pruning,
@@ -316,11 +292,11 @@ def write_best_hyperparameters(study: optuna.Study, path: str | Path, env: str) 
 
 
 def _pct(x: Any) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.0f}%"
+    return "n/a" if x is None or math.isnan(x) else f"{100 * float(x):.0f}%"
 
 
 def _steps(x: Any) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{float(x):.0f}"
+    return "n/a" if x is None or math.isnan(x) else f"{float(x):.0f}"
 
 
 def format_trial_line(trial: optuna.trial.FrozenTrial, is_best: bool = False) -> str:
@@ -346,21 +322,20 @@ def format_trial_line(trial: optuna.trial.FrozenTrial, is_best: bool = False) ->
 class SweepResult:
     """What one worker's :func:`run_sweep` did (and the study as it stood at the end)."""
 
-    study_name: str
-    study_dir: Path
-    storage: StorageSpec
+    study: optuna.Study
     #: this worker's trials by state name (COMPLETE, PRUNED, FAIL)
     counts: dict[str, int] = field(default_factory=dict)
-    n_study_trials: int = 0
-    best_number: int | None = None
-    best_value: float | None = None
     best_file: Path | None = None
     trials_csv: Path | None = None
     interrupted: bool = False
 
-    def write_outputs(self, study: optuna.Study, env: str) -> None:
-        self.trials_csv = write_trials_csv(study, self.study_dir / TRIALS_CSV)
-        self.best_file = write_best_hyperparameters(study, self.study_dir / BEST_FILE, env)
+    @property
+    def best(self) -> optuna.trial.FrozenTrial | None:
+        return _best(self.study)
+
+    def write_outputs(self, study_dir: Path, env: str) -> None:
+        self.trials_csv = write_trials_csv(self.study, study_dir / TRIALS_CSV)
+        self.best_file = write_best_hyperparameters(self.study, study_dir / BEST_FILE, env)
 
 
 def _describe_study(study: optuna.Study, prepared: PreparedSweep) -> None:
@@ -369,7 +344,7 @@ def _describe_study(study: optuna.Study, prepared: PreparedSweep) -> None:
     for key, value in (("env", s.env), ("algo", s.algo)):
         if key in attrs and attrs[key] != value:
             raise TuneError(
-                f"the study {prepared.study_name} in {prepared.storage.display} tunes {key} {attrs[key]}, not {value}: "
+                f"the study {s.study_name} in {prepared.storage.display} tunes {key} {attrs[key]}, not {value}: "
                 "pick another --study-name"
             )
     description = {
@@ -402,10 +377,10 @@ def run_sweep(
     from tqdm.auto import tqdm
 
     s = prepared.settings
-    prepared.study_dir.mkdir(parents=True, exist_ok=True)
+    s.study_dir.mkdir(parents=True, exist_ok=True)
     study = open_study(
         prepared.storage,
-        prepared.study_name,
+        s.study_name,
         sampler=prepared.sampler,
         pruner=prepared.pruner,
         connect_timeout=s.connect_timeout,
@@ -413,19 +388,19 @@ def run_sweep(
     _describe_study(study, prepared)
     bar = tqdm(
         total=s.n_trials,
-        desc=prepared.study_name,
+        desc=s.study_name,
         unit="trial",
         disable=None if s.progress_bar else True,  # None: off unless stderr is a terminal
         file=sys.stderr,
         dynamic_ncols=True,
     )
     emit = (lambda line: bar.write(line, file=sys.stdout)) if not bar.disable else (printer or print)
-    result = SweepResult(prepared.study_name, prepared.study_dir, prepared.storage)
+    result = SweepResult(study)
 
     def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         result.counts[trial.state.name] = result.counts.get(trial.state.name, 0) + 1
         try:
-            result.write_outputs(study, s.env)
+            result.write_outputs(s.study_dir, s.env)
         except Exception:  # the outputs are rewritten after the next trial
             logger.exception("could not write the study outputs")
         best = _best(study)
@@ -447,9 +422,5 @@ def run_sweep(
         result.interrupted = True
     finally:
         bar.close()
-    result.write_outputs(study, s.env)
-    best = _best(study)
-    if best is not None:
-        result.best_number, result.best_value = best.number, float(best.value)
-    result.n_study_trials = len(study.get_trials(deepcopy=False))
+    result.write_outputs(s.study_dir, s.env)
     return result
