@@ -331,6 +331,51 @@ def test_tiny_run_writes_every_artifact(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_stop_training_on_no_model_improvement_stops_the_run(tmp_path):
+    """SB3's StopTrainingOnNoModelImprovement as callback_after_eval: it reads best_mean_reward (the
+    best model's deterministic team success rate) and stops training cleanly after the first
+    evaluation that does not raise it."""
+    from stable_baselines3.common.callbacks import StopTrainingOnNoModelImprovement
+
+    from sb3_forager.training.callbacks import TeamEvalCallback
+
+    stop = StopTrainingOnNoModelImprovement(max_no_improvement_evals=0)
+    cfg = tiny_config("forager", n_timesteps=1280, checkpoint_freq=0)
+    result = train(cfg, logdir=tmp_path, run_name="run", callback_after_eval=stop)
+    assert isinstance(stop.parent, TeamEvalCallback)
+    with np.load(RunPaths(result.run_dir).evaluations) as ev:
+        success = ev["scores"][:, 0]
+    # the evaluation that stopped it is the first one whose success rate is not a new maximum
+    first_flat = next(i for i in range(1, len(success)) if success[i] <= success[:i].max())
+    assert len(success) == first_flat + 1 and stop.parent.best_mean_reward == success.max()
+    assert result.stopped_early and result.num_timesteps == 128 * (first_flat + 1) < 1280
+    assert result.model_path.is_file() and RunPaths(result.run_dir).best_model.is_file()
+
+
+def test_callback_after_eval_reads_the_summaries_and_can_stop(tmp_path):
+    """callback_after_eval runs after every evaluation with the eval callback as its parent (the
+    summaries as attributes, in RL Zoo's TrialEvalCallback manner); returning False stops training."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    seen = []
+
+    class Prune(BaseCallback):
+        def _on_step(self) -> bool:
+            p = self.parent
+            seen.append((p.num_timesteps, p.last_summary["success_rate"], p.last_stochastic_summary is not None))
+            assert p.last_mean_reward == p.last_summary["success_rate"]
+            return len(seen) < 2
+
+    result = train(tiny_config("forager", n_timesteps=640), logdir=tmp_path, run_name="run", callback_after_eval=Prune())
+    assert [s[0] for s in seen] == [128, 256] and all(s[2] for s in seen)
+    assert result.stopped_early and result.num_timesteps == 256 and result.final_eval is not None
+    with np.load(RunPaths(result.run_dir).evaluations) as ev:
+        assert ev["timesteps"].tolist() == [128, 256]
+    # no stop requested: a full run
+    full = train(tiny_config("forager", n_timesteps=256), logdir=tmp_path, run_name="full")
+    assert not full.stopped_early and full.num_timesteps == 256
+
+
 def test_yaml_config_is_honoured(tmp_path):
     conf = tmp_path / "hp.yml"
     conf.write_text(

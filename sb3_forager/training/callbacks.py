@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
-from .envs import find_vec_normalize
 from .evaluation import EpisodeBatch, evaluate_team, no_rng_side_effects
 from .run_dir import (
     RunPaths,
@@ -231,21 +230,20 @@ def format_eval_line(
     return " | ".join(parts)
 
 
-#: ``on_eval(num_timesteps, deterministic_summary, stochastic_summary)`` after each periodic
-#: evaluation; returning False stops training (e.g. an Optuna pruner).
-EvalHook = Callable[[int, Mapping[str, float], "Mapping[str, float] | None"], "bool | None"]
+class TeamEvalCallback(EvalCallback):
+    """SB3's ``EvalCallback``, per team episode: evaluate every ``eval_freq`` timesteps, keep the best model.
 
-
-class TeamEvalCallback(BaseCallback):
-    """Evaluate every ``eval_freq`` timesteps, per team episode; keep the best model.
-
-    Each evaluation runs ``n_episodes`` deterministic and (if ``stochastic``) ``n_episodes``
-    stochastic episodes on ``eval_env``. The stochastic one runs without touching the global
-    random state, so evaluating does not change the learning curve. Results are logged
-    (``eval/*``), appended to ``evaluations.npz`` (RL Zoo keys ``timesteps``, ``results``,
-    ``ep_lengths``, ``successes``, plus ``forager_returns``, ``stochastic_*``), and the model is
-    saved to ``best_model.zip`` when it beats the best so far (deterministic success, then
-    stochastic success, then fewer steps to food, then return).
+    What differs from SB3's: :func:`evaluate_team` plays ``n_eval_episodes`` deterministic and
+    (if ``stochastic``) as many stochastic team episodes; the best model is chosen by
+    :func:`_score`; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``, ``results``,
+    ``ep_lengths``, ``successes``) plus the per-team ones (``forager_returns``, ``arrival_steps``,
+    ``lower_bounds``, ``scores``, ``stochastic_*``). As in SB3, ``callback_on_new_best`` runs after a
+    new best model is saved, ``callback_after_eval`` after every evaluation (their ``parent`` is
+    this callback; returning False stops training), and ``last_mean_reward`` /
+    ``best_mean_reward`` are what SB3's ``StopTrainingOnNoModelImprovement`` and
+    ``StopTrainingOnRewardThreshold`` read: here the deterministic team success rate (the score's
+    first component) of the last evaluation and of the best model. ``last_summary`` and
+    ``last_stochastic_summary`` hold the last :meth:`EpisodeBatch.summary` dicts for the children.
     """
 
     def __init__(
@@ -253,34 +251,43 @@ class TeamEvalCallback(BaseCallback):
         eval_env: VecEnv,
         n_agents: int,
         eval_freq: int,
-        n_episodes: int,
+        n_eval_episodes: int,
         paths: RunPaths | None = None,
         stochastic: bool = True,
-        verbose: int = 0,
-        on_eval: EvalHook | None = None,
+        callback_on_new_best: BaseCallback | None = None,
+        callback_after_eval: BaseCallback | None = None,
         eval_seed: int = EVAL_SEED,
         resume_timesteps: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
-        self.on_eval = on_eval
-        self.eval_seed = int(eval_seed)
-        self.stop_requested = False
-        self.eval_env = eval_env
+        root = None if paths is None else str(paths.root)
+        super().__init__(
+            eval_env,
+            callback_on_new_best=callback_on_new_best,
+            callback_after_eval=callback_after_eval,
+            n_eval_episodes=int(n_eval_episodes),
+            eval_freq=int(eval_freq),
+            log_path=root,
+            best_model_save_path=root,
+            verbose=verbose,
+            warn=False,
+        )
         self.n_agents = int(n_agents)
-        self.eval_freq = int(eval_freq)
-        self.n_episodes = int(n_episodes)
         self.paths = paths
         self.stochastic = bool(stochastic)
+        self.eval_seed = int(eval_seed)
+        self.stopped_early = False
         self.history: dict[str, list[Any]] = {}
         self.best_score: tuple[float, ...] | None = None
         self.last_eval_timestep: int | None = None
-        self.last: tuple[dict[str, float], dict[str, float] | None] | None = None
+        self.last_summary: dict[str, float] | None = None
+        self.last_stochastic_summary: dict[str, float] | None = None
         if paths is not None and paths.evaluations.is_file():
             self._load_history(paths.evaluations, resume_timesteps)
 
     def _load_history(self, path: Path, resume_timesteps: int | None) -> None:
         """The run's earlier evaluations (of a resumed run: those up to the resumed timestep), and
-        the best score, if ``best_model.zip`` belongs to that same timeline."""
+        the best score, if ``best_model.zip`` belongs to that same timeline (SB3 has no resume)."""
         with np.load(path) as data:
             self.history = {key: list(data[key]) for key in data.files}
         if resume_timesteps is not None and "timesteps" in self.history:
@@ -289,6 +296,7 @@ class TeamEvalCallback(BaseCallback):
         best = read_best_marker(self.paths) if self.paths is not None else None
         if best is not None and (resume_timesteps is None or best[0] <= resume_timesteps):
             self.best_score = tuple(best[1])
+            self.best_mean_reward = self.best_score[0]
         elif best is not None and self.paths is not None:
             logger.warning(
                 "best_model.zip (from timestep %d) belongs to the part of the run the resume discards "
@@ -308,26 +316,33 @@ class TeamEvalCallback(BaseCallback):
             self.paths.evaluations.unlink(missing_ok=True)
 
     def _init_callback(self) -> None:
+        super()._init_callback()
         if self.last_eval_timestep is None:
             self.last_eval_timestep = int(self.model.num_timesteps)  # a resumed run goes on from here
 
     def _on_step(self) -> bool:
-        if self.eval_freq > 0 and self.num_timesteps - int(self.last_eval_timestep or 0) >= self.eval_freq:
-            det, stoch = self.evaluate_now()
-            if self.on_eval is not None and self.on_eval(self.num_timesteps, det, stoch) is False:
-                self.stop_requested = True
-                return False  # SB3 ends learn() cleanly
-        return True
+        # timesteps, not SB3's calls: a call is num_envs (= worlds x K) timesteps, and a resume goes on from its timestep
+        if self.eval_freq <= 0 or self.num_timesteps - int(self.last_eval_timestep or 0) < self.eval_freq:
+            return True
+        new_best = self.evaluate_now()
+        continue_training = True
+        if new_best and self.callback_on_new_best is not None:
+            continue_training = self.callback_on_new_best.on_step()
+        if self.callback is not None:
+            continue_training = continue_training and self._on_event()
+        self.stopped_early = not continue_training
+        return continue_training
 
     def run_evaluation(self, n_episodes: int | None = None) -> tuple[EpisodeBatch, EpisodeBatch | None]:
         """Deterministic (and stochastic) episodes of the current model, without side effects."""
-        n = self.n_episodes if n_episodes is None else int(n_episodes)
-        train_env = self.model.get_env()
-        if train_env is not None and find_vec_normalize(train_env) is not None:
-            sync_envs_normalization(train_env, self.eval_env)
+        n = self.n_eval_episodes if n_episodes is None else int(n_episodes)
+        if self.model.get_vec_normalize_env() is not None:
+            sync_envs_normalization(self.training_env, self.eval_env)
+        # the same episodes at every evaluation, and no change to the global random state (so no
+        # change to the learning curve): SB3's evaluation draws from it
         with no_rng_side_effects():
             torch.manual_seed(self.eval_seed)
-            self.eval_env.seed(self.eval_seed)  # every evaluation plays the same episodes
+            self.eval_env.seed(self.eval_seed)
             det = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=True)
             stoch = None
             if self.stochastic:
@@ -335,32 +350,38 @@ class TeamEvalCallback(BaseCallback):
                 stoch = evaluate_team(self.model, self.eval_env, n, self.n_agents, deterministic=False)
         return det, stoch
 
-    def evaluate_now(self) -> tuple[dict[str, float], dict[str, float] | None]:
-        """Evaluate, log, append to ``evaluations.npz``, save the best model; return the summaries."""
+    def evaluate_now(self) -> bool:
+        """Evaluate, log, append to ``evaluations.npz``, save the best model; whether it is a new best."""
         self.last_eval_timestep = self.num_timesteps
         det_batch, stoch_batch = self.run_evaluation()
         det = det_batch.summary()
         stoch = stoch_batch.summary() if stoch_batch is not None else None
-        self.last = (det, stoch)
+        self.last_summary, self.last_stochastic_summary = det, stoch
         self._record(det, "eval/")
         if stoch is not None:
             self._record(stoch, "eval/stochastic_")
         self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
         score = _score(det, stoch)
+        self.last_mean_reward = score[0]
         new_best = self.best_score is None or score > self.best_score
         self._append_history(det_batch, stoch_batch, score)
         if new_best:
             self.best_score = score
+            self.best_mean_reward = score[0]
             if self.paths is not None:
-                atomic_save_model(self.model, self.paths.best_model)
-                vn = find_vec_normalize(self.model.get_env()) if self.model.get_env() is not None else None
-                if vn is not None:
-                    atomic_save_pickle(vn, self.paths.best_vecnormalize)
-                write_best_marker(self.paths, self.num_timesteps, score)
-        line = format_eval_line(self.num_timesteps, det, stoch, self.n_agents, best=new_best)
-        logger.info(line)
+                self._save_best(score)
+        logger.info(format_eval_line(self.num_timesteps, det, stoch, self.n_agents, best=new_best))
         self.logger.dump(self.num_timesteps)
-        return det, stoch
+        return new_best
+
+    def _save_best(self, score: tuple[float, ...]) -> None:
+        """``best_model.zip``, its VecNormalize stats and ``best_model.json``, each written atomically
+        (SB3 writes the zip in place: a kill mid-write would leave no usable best model)."""
+        atomic_save_model(self.model, self.paths.best_model)
+        vn = self.model.get_vec_normalize_env()
+        if vn is not None:
+            atomic_save_pickle(vn, self.paths.best_vecnormalize)
+        write_best_marker(self.paths, self.num_timesteps, score)
 
     def _record(self, summary: Mapping[str, float], prefix: str) -> None:
         rec = self.logger.record
@@ -414,42 +435,44 @@ def _stack_rows(values: list[Any]) -> np.ndarray:
         return out
 
 
-class AtomicCheckpointCallback(BaseCallback):
-    """Save ``checkpoints/model_<timesteps>_steps.zip`` (and the VecNormalize stats) every
-    ``save_freq`` timesteps, atomically."""
+class AtomicCheckpointCallback(CheckpointCallback):
+    """SB3's ``CheckpointCallback`` saving ``checkpoints/model_<n>_steps.zip`` and, under
+    VecNormalize, ``checkpoints/vecnormalize_<n>_steps.pkl`` every ``save_freq`` timesteps."""
 
     def __init__(
         self, save_freq: int, paths: RunPaths, verbose: int = 0, on_save: list[Callable[[], None]] | None = None
     ) -> None:
         """``on_save``: called after each checkpoint (the run's other files are made durable then)."""
-        super().__init__(verbose)
-        self.save_freq = int(save_freq)
+        super().__init__(int(save_freq), str(paths.checkpoints), "model", save_vecnormalize=True, verbose=verbose)
         self.paths = paths
         self.on_save = list(on_save or [])
         self._last: int | None = None
 
     def _init_callback(self) -> None:
+        super()._init_callback()
         if self._last is None:
             self._last = int(self.model.num_timesteps)
 
-    def _on_step(self) -> bool:
-        if self.save_freq > 0 and self.num_timesteps - int(self._last or 0) >= self.save_freq:
-            self.save_now()
-        return True
+    def _checkpoint_path(self, checkpoint_type: str = "", extension: str = "") -> str:
+        # RL Zoo's names (vecnormalize_<n>_steps.pkl, not SB3's model_vecnormalize_<n>_steps.pkl)
+        n = self.num_timesteps
+        return str(self.paths.checkpoint_vecnormalize(n) if checkpoint_type else self.paths.checkpoint(n))
 
-    def save_now(self) -> Path:
-        self._last = self.num_timesteps
-        path = save_checkpoint(self.model, self.paths)
-        for hook in self.on_save:
-            hook()
-        return path
+    def _on_step(self) -> bool:
+        # timesteps, not SB3's calls: a call is num_envs timesteps, and a resume goes on from its timestep
+        if self.save_freq > 0 and self.num_timesteps - int(self._last or 0) >= self.save_freq:
+            self._last = self.num_timesteps
+            save_checkpoint(self.model, self.paths)
+            for hook in self.on_save:
+                hook()
+        return True
 
 
 def save_checkpoint(model: Any, paths: RunPaths) -> Path:
-    """Save the model (and VecNormalize stats, if any) as a checkpoint at its current timestep."""
+    """Save the model (and VecNormalize stats, if any) as a checkpoint at its current timestep,
+    atomically (SB3 writes in place: a kill mid-write would leave a truncated newest checkpoint)."""
     path = atomic_save_model(model, paths.checkpoint(model.num_timesteps))
-    env = model.get_env()
-    vn = find_vec_normalize(env) if env is not None else None
+    vn = model.get_vec_normalize_env()
     if vn is not None:
         atomic_save_pickle(vn, paths.checkpoint_vecnormalize(model.num_timesteps))
     logger.debug("checkpoint saved to %s", path)

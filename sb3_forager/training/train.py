@@ -31,22 +31,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3.common.callbacks import (
-    BaseCallback,
-    CallbackList,
-    ProgressBarCallback,
-)
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
 from .callbacks import (
     AtomicCheckpointCallback,
-    EvalHook,
     HParamCallback,
     TeamEvalCallback,
     TeamMetricsCallback,
     save_checkpoint,
 )
 from .config import TrainConfig, algo_class, build_algo_kwargs
-from .envs import check_backend, find_vec_normalize, make_vec_env
+from .envs import check_backend, make_vec_env
 from .plotting import plot_training
 from .run_dir import (
     RunPaths,
@@ -86,7 +82,7 @@ class TrainResult:
     train_seconds: float
     #: the signal that interrupted training ("SIGINT", "SIGTERM"), or None
     interrupted: str | None = None
-    #: training was stopped early by ``on_eval`` returning False
+    #: training was stopped early by ``callback_after_eval`` or ``callback_on_new_best`` returning False
     stopped_early: bool = False
     #: the final model's evaluation (deterministic, stochastic summaries) if evaluation is on
     final_eval: tuple[dict[str, float], dict[str, float] | None] | None = None
@@ -165,7 +161,8 @@ def train(
     resume: str | Path | None = None,
     extra_callbacks: list[BaseCallback] | None = None,
     final_eval_episodes: int | None = None,
-    on_eval: EvalHook | None = None,
+    callback_after_eval: BaseCallback | None = None,
+    callback_on_new_best: BaseCallback | None = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -177,9 +174,14 @@ def train(
             timestep count continued, the history cut back to the resumed timestep).
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
-        on_eval: called after each periodic evaluation as ``on_eval(num_timesteps, det, stoch)``
-            (the summaries of :meth:`EpisodeBatch.summary`); returning False stops training
-            early (``TrainResult.stopped_early``), the run folder being written as usual.
+        callback_after_eval: an SB3 callback run after each periodic evaluation, as in SB3's
+            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`, whose
+            ``last_summary`` / ``last_stochastic_summary`` hold the :meth:`EpisodeBatch.summary`
+            dicts and ``last_mean_reward`` / ``best_mean_reward`` the team success rates), e.g.
+            SB3's ``StopTrainingOnNoModelImprovement``; returning False stops training early
+            (``TrainResult.stopped_early``), the run folder being written as usual.
+        callback_on_new_best: an SB3 callback run when an evaluation gives a new best model
+            (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
 
     Raises:
         ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
@@ -213,7 +215,8 @@ def train(
             raise
         resumed_at = int(model.num_timesteps) if resume_zip is not None else None
         atomic_save_yaml(paths.config, cfg.to_dict())
-        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, on_eval)
+        children = (callback_after_eval, callback_on_new_best)
+        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, children)
     finally:
         for venv in (env, eval_env):
             if venv is not None:
@@ -261,7 +264,7 @@ def _learn(
     resumed_at: int | None,
     extra_callbacks: list[BaseCallback] | None,
     final_eval_episodes: int | None,
-    on_eval: EvalHook | None = None,
+    children: tuple[BaseCallback | None, BaseCallback | None] = (None, None),
 ) -> TrainResult:
     metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes, resume_timesteps=resumed_at)
     callbacks: list[BaseCallback] = [HParamCallback(cfg.to_dict()), metrics]
@@ -273,7 +276,8 @@ def _learn(
             cfg.eval_freq,
             cfg.eval_episodes,
             paths,
-            on_eval=on_eval,
+            callback_after_eval=children[0],
+            callback_on_new_best=children[1],
             resume_timesteps=resumed_at,
         )
         evaluator.write_history()  # a resume's cut-back history, on disk from the start
@@ -315,7 +319,7 @@ def _learn(
                 "before (lower the learning rate, or check what the env sent)"
             )
         atomic_save_model(model, paths.model)
-        vn = find_vec_normalize(env)
+        vn = unwrap_vec_normalize(env)
         if vn is not None:
             atomic_save_pickle(vn, paths.vecnormalize)
         metrics.flush()
@@ -339,7 +343,7 @@ def _learn(
         num_timesteps=int(model.num_timesteps),
         train_seconds=train_seconds,
         interrupted=interrupted,
-        stopped_early=bool(evaluator is not None and evaluator.stop_requested),
+        stopped_early=bool(evaluator is not None and evaluator.stopped_early),
         final_eval=final_eval,
         config=cfg.to_dict(),
     )
