@@ -217,13 +217,14 @@ def open_study(
     )
 
 
-def _named(text: str, what: str, table: dict[str, str]) -> tuple[str, type, dict[str, Any]]:
-    """``"name"`` or ``"name:key=value,key=value"`` (values read as YAML) -> (name, class, kwargs)."""
+def _build(text: str, what: str, table: dict[str, str], defaults: dict[str, dict[str, Any]]) -> Any:
+    """``"name"`` or ``"name:key=value,key=value"`` (values read as YAML, over ``defaults[name]``) ->
+    the Optuna sampler or pruner; Optuna checks the options."""
     name, _, rest = str(text).strip().partition(":")
     name = name.strip().lower().replace("-", "_")
     if name not in table:
         raise TuneError(f"unknown {what} {name!r} (choose from {', '.join(table)})")
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(defaults.get(name, {}))
     for item in filter(None, (s.strip() for s in rest.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -234,11 +235,7 @@ def _named(text: str, what: str, table: dict[str, str]) -> tuple[str, type, dict
             kwargs[key.strip()] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError as exc:
             raise TuneError(f"--{what} {key.strip()}: cannot read the value {value!r}") from exc
-    module = optuna.samplers if what == "sampler" else optuna.pruners
-    return name, getattr(module, table[name]), kwargs
-
-
-def _construct(cls: type, kwargs: dict[str, Any], what: str, name: str) -> Any:
+    cls = getattr(optuna.samplers if what == "sampler" else optuna.pruners, table[name])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -250,24 +247,20 @@ def _construct(cls: type, kwargs: dict[str, Any], what: str, name: str) -> Any:
 
 
 def make_sampler(text: str, seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """``--sampler`` (``tpe``, ``random``, ``qmc``, ``cmaes``, ``gp``; options as ``tpe:n_startup_trials=5``)."""
-    name, cls, kwargs = _named(text, "sampler", SAMPLERS)
-    if seed is not None:
-        kwargs.setdefault("seed", int(seed))
-    if name == "tpe":  # parallel workers: treat running trials as bad so that workers spread out
-        kwargs.setdefault("constant_liar", True)
-    return _construct(cls, kwargs, "sampler", name)
+    """``--sampler`` (``tpe``, ``random``, ``qmc``, ``cmaes``, ``gp``; options as ``tpe:n_startup_trials=5``);
+    TPE with ``constant_liar`` (parallel workers count running trials as bad, so they spread out)."""
+    seeded = {"seed": int(seed)} if seed is not None else {}
+    return _build(text, "sampler", SAMPLERS, {k: seeded for k in SAMPLERS} | {"tpe": {**seeded, "constant_liar": True}})
 
 
 def make_pruner(text: str, n_evaluations: int = 4) -> optuna.pruners.BasePruner:
     """``--pruner`` (``median`` by default: 5 startup trials, no pruning before evaluation
     ``n_evaluations // 3``; ``percentile:percentile=25``, ``successive_halving``, ``hyperband``,
     ``threshold:lower=0.5``, ``none``)."""
-    name, cls, kwargs = _named(text, "pruner", PRUNERS)
-    defaults: dict[str, dict[str, Any]] = {
-        "median": {"n_startup_trials": 5, "n_warmup_steps": max(0, n_evaluations // 3)},
+    median = {"n_startup_trials": 5, "n_warmup_steps": max(0, n_evaluations // 3)}
+    return _build(text, "pruner", PRUNERS, {
+        "median": median,
+        "percentile": median,
         "hyperband": {"min_resource": 1, "max_resource": max(1, n_evaluations)},
         "successive_halving": {"min_resource": 1},
-    }
-    defaults["percentile"] = defaults["median"]
-    return _construct(cls, {**defaults.get(name, {}), **kwargs}, "pruner", name)
+    })
