@@ -564,6 +564,42 @@ def test_open_study_survives_the_race(kind, request, tmp_path):
     assert sorted(r["trial"] for r in results) == [0, 1, 2]
 
 
+DYING_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import optuna
+    from sb3_forager.training import study as tune_study
+    tune_study.HEARTBEAT_INTERVAL, tune_study.HEARTBEAT_GRACE = 1, 1
+    study = tune_study.open_study(tune_study.parse_storage(sys.argv[1], "."), "dead")
+
+    def objective(trial):
+        trial.suggest_float("x", 0.0, 1.0)
+        os._exit(9)  # the worker dies in the middle of its trial (as under kill -9)
+
+    study.optimize(objective, n_trials=1)
+    """
+)
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_the_trial_of_a_dead_worker_is_failed_and_run_again(tmp_path, monkeypatch):
+    """RDB storages beat a heartbeat: a running trial whose worker died is failed after the grace
+    period by the next worker, which runs it again with the same parameters."""
+    storage = f"sqlite:///{tmp_path / 'dead.db'}"
+    proc = subprocess.run([sys.executable, "-c", DYING_WORKER, storage], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    monkeypatch.setattr(tune_study, "HEARTBEAT_INTERVAL", 1)
+    monkeypatch.setattr(tune_study, "HEARTBEAT_GRACE", 1)
+    study = tune_study.open_study(tune_study.parse_storage(storage, "."), "dead")
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    time.sleep(2.5)
+    study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=1)
+    dead, retried = study.trials
+    assert dead.state.name == "FAIL" and retried.state.name == "COMPLETE"
+    assert retried.params == dead.params
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retried) == 0
+
+
 def test_two_workers_share_one_postgres_study(fresh_db, tmp_path):
     """Two ``scripts/tune.py`` workers started at the same moment on one fresh PostgreSQL database
     (as on two machines) both finish, and the study holds both workers' trials."""
