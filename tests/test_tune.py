@@ -2,8 +2,9 @@
 nothing; a tiny SQLite sweep end to end (run folders, ``trials.csv``, a ``best_hyperparameters.yml``
 that the training config accepts); pruning stops trials; Optuna's ``create_study`` race on a fresh
 PostgreSQL database, reproduced and handled; two workers started at the same moment on one fresh
-PostgreSQL database share one study. The PostgreSQL tests start a throwaway server on 127.0.0.1
-(``tests/postgres_server.py``) and are skipped only when the server binaries are absent."""
+PostgreSQL database share one study; the trial of a dead worker is run again. The PostgreSQL tests
+start a throwaway server on 127.0.0.1 (``tests/postgres_server.py``) and are skipped only when the
+server binaries are absent."""
 
 from __future__ import annotations
 
