@@ -123,7 +123,7 @@ def _param(name: str, raw: Any, where: str) -> Param:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # Optuna's warnings (a list as a choice, a step that does not fit)
             distribution = DISTRIBUTIONS[kind](**kwargs)
-    except (ValueError, TypeError, UserWarning) as exc:
+    except (ValueError, TypeError, Warning) as exc:
         raise TuneError(f"{where}: {name} {spec}: {' '.join(str(exc).split())}") from exc
     return Param(name, kind, kwargs, values, schedule == "linear", distribution)
 
