@@ -34,7 +34,7 @@ pytestmark = pytest.mark.timeout(600)
 def trained(tmp_path_factory):
     """Tiny runs: coop PPO, forager RecurrentPPO, forager-random PPO with VecNormalize and checkpoints."""
     logdir = tmp_path_factory.mktemp("logs")
-    common = {"n_envs": 2, "eval_freq": 96, "eval_episodes": 1, "checkpoint_freq": 0, "progress_bar": False}
+    common = {"n_worlds": 2, "eval_freq": 96, "eval_episodes": 1, "checkpoint_freq": 0, "progress_bar": False}
     hyper = {"n_steps": 16, "batch_size": 32, "n_epochs": 1}
     runs = {}
     runs["coop"] = train(
@@ -80,7 +80,7 @@ def test_the_table_is_the_evaluation(trained, capsys):
     same seeded episodes."""
     from sb3_forager.training.train import load_model
 
-    assert cli.main([str(trained["coop"]), "--env", "coop-random", "--episodes", "12", "--seed", "5"]) == 0
+    assert cli.main([str(trained["coop"]), "--env", "team", "--episodes", "12", "--seed", "5"]) == 0
     out = capsys.readouterr().out
     rows = _rows(out)
     assert set(rows) == {"policy (deterministic)", "policy (stochastic)", "random actions", "greedy (push at food)"}
@@ -160,9 +160,9 @@ def test_stress_and_more_foragers_and_random_layouts(trained, capsys, tmp_path):
             im.seek(i)
             durations.append(im.info["duration"])
         assert durations[-1] >= 1000 > durations[0]  # the last frame is held for a second
-    assert cli.main([str(trained["coop"]), "--env", "coop-random", "--n-foragers", "5", "--random-obstacles", "3",
+    assert cli.main([str(trained["coop"]), "--env", "team", "--n-foragers", "5", "--random-obstacles", "3",
                      "--max-steps", "60", "--episodes", "2", "--mode", "deterministic"]) == 0  # fmt: skip
-    assert "coop-random: 5 foragers, random starts, 3 random squares, 60 steps" in capsys.readouterr().out
+    assert "team: 5 foragers, random starts, 3 random squares, 60 steps" in capsys.readouterr().out
 
 
 def test_checkpoint_uses_its_own_normalisation_statistics(trained, capsys):
@@ -208,7 +208,10 @@ def test_recurrent_best_model_and_bare_zip(trained, tmp_path, capsys):
         (["{coop}", "--png", "{empty}"], "is a folder, not a file"),
         (["{coop}", "--episodes", "0"], "--episodes: must be in"),
         (["{coop}", "--seed", "-1"], "--seed: must be in"),
-        (["{coop}", "--env", "forager", "--n-foragers", "3"], "--n-foragers needs a team scenario"),
+        (["{coop}", "--env", "forager", "--n-foragers", "3"], "--n-foragers needs a team scenario (coop, team, stress)"),
+        (["{coop}", "--env", "coop-random"], "--env: must be one of ['auto', 'forager', 'forager-random', 'coop', 'team', "
+         "'stress'], got 'coop-random' ('coop-random' is now called 'team')"),
+        (["{coop}", "--backend", "native"], "--backend: invalid choice: 'native'"),
         (["{coop}", "--backend", "gama", "--gama-port", "{port}"], "cannot connect to a GAMA server"),
         (["{corrupt}"], "is not a complete Stable-Baselines3 model zip"),
     ],
@@ -262,3 +265,36 @@ def test_replay_of_a_successful_episode(env, k, tmp_path):
     assert replay.at_food[-1].all() and not replay.at_food[0].any()
     with Image.open(save_gif(replay, tmp_path / "r.gif", size=120)) as im:
         assert im.n_frames == replay.steps + 1
+
+
+def test_path_efficiency_counts_only_foragers_with_a_known_bound():
+    """A forager whose lower bound is unknown (-1: no start in its info) has no efficiency: it is
+    left out of the mean, never averaged in as -1 / steps."""
+    from sb3_forager.training.evaluation import EpisodeBatch
+
+    batch = EpisodeBatch(
+        n_agents=2,
+        success=np.array([True, True]),
+        steps=np.array([50, 40]),
+        forager_returns=np.zeros((2, 2)),
+        arrival_steps=np.array([[40, 50], [40, 30]]),
+        lower_bounds=np.array([[-1, 45], [36, -1]]),
+    )
+    np.testing.assert_allclose(batch.efficiencies, [45 / 50, 36 / 40])
+    assert batch.summary()["path_efficiency"] == pytest.approx((0.9 + 0.9) / 2)
+    unknown = EpisodeBatch(2, np.array([True]), np.array([40]), np.zeros((1, 2)), np.array([[40, 30]]), -np.ones((1, 2)))
+    assert np.isnan(unknown.summary()["path_efficiency"])
+
+
+def test_evaluate_team_on_the_supersuit_vec_env_reports_no_negative_efficiency():
+    """The SuperSuit VecEnv's infos carry no ``start``, so no forager has a bound: the efficiency
+    is unknown (nan), not the -0.02 that averaging the -1 bounds in gave."""
+    from sb3_forager.training.supersuit_vec import make_team_supersuit_vec_env
+
+    venv = VecMonitor(make_team_supersuit_vec_env(2))
+    try:
+        batch = evaluate_team(Steer(), venv, 4, 2)
+    finally:
+        venv.close()
+    assert batch.success.all() and (batch.lower_bounds == -1).all()
+    assert np.isnan(batch.summary()["path_efficiency"])

@@ -57,7 +57,7 @@ TINY = {"n_steps": 16, "batch_size": 32, "n_epochs": 2}
 def tiny_config(env: str = "forager", algo: str = "ppo", **overrides) -> TrainConfig:
     run = {
         "n_timesteps": 256,
-        "n_envs": 2,
+        "n_worlds": 2,
         "eval_freq": 128,
         "eval_episodes": 2,
         "checkpoint_freq": 128,
@@ -71,7 +71,7 @@ def tiny_config(env: str = "forager", algo: str = "ppo", **overrides) -> TrainCo
 
 
 # ---------------------------------------------------------------------- config
-@pytest.mark.parametrize("env", ["coop", "coop-random", "forager", "forager-random"])
+@pytest.mark.parametrize("env", ["coop", "team", "forager", "forager-random"])
 @pytest.mark.parametrize("algo", ["ppo", "recurrent_ppo"])
 def test_shipped_defaults_resolve(env, algo):
     cfg = resolve_config(env, algo)
@@ -85,29 +85,47 @@ def test_shipped_defaults_resolve(env, algo):
 def test_default_is_the_cooperative_pair():
     assert TrainConfig().env == "coop"
     assert default_hyperparams("coop", "ppo")["policy"] == "MlpPolicy"
-    assert resolve_config("coop", "ppo", overrides={"backend": "native"}).backend == "embedded"  # the alias
+    with pytest.raises(ConfigError, match=r"backend must be one of \['embedded', 'gama'\], got 'native' \('native' is"):
+        resolve_config("coop", "ppo", overrides={"backend": "native"})
+    with pytest.raises(ConfigError, match=r"got 'coop-random' \('coop-random' is now called 'team'\)"):
+        resolve_config("coop-random", "ppo")
 
 
-def test_training_distribution_of_coop_random():
-    cfg = resolve_config("coop-random", "ppo", overrides={"n_envs": 8})
+def test_training_distribution_of_team():
+    cfg = resolve_config("team", "ppo", overrides={"n_worlds": 8})
     scenarios = cfg.training_scenarios(8)
     random_layouts = [s for s in scenarios if s.random_obstacles]
     assert len(random_layouts) == 2 and all(s.random_starts and s.n_foragers == 2 for s in scenarios)
     assert not cfg.base_scenario().random_obstacles  # evaluations: the tutorial layout
     with pytest.raises(ConfigError, match="fractions add up to 1.5"):
-        resolve_config("coop-random", "ppo", overrides={"scenario_mix": [{"fraction": 0.7}, {"fraction": 0.8}]})
+        resolve_config("team", "ppo", overrides={"scenario_mix": [{"fraction": 0.7}, {"fraction": 0.8}]})
     with pytest.raises(ConfigError, match="team size"):
-        resolve_config("coop-random", "ppo", overrides={"scenario_mix": [{"fraction": 0.5, "n_foragers": 3}]})
+        resolve_config("team", "ppo", overrides={"scenario_mix": [{"fraction": 0.5, "n_foragers": 3}]})
     with pytest.raises(ConfigError, match=r"scenario: unknown scenario argument\(s\) \['colour'\]"):
-        resolve_config("coop-random", "ppo", overrides={"scenario": {"colour": "red"}})
+        resolve_config("team", "ppo", overrides={"scenario": {"colour": "red"}})
 
 
 def test_user_file_sections_flat_files_and_overrides(tmp_path):
     sections = tmp_path / "sections.yml"
-    sections.write_text("coop:\n  gamma: 0.9\n  n_envs: 3\nforager:\n  gamma: 0.5\n")
+    sections.write_text("coop:\n  gamma: 0.9\n  n_worlds: 3\nforager:\n  gamma: 0.5\n")
     cfg = resolve_config("coop", "ppo", config_file=sections)
-    assert cfg.hyperparams["gamma"] == 0.9 and cfg.n_envs == 3
+    assert cfg.hyperparams["gamma"] == 0.9 and cfg.n_worlds == 3
     assert resolve_config("forager", "ppo", config_file=sections).hyperparams["gamma"] == 0.5
+    # RL Zoo's n_envs: read as n_worlds in a Gymnasium-id section (where RL Zoo reads it), refused elsewhere
+    rl_zoo = tmp_path / "rl_zoo.yml"
+    rl_zoo.write_text("sb3_forager/Forager-v0:\n  n_envs: 5\n")
+    assert resolve_config("forager", "ppo", config_file=rl_zoo).n_worlds == 5
+    for env, text in (
+        ("coop", "coop:\n  n_envs: 3\n"),
+        ("coop", "n_envs: 3\n"),
+        ("forager", "sb3_forager/Forager-v0:\n  n_envs: 5\n  n_worlds: 4\n"),
+    ):
+        rl_zoo.write_text(text)
+        with pytest.raises(ConfigError, match="n_envs is RL Zoo's key, read only in the Gymnasium-id sections"):
+            resolve_config(env, "ppo", config_file=rl_zoo)
+    rl_zoo.write_text("coop-random:\n  gamma: 0.9\n")
+    with pytest.raises(ConfigError, match="section 'coop-random' is now called 'team'"):
+        resolve_config("team", "ppo", config_file=rl_zoo)
 
     flat = tmp_path / "flat.yml"
     flat.write_text(
@@ -136,8 +154,9 @@ def test_bad_configs_fail_loudly(tmp_path):
         resolve_config("coop", "ppo", hyperparam_overrides={"n_stepz": 3})
     with pytest.raises(ConfigError, match="env"):
         resolve_config("coop", "ppo", overrides={"env": "pacman"})
-    with pytest.raises(ConfigError, match="host:port"):
-        resolve_config("coop", "ppo", overrides={"gama_servers": ["localhost"]})
+    with pytest.raises(ConfigError, match="bad port in GAMA server address 'gama.lan:x'; expected host:port"):
+        resolve_config("coop", "ppo", overrides={"gama_servers": ["gama.lan:x"]})
+    assert resolve_config("coop", "ppo", overrides={"gama_servers": ["localhost"]}).gama_servers == ["localhost"]
     with pytest.raises(ConfigError, match="activation_fn"):
         resolve_config("coop", "ppo", hyperparam_overrides={"policy_kwargs": {"activation_fn": "swish2"}})
     with pytest.raises(ConfigError, match=r"policy_kwargs.net_arch must be a non-empty list .* got 'abc'"):
@@ -150,12 +169,12 @@ def test_bad_configs_fail_loudly(tmp_path):
         resolve_config("coop", "ppo", hyperparam_overrides={"gamma": 0})
     with pytest.raises(ConfigError, match=r"policy for ppo must be one of \['MlpPolicy'\], got 'FooPolicy'"):
         resolve_config("coop", "ppo", overrides={"policy": "FooPolicy"})
-    with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\], got -1"):
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, 2\*\*32\), got -1"):
         resolve_config("coop", "ppo", overrides={"seed": -1})
-    with pytest.raises(ConfigError, match=r"n_envs must be in \[1, 65536\]"):
-        resolve_config("forager", "ppo", overrides={"n_envs": 10**9})
-    with pytest.raises(ConfigError, match=r"n_envs must be in \[1, 1024\]"):  # SuperSuit copies
-        resolve_config("coop", "ppo", overrides={"n_envs": 5000})
+    with pytest.raises(ConfigError, match=r"n_worlds must be in \[1, 65536\]"):
+        resolve_config("forager", "ppo", overrides={"n_worlds": 10**9})
+    with pytest.raises(ConfigError, match=r"n_worlds must be in \[1, 1024\]"):  # SuperSuit copies
+        resolve_config("coop", "ppo", overrides={"n_worlds": 5000})
     with pytest.raises(ConfigError, match="gama_timeout must be > 0"):
         resolve_config("coop", "ppo", overrides={"gama_timeout": -1})
     with pytest.raises(ConfigError, match="learning_rate must be > 0"):
@@ -376,13 +395,33 @@ def test_callback_after_eval_reads_the_summaries_and_can_stop(tmp_path):
     assert not full.stopped_early and full.num_timesteps == 256
 
 
+def test_callback_on_new_best_stop_training_on_reward_threshold(tmp_path):
+    """SB3's StopTrainingOnRewardThreshold as callback_on_new_best: best_mean_reward (the best
+    model's team success rate, >= 0) reaches a threshold of 0 at the first evaluation."""
+    from stable_baselines3.common.callbacks import StopTrainingOnRewardThreshold
+
+    stop = StopTrainingOnRewardThreshold(reward_threshold=0.0)
+    result = train(tiny_config("forager", n_timesteps=640), logdir=tmp_path, run_name="run", callback_on_new_best=stop)
+    assert result.stopped_early and result.num_timesteps == 128
+    assert RunPaths(result.run_dir).best_model.is_file()  # saved before the child runs, as in SB3
+
+
+def test_a_config_yml_from_before_the_renames_loads():
+    """A resumed run's config.yml written before 0.2 (n_envs, env coop-random) reads with today's names."""
+    old = TrainConfig(env="team", n_worlds=3).to_dict()
+    old["n_envs"] = old.pop("n_worlds")
+    old["env"] = "coop-random"
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.env, cfg.n_worlds, cfg.model.name) == ("team", 3, "team")
+
+
 def test_yaml_config_is_honoured(tmp_path):
     conf = tmp_path / "hp.yml"
     conf.write_text(
         yaml.safe_dump(
             {
                 "forager": {
-                    "n_envs": 3,
+                    "n_worlds": 3,
                     "n_steps": 8,
                     "batch_size": 12,
                     "gamma": 0.9,
@@ -405,7 +444,7 @@ def test_yaml_config_is_honoured(tmp_path):
     assert type(model.policy.mlp_extractor.policy_net[1]).__name__ == "ReLU"
     assert model.policy.mlp_extractor.policy_net[0].out_features == 16
     saved = yaml.safe_load((result.run_dir / "config.yml").read_text())
-    assert saved["n_envs"] == 3 and saved["hyperparams"]["gamma"] == 0.9
+    assert saved["n_worlds"] == 3 and saved["hyperparams"]["gamma"] == 0.9
     assert not (result.run_dir / "best_model.zip").exists()  # eval_freq 0: no evaluation
     assert not (result.run_dir / "checkpoints").exists()
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(300)
 
 #: tiny runs: 2 worlds, 16-step rollouts; coop needs > 4 * 300 timesteps for a (time-out) team episode
 TINY = [
-    "--n-envs",
+    "--n-worlds",
     "2",
     "--eval-episodes",
     "2",
@@ -101,7 +101,7 @@ def test_every_artifact(runs, env, algo):
     assert (run_dir / "checkpoints" / f"model_{freq}_steps.zip").is_file()
     assert not (run_dir / "vecnormalize.pkl").exists()  # the defaults do not normalise
     cfg = yaml.safe_load((run_dir / "config.yml").read_text())
-    assert (cfg["env"], cfg["algo"], cfg["seed"], cfg["n_envs"]) == (env, algo, 3, 2)
+    assert (cfg["env"], cfg["algo"], cfg["seed"], cfg["n_worlds"]) == (env, algo, 3, 2)
     assert cfg["hyperparams"]["n_steps"] == 16
     with np.load(run_dir / "evaluations.npz") as ev:
         assert ev["timesteps"].tolist() == [int(freq), 2 * int(freq)]
@@ -196,7 +196,7 @@ def test_resume_from_the_command_line(runs, tmp_path):
 
 def test_config_file_from_the_command_line(tmp_path):
     conf = tmp_path / "hp.yml"
-    conf.write_text("forager:\n  n_steps: 8\n  batch_size: 8\n  gamma: 0.8\n  n_envs: 1\n  eval_freq: 0\n")
+    conf.write_text("forager:\n  n_steps: 8\n  batch_size: 8\n  gamma: 0.8\n  n_worlds: 1\n  eval_freq: 0\n")
     proc = run_script(
         "--env",
         "forager",
@@ -214,7 +214,7 @@ def test_config_file_from_the_command_line(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = yaml.safe_load((tmp_path / "c" / "config.yml").read_text())
-    assert saved["hyperparams"]["gamma"] == 0.8 and saved["n_envs"] == 1 and saved["eval_freq"] == 0
+    assert saved["hyperparams"]["gamma"] == 0.8 and saved["n_worlds"] == 1 and saved["eval_freq"] == 0
 
 
 @pytest.mark.timeout(180)
@@ -268,7 +268,7 @@ def test_help_lists_every_flag():
         "--backend",
         "--algo",
         "--timesteps",
-        "--n-envs",
+        "--n-worlds",
         "--seed",
         "--logdir",
         "--run-name",
@@ -306,10 +306,11 @@ def _blocked_dir(tmp_path: Path) -> Path:
 
 
 BAD_LINES = [
-    (["--seed", "-1"], "argument --seed: must be in [0, 4294967295], got -1"),
+    (["--seed", "-1"], "argument --seed: must be in [0, 2**32), got -1"),
     (["--seed", "x"], "argument --seed: an integer seed expected, got 'x'"),
-    (["--n-envs", "1000000000", "--env", "forager"], "n_envs must be in [1, 65536], got 1000000000"),
-    (["--n-envs", "0"], "argument --n-envs: must be >= 1, got 0"),
+    (["--n-worlds", "1000000000", "--env", "forager"], "n_worlds must be in [1, 65536], got 1000000000"),
+    (["--n-worlds", "0"], "argument --n-worlds: must be >= 1, got 0"),
+    (["--n-envs", "4"], "unrecognized arguments: --n-envs 4"),
     (["--hyperparams", "gamma=[0.9"], "--hyperparams 'gamma=[0.9': the value is not valid YAML"),
     (["--hyperparams", "n_steps=lots"], "n_steps must be an integer, got 'lots'"),
     (["--hyperparams", "gamma=1.5"], "gamma must be <= 1, got 1.5"),
@@ -321,7 +322,9 @@ BAD_LINES = [
     (["--logdir", "{blocked}"], "cannot write run folders under --logdir"),
     (["--config", "{missing}"], "cannot read the config file"),
     (["--timesteps", "many"], "argument --timesteps: an integer expected, got 'many'"),
-    (["--env", "pacman"], "argument --env: invalid choice: 'pacman'"),
+    (["--env", "pacman"], "argument --env: must be one of ['forager', 'forager-random', 'coop', 'team'], got 'pacman'"),
+    (["--env", "coop-random"], "got 'coop-random' ('coop-random' is now called 'team')"),
+    (["--backend", "native"], "argument --backend: invalid choice: 'native'"),
     (["--resume", "{corrupt}"], "is not a complete Stable-Baselines3 model zip"),
 ]
 
@@ -377,7 +380,7 @@ def _start_training(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
             "--run-name",
             name,
             "--no-progress-bar",
-            "--n-envs",
+            "--n-worlds",
             "4",
             "--hyperparams",
             "n_steps=64",
@@ -452,7 +455,7 @@ def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
         return make_forager_vec_env(n_envs, env, scenario=scenario)
 
     monkeypatch.setitem(sys.modules, "sb3_forager.gama", types.SimpleNamespace(make_gama_vec_env=fake))
-    monkeypatch.setattr(sys.modules["sb3_forager.training.train"], "check_backend", lambda cfg: None)
+    monkeypatch.setattr(sys.modules["sb3_forager.training.train"], "probe_backend", lambda cfg: None)
     cli = load_script_module()
     args = [
         "--backend",
@@ -461,7 +464,7 @@ def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
         "forager",
         "--timesteps",
         "32",
-        "--n-envs",
+        "--n-worlds",
         "2",
         "--eval-freq",
         "0",

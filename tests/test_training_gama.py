@@ -26,7 +26,7 @@ def gama_config(server, **overrides):
         "backend": "gama",
         "gama_servers": [f"{server.host}:{server.port}"],
         "gama_timeout": 10.0,
-        "n_envs": 2,
+        "n_worlds": 2,
         "n_timesteps": 128,
         "eval_freq": 64,
         "eval_episodes": 1,
@@ -64,14 +64,14 @@ def test_a_server_that_dies_leaves_a_checkpoint(tmp_path):
 
 
 def test_training_on_random_scenarios_sends_them_to_gama(tmp_path):
-    """``coop-random``: pairs from random starts (half of the worlds in random layouts) reach the
+    """``team``: pairs from random starts (a quarter of the worlds in random layouts) reach the
     GAML model as experiment parameters, one episode's world per reload."""
     with gama_standin.GamaStandIn() as server:
         cfg = gama_config(server, n_timesteps=64, eval_freq=0)
         cfg = resolve_config(
-            "coop-random",
+            "team",
             "ppo",
-            overrides={k: getattr(cfg, k) for k in ("backend", "gama_servers", "gama_timeout", "n_envs", "n_timesteps")}
+            overrides={k: getattr(cfg, k) for k in ("backend", "gama_servers", "gama_timeout", "n_worlds", "n_timesteps")}
             | {"eval_freq": 0, "checkpoint_freq": 0, "progress_bar": False},
             hyperparam_overrides={"n_steps": 16, "batch_size": 32, "n_epochs": 1},
         )

@@ -7,7 +7,7 @@ default command for ``coop``) in a subprocess, times the whole process, then eva
 
 * ``coop`` (the default ``python scripts/train_sb3.py``): 100 % team success and <= 42
   deterministic steps to food (the optimum is 40) in <= 5 minutes;
-* ``coop-random``: team success >= 99 % from random starts (pairs, tutorial layout), >= 95 % on the
+* ``team``: team success >= 99 % from random starts (pairs, tutorial layout), >= 95 % on the
   stress test, on ten foragers from random starts (500 steps) and on unseen random layouts of six
   squares (pairs), a deterministic path efficiency >= 0.96, in <= 5 minutes;
 * ``forager-random``: success >= 99 % from random starts, path efficiency >= 0.96, in <= 3 minutes.
@@ -81,8 +81,8 @@ TARGETS: dict[str, Target] = {
         [("tutorial pair (deterministic)", {"preset": "coop"}, 1,
           [("team success", "success_rate", 1.0, True, "pct"), ("steps to food", "steps_to_food", 42.0, False, "num")])],
     ),
-    "coop-random": Target(
-        "coop-random",
+    "team": Target(
+        "team",
         300.0,
         [
             ("pairs, random starts", {"preset": "team"}, 1000,
@@ -153,7 +153,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--targets",
         nargs="*",
         choices=sorted(TARGETS),
-        default=["coop", "coop-random", "forager-random"],
+        default=list(TARGETS),
         help="what to run (all by default; none: only --compare)",
     )
     p.add_argument("--seeds", nargs="+", type=seed_arg, default=[0], help="training seeds (0)")

@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any, NoReturn
 
-SEED_LIMIT = 2**32
+from ..common import checks
 
 
 class CliParser(argparse.ArgumentParser):
@@ -25,6 +25,14 @@ def fail(prog: str, message: str, code: int = 2) -> int:
     return code
 
 
+def _bounded(check: Any, value: Any, **bounds: Any) -> Any:
+    """``check`` of :mod:`sb3_forager.common.checks` as an argparse error (argparse names the flag)."""
+    try:
+        return check(value, "", **bounds)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).strip()) from None
+
+
 def int_arg(low: int | None = None, high: int | None = None, what: str = "an integer") -> Any:
     """An argparse type: an integer in ``[low, high]``."""
 
@@ -33,10 +41,7 @@ def int_arg(low: int | None = None, high: int | None = None, what: str = "an int
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} expected, got {text!r}") from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
-        return value
+        return _bounded(checks.integer, value, low=low, high=high)
 
     return parse
 
@@ -51,16 +56,35 @@ def float_arg(low: float | None = None, low_open: bool = True) -> Any:
             raise argparse.ArgumentTypeError(f"a number expected, got {text!r}") from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"a finite number expected, got {text!r}")
-        if low is not None and (value < low or (low_open and value == low)):
-            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {value:g}")
-        return value
+        return _bounded(checks.number, value, low=low, low_open=low_open)
 
     return parse
 
 
-seed_arg = int_arg(0, SEED_LIMIT - 1, "an integer seed")
+def seed_arg(text: str) -> int:
+    """An argparse type: a seed (:func:`sb3_forager.common.checks.seed`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an integer seed expected, got {text!r}") from None
+    return _bounded(checks.seed, value)
+
+
 positive_int = int_arg(1)
 nonnegative_int = int_arg(0)
+
+
+def env_arg(choices: tuple[str, ...]) -> Any:
+    """An argparse type: a model name (or other word) of ``choices``; an old name fails naming today's."""
+    from ..models import model
+
+    def parse(text: str) -> str:
+        try:
+            return text if text in choices else model(text, choices).name
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("env ")) from None
+
+    return parse
 
 
 def add_gama_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,11 +11,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import CliParser, add_gama_arguments, fail, gama_servers_from_args, int_arg, positive_int, seed_arg
+from ..common.checks import BACKENDS
+from ..models import MODELS, NAMES
+from .common import (
+    CliParser,
+    add_gama_arguments,
+    env_arg,
+    fail,
+    gama_servers_from_args,
+    int_arg,
+    positive_int,
+    seed_arg,
+)
 
 PROG = "evaluate.py"
 
-EVAL_ENVS = ("auto", "coop", "coop-random", "stress", "forager", "forager-random")
+EVAL_ENVS = ("auto", *NAMES)
+TEAMS = tuple(name for name in NAMES if MODELS[name].is_team)
 
 EPILOG = """\
 MODEL is a model zip (PPO or RecurrentPPO, detected from the zip) or a run folder (its model.zip,
@@ -24,7 +36,7 @@ normalisation statistics (checkpoints/vecnormalize_<n>_steps.pkl); a run trained
 and no statistics found is refused. --env auto takes the run's env from its config.yml (else:
 13 observations: forager, 15: coop).
 
-Scenarios: coop (the tutorial pair), coop-random (pairs from random starts), stress (the tutorial's
+Scenarios: coop (the tutorial pair), team (pairs from random starts), stress (the tutorial's
 step-16 stress test: ten foragers, 500 steps), forager, forager-random. --n-foragers N makes a team
 of N from random starts, --random-obstacles K draws K random squares per episode, --max-steps sets
 the episode length. The same --seed gives the same episodes.
@@ -46,13 +58,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     p.add_argument("model", metavar="MODEL", help="a model zip or a run folder (logs/<run>)")
     p.add_argument("--best", action="store_true", help="with a run folder: use best_model.zip instead of model.zip")
-    p.add_argument("--env", choices=EVAL_ENVS, default="auto", help="the scenario (default: the run's env)")
+    p.add_argument(
+        "--env", type=env_arg(EVAL_ENVS), default="auto", metavar="{" + ",".join(EVAL_ENVS) + "}",
+        help="the scenario (default: the run's env)",
+    )  # fmt: skip
     p.add_argument("--n-foragers", type=int_arg(2, 1024), default=None, metavar="N", help="a team of N (random starts)")
     p.add_argument("--random-obstacles", type=int_arg(0, 256), default=None, metavar="K", help="K random squares")
     p.add_argument("--max-steps", type=positive_int, default=None, metavar="N", help="episode length")
     p.add_argument(
         "--backend",
-        choices=("embedded", "gama", "native"),
+        choices=BACKENDS,
         default="embedded",
         help="embedded: the compiled simulation (default); gama: a GAMA server",
     )
@@ -66,7 +81,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--no-baselines", action="store_true", help="skip the random and greedy rows")
     p.add_argument("--per-forager", action="store_true", help="also print each forager's success and steps")
     p.add_argument(
-        "--n-envs",
+        "--n-worlds",
         type=int_arg(1, 4096),
         default=None,
         metavar="N",
@@ -121,12 +136,11 @@ def eval_scenario(args: argparse.Namespace, env: str) -> Any:
     """The scenario the flags describe (raises ValueError)."""
     from ..sim import PRESETS, Scenario
 
-    preset = {"coop-random": "team"}.get(env, env)
-    base = PRESETS[preset]
+    base = PRESETS[env]
     kwargs: dict[str, Any] = {}
     if args.n_foragers is not None:
         if base.rules != "team":
-            raise ValueError(f"--n-foragers needs a team scenario (coop, coop-random, stress), not {env}")
+            raise ValueError(f"--n-foragers needs a team scenario ({', '.join(TEAMS)}), not {env}")
         if args.n_foragers != base.n_foragers:
             kwargs.update(n_foragers=args.n_foragers, starts="random")
     if args.random_obstacles is not None:
@@ -158,8 +172,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 def _main(args: argparse.Namespace, prog: str) -> int:
     from ..training import ConfigError, TrainConfig
-    from ..training.config import canonical_backend, load_yaml
-    from ..training.envs import BackendUnavailableError, check_backend
+    from ..training.config import load_yaml
+    from ..training.envs import BackendUnavailableError
+    from ..training.train import probe_backend
     from ..training.evaluation import (
         GreedyPolicy,
         RandomPolicy,
@@ -210,9 +225,10 @@ def _main(args: argparse.Namespace, prog: str) -> int:
                 prog,
                 f"the policy takes {model.observation_space.shape[0]} observations but --env {env} gives "
                 f"{scenario.obs_dim} ({'a team' if scenario.rules == 'team' else 'the single forager'}); "
-                "evaluate a single-forager policy on forager/forager-random and a team policy on coop/coop-random/stress",
+                f"evaluate a single-forager policy on {'/'.join(n for n in NAMES if n not in TEAMS)} and a team "
+                f"policy on {'/'.join(TEAMS)}",
             )
-        backend = canonical_backend(args.backend)
+        backend = args.backend
         servers = gama_servers_from_args(args)
         cfg = TrainConfig(env="coop" if scenario.rules == "team" else "forager", algo=algo, backend=backend)
         if servers:
@@ -221,11 +237,11 @@ def _main(args: argparse.Namespace, prog: str) -> int:
             cfg.gama_timeout = args.gama_timeout
         if saved is not None:
             cfg.normalize = saved.normalize
-        check_backend(cfg)
+        probe_backend(cfg)
     except (ConfigError, ValueError, BackendUnavailableError) as exc:
         return fail(prog, str(exc))
 
-    n_worlds = args.n_envs or (1 if backend == "gama" else min(args.episodes, 64))
+    n_worlds = args.n_worlds or (1 if backend == "gama" else min(args.episodes, 64))
     venv = _make_env(cfg, scenario, env, n_worlds, vn_path)
     k = scenario.n_foragers
     print(
@@ -270,7 +286,8 @@ def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -
     if cfg.backend == "gama":
         from ..gama import make_gama_vec_env
 
-        gama_env = "stress" if env == "stress" else ("forager" if scenario.rules == "single" else "coop")
+        # the model that runs env's GAML file (the scenario is sent as experiment parameters)
+        gama_env = next(m.name for m in MODELS.values() if m.gaml_file == MODELS[env].gaml_file)
         base = make_gama_vec_env(
             gama_env, n_worlds, servers=cfg.gama_servers, timeout=cfg.gama_timeout, scenario=scenario
         )

@@ -12,6 +12,7 @@ import sys
 from .common import (
     CliParser,
     add_gama_arguments,
+    env_arg,
     fail,
     gama_servers_from_args,
     nonnegative_int,
@@ -25,7 +26,7 @@ PROG = "train_sb3.py"
 EPILOG = """\
 envs:
   coop            the tutorial's cooperative pair (default), PettingZoo -> SuperSuit -> one shared policy
-  coop-random     pairs from random starts, half of them in random layouts (the shipped distribution)
+  team            pairs from random starts, {team_mix} (configs/ppo.yml)
   forager         the tutorial's single forager, from (5, 5)
   forager-random  the single forager from random starts
 
@@ -49,22 +50,34 @@ Exit codes: 0 done, 1 training failed (what was saved is said), 2 bad arguments 
 """
 
 
+def _team_mix() -> str:
+    """What the shipped PPO distribution of ``team`` is, read from configs/ppo.yml."""
+    from ..training.config import default_hyperparams
+
+    share = sum(float(e.get("fraction", 0)) for e in default_hyperparams("team", "ppo").get("scenario_mix", []))
+    return f"{share:.0%} of the worlds in random layouts"
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    from ..common.checks import BACKENDS
     from ..training.config import ENVS
 
     p = CliParser(
         prog=prog,
         description="Train PPO (or sb3-contrib RecurrentPPO) on the ForagerRL envs: a team of foragers "
         "(one policy shared by all) or the single forager, from the tutorial's starts or random ones.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(team_mix=_team_mix()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--env", choices=ENVS, default=None, help="which env (default: coop); see below")
+    p.add_argument(
+        "--env", type=env_arg(ENVS), default=None, metavar="{" + ",".join(ENVS) + "}",
+        help="which env (default: coop); see below",
+    )  # fmt: skip
     p.add_argument(
         "--backend",
-        choices=("embedded", "gama", "native"),
+        choices=BACKENDS,
         default=None,
-        help="embedded: the compiled simulation (default; 'native' is the same); gama: GAML models on GAMA server(s)",
+        help="embedded: the compiled simulation (default); gama: GAML models on GAMA server(s)",
     )
     p.add_argument(
         "--algo",
@@ -80,11 +93,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="timesteps to train (agent steps; with --resume: additional timesteps); default from the config",
     )
     p.add_argument(
-        "--n-envs",
+        "--n-worlds",
         type=positive_int,
         default=None,
         metavar="N",
-        help="parallel worlds (copies of the pair, or single foragers); default from the config",
+        help="parallel worlds (copies of the team, or single foragers; SB3's num_envs counts their agent "
+        "slots); default from the config",
     )
     p.add_argument(
         "--seed",
@@ -179,7 +193,7 @@ def resolve_from_args(args: argparse.Namespace):
         "backend": args.backend,
         "seed": args.seed,
         "n_timesteps": args.timesteps,
-        "n_envs": args.n_envs,
+        "n_worlds": args.n_worlds,
         "eval_freq": args.eval_freq,
         "eval_episodes": args.eval_episodes,
         "checkpoint_freq": args.checkpoint_freq,

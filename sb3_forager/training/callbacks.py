@@ -55,7 +55,8 @@ EVAL_SEED = 1_000_003
 
 
 def write_best_marker(paths: RunPaths, timesteps: int, score: tuple[float, ...]) -> None:
-    """``best_model.json``: the timestep and score of ``best_model.zip`` (what a resume checks)."""
+    """``best_model.json``: the timestep and score of ``best_model.zip`` (SB3 keeps them only in
+    memory: a resume needs them to go on comparing, and to drop a best model the resume discards)."""
     atomic_write_text(paths.best_marker, json.dumps({"timesteps": int(timesteps), "score": list(score)}))
 
 
@@ -235,7 +236,8 @@ class TeamEvalCallback(EvalCallback):
 
     What differs from SB3's: :func:`evaluate_team` plays ``n_eval_episodes`` deterministic and
     (if ``stochastic``) as many stochastic team episodes; the best model is chosen by
-    :func:`_score`; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``, ``results``,
+    :func:`_score` (deterministic success, stochastic success, path efficiency, fewer steps,
+    return), not SB3's mean reward; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``, ``results``,
     ``ep_lengths``, ``successes``) plus the per-team ones (``forager_returns``, ``arrival_steps``,
     ``lower_bounds``, ``scores``, ``stochastic_*``). As in SB3, ``callback_on_new_best`` runs after a
     new best model is saved, ``callback_after_eval`` after every evaluation (their ``parent`` is

@@ -7,12 +7,13 @@ teams, which RL Zoo cannot train, by this package's env name::
 
     sb3_forager/ForagerRandom-v0:     # RL Zoo keys only: n_timesteps, n_envs, policy, normalize,
       n_timesteps: 1500000            # policy_kwargs, and the algorithm's own arguments
-      n_envs: 32
+      n_envs: 32                      # RL Zoo's key: read as n_worlds (one env is one world)
       policy: MlpPolicy
       n_steps: 128
       learning_rate: lin_1e-3         # RL Zoo's linear schedule, to 0
-    coop-random:                      # this package's sections may also hold pipeline settings
+    team:                             # this package's sections may also hold pipeline settings
       n_timesteps: 3000000
+      n_worlds: 32
       vec_env: batched
       scenario_mix: [{fraction: 0.5, obstacles: random}]
     pipeline:                         # pipeline settings of the Gymnasium-id sections (RL Zoo ignores this)
@@ -28,9 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
-import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,24 +37,23 @@ from typing import Any
 
 import yaml
 
-from ..sim import PRESETS, Scenario
+from .. import models
+from ..common import checks
+from ..common.checks import BACKENDS
+from ..sim import Scenario
 
 __all__ = [
     "ALGOS",
     "BACKENDS",
     "ENVS",
-    "ENV_SPECS",
     "VEC_ENVS",
     "ConfigError",
-    "EnvSpec",
     "TrainConfig",
     "algo_class",
     "build_algo_kwargs",
-    "canonical_backend",
     "default_hyperparams",
     "load_yaml",
     "parse_hyperparam_overrides",
-    "parse_server",
     "resolve_config",
     "section_key",
 ]
@@ -65,106 +63,48 @@ class ConfigError(ValueError):
     """A configuration value is unknown or invalid (the message says which and why)."""
 
 
-@dataclass(frozen=True)
-class EnvSpec:
-    """What an env name of the training pipeline means."""
-
-    name: str
-    #: the preset scenario (see :data:`sb3_forager.sim.scenario.PRESETS`) the worlds start from
-    preset: str
-    #: the section key of the hyperparameter files (the Gymnasium id for RL Zoo's sake)
-    section: str
-    #: the GAMA model it runs on with ``--backend gama`` (see :func:`sb3_forager.gama.make_gama_vec_env`)
-    gama_env: str
-
-    @property
-    def scenario(self) -> Scenario:
-        return PRESETS[self.preset]
-
-    @property
-    def n_agents(self) -> int:
-        return self.scenario.n_foragers
-
-
-ENV_SPECS: dict[str, EnvSpec] = {
-    "coop": EnvSpec("coop", "coop", "coop", "coop"),
-    "coop-random": EnvSpec("coop-random", "team", "coop-random", "coop"),
-    "forager": EnvSpec("forager", "forager", "sb3_forager/Forager-v0", "forager"),
-    "forager-random": EnvSpec("forager-random", "forager-random", "sb3_forager/ForagerRandom-v0", "forager"),
-}
-ENVS = tuple(ENV_SPECS)
+#: the env names of the training pipeline: the trainable models of :data:`sb3_forager.models.MODELS`
+ENVS: tuple[str, ...] = models.TRAINABLE
 ALGOS = ("ppo", "recurrent_ppo")
-BACKENDS = ("embedded", "gama")
-#: accepted spellings of the backends
-BACKEND_ALIASES = {"native": "embedded"}
 VEC_ENVS = ("supersuit", "batched")
 #: the policies that fit these envs' flat Box observations, per algorithm
 POLICIES = {"ppo": ("MlpPolicy",), "recurrent_ppo": ("MlpLstmPolicy",)}
 #: at most this many worlds (SuperSuit builds one Python env per copy: fewer there)
 MAX_WORLDS = 65_536
 MAX_SUPERSUIT_COPIES = 1024
-SEED_LIMIT = 2**32
-
-#: Keys of a hyperparameter section that are run settings, not algorithm arguments.
-RUN_KEYS = (
-    "n_timesteps",
-    "n_envs",
-    "policy",
-    "policy_kwargs",
-    "normalize",
-    "vec_env",
-    "eval_freq",
-    "eval_episodes",
-    "checkpoint_freq",
-    "torch_threads",
-    "scenario",
-    "scenario_mix",
-)
 #: Algorithm arguments the pipeline sets itself.
 RESERVED_ALGO_KEYS = ("policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 
 ACTIVATIONS = ("Tanh", "ReLU", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid")
 
 
-def canonical_backend(name: str) -> str:
-    """``embedded`` or ``gama`` (``native`` is accepted for ``embedded``)."""
-    name = BACKEND_ALIASES.get(name, name)
-    if name not in BACKENDS:
-        raise ConfigError(f"backend must be one of {list(BACKENDS)} (or 'native' for 'embedded'), got {name!r}")
-    return name
-
-
 def section_key(env: str) -> str:
-    """The key of ``env``'s section in the hyperparameter files."""
-    return ENV_SPECS[env].section if env in ENV_SPECS else env
+    """The key of ``env``'s section in the hyperparameter files: the Gymnasium id of a single
+    forager (for RL Zoo's sake), else the env name."""
+    m = models.MODELS.get(env)
+    return (m.gym_id or m.name) if m is not None else env
+
+
+def _gym_sections() -> set[str]:
+    """The Gymnasium-id sections, where RL Zoo reads ``n_envs`` (one env there is one world)."""
+    return {section_key(env) for env in ENVS} - set(ENVS)
 
 
 # ---------------------------------------------------------------------- value checks
-def _int(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ConfigError(f"{name} must be an integer, got {value!r}")
-    n = int(value)
-    if (low is not None and n < low) or (high is not None and n > high):
-        if high is None:
-            raise ConfigError(f"{name} must be >= {low}, got {n}")
-        raise ConfigError(f"{name} must be in [{low}, {high}], got {n}")
-    return n
+def _checked(check: Callable[..., Any]) -> Callable[..., Any]:
+    """``check`` (one of :mod:`sb3_forager.common.checks`) raising :class:`ConfigError` instead."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    return run
 
 
-def _float(value: Any, name: str, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    if low is not None and (x < low or (low_open and x == low)):
-        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {x:g}")
-    if high is not None and x > high:
-        raise ConfigError(f"{name} must be <= {high:g}, got {x:g}")
-    return x
+_int = _checked(checks.integer)
+_float = _checked(checks.number)
 
 
 def _schedule_value(value: Any, name: str) -> float:
@@ -179,8 +119,8 @@ def _schedule_value(value: Any, name: str) -> float:
     return _float(value, name)
 
 
-#: (check, description) of the algorithm arguments whose values the pipeline checks
-_HYPER_CHECKS: dict[str, Any] = {
+#: the algorithm arguments whose values the pipeline checks: name -> ``check(value, name)``
+_HYPER_CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "n_steps": lambda v, n: _int(v, n, 1, 1_000_000),
     "batch_size": lambda v, n: _int(v, n, 1, 10_000_000),
     "n_epochs": lambda v, n: _int(v, n, 1, 10_000),
@@ -242,7 +182,8 @@ class TrainConfig:
     backend: str = "embedded"
     seed: int = 0
     n_timesteps: int = 150_000
-    n_envs: int = 8
+    #: parallel worlds (copies of the team, or single foragers); SB3's ``num_envs`` counts slots (worlds x K)
+    n_worlds: int = 8
     policy: str = "MlpPolicy"
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     #: VecNormalize: False, True (observations and rewards, as RL Zoo) or VecNormalize kwargs
@@ -273,36 +214,50 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """A validated config from ``config.yml``; one written before 0.2 (``n_envs``, env
+        ``coop-random``) is read with today's names (``n_worlds``, ``team``)."""
+        data = dict(data)
+        if "n_envs" in data and "n_worlds" not in data:
+            data["n_worlds"] = data.pop("n_envs")
+        if data.get("env") in models.RENAMED:
+            data["env"] = models.RENAMED[data["env"]]
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"unknown keys in the run config: {unknown}")
-        cfg = cls(**dict(data))
+        cfg = cls(**data)
         cfg.validate()
         return cfg
 
     @property
-    def spec(self) -> EnvSpec:
-        return ENV_SPECS[self.env]
+    def model(self) -> models.Model:
+        """The env's row of the model table."""
+        try:
+            return models.model(self.env, ENVS)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def n_agents(self) -> int:
-        return self.spec.n_agents
+        return self.model.n_agents
 
     @property
     def is_team(self) -> bool:
-        return self.spec.scenario.rules == "team"
+        return self.model.is_team
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first value that is unknown, mistyped or out of range."""
-        for name, allowed in (("env", ENVS), ("algo", ALGOS), ("vec_env", VEC_ENVS)):
+        self.model  # noqa: B018 (checks env)
+        for name, allowed in (("algo", ALGOS), ("vec_env", VEC_ENVS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        self.backend = canonical_backend(self.backend)
-        self.seed = _int(self.seed, "seed", 0, SEED_LIMIT - 1)
+        self.backend = _checked(checks.backend)(self.backend)
+        self.seed = _checked(checks.seed)(self.seed)
+        if self.seed is None:
+            raise ConfigError("seed must be an integer in [0, 2**32), got None")
         self.n_timesteps = _int(self.n_timesteps, "n_timesteps", 1)
         limit = MAX_SUPERSUIT_COPIES if self.uses_supersuit else MAX_WORLDS
-        self.n_envs = _int(self.n_envs, "n_envs", 1, limit)
+        self.n_worlds = _int(self.n_worlds, "n_worlds", 1, limit)
         self.eval_episodes = _int(self.eval_episodes, "eval_episodes", 1, 1_000_000)
         self.torch_threads = _int(self.torch_threads, "torch_threads", 1, 1024)
         self.eval_freq = _int(self.eval_freq, "eval_freq (0 disables it)", 0)
@@ -318,7 +273,7 @@ class TrainConfig:
         if not isinstance(self.gama_servers, list) or not self.gama_servers:
             raise ConfigError("gama_servers must list at least one host:port")
         for server in self.gama_servers:
-            parse_server(server)
+            _checked(checks.server)(server)
         self.training_scenarios(1)  # checks scenario and scenario_mix
         build_algo_kwargs(self)  # checks the hyperparameters and policy_kwargs
 
@@ -327,13 +282,26 @@ class TrainConfig:
         """Whether the training envs go through SuperSuit (teams on the embedded backend)."""
         return self.is_team and self.backend == "embedded" and self.vec_env == "supersuit" and not self.scenario_mix
 
+    # ------------------------------------------------------------------ transitional
+    # training/envs.py on this branch predates the backend protocol and reads these two; delete
+    # them (and parse_server below) once it reads cfg.n_worlds, cfg.model and checks.server.
+    @property
+    def n_envs(self) -> int:
+        return self.n_worlds
+
+    @property
+    def spec(self) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(gama_env="coop" if self.is_team else "forager")
+
     # ------------------------------------------------------------------ scenarios
     def base_scenario(self) -> Scenario:
         """The env's preset with ``scenario`` applied (what evaluations during training use)."""
         if not isinstance(self.scenario, Mapping):
             raise ConfigError(f"scenario must be a mapping of scenario arguments, got {self.scenario!r}")
         try:
-            return Scenario.from_kwargs(self.spec.scenario, **dict(self.scenario))
+            return Scenario.from_kwargs(self.model.scenario, **dict(self.scenario))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"scenario: {exc}") from None
 
@@ -363,12 +331,7 @@ class TrainConfig:
         return out + [base] * (n_worlds - len(out))
 
 
-def parse_server(text: str) -> tuple[str, int]:
-    """``"host:port"`` -> ``(host, port)``; raises :class:`ConfigError` when malformed."""
-    host, sep, port = str(text).strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"a GAMA server must be written host:port (e.g. 127.0.0.1:1001), got {text!r}")
-    return host, int(port)
+parse_server = _checked(checks.server)  # transitional: training/envs.py imports it (see TrainConfig.spec)
 
 
 # ---------------------------------------------------------------------- files
@@ -396,48 +359,69 @@ def _shipped(algo: str) -> dict[str, Any]:
     return yaml.safe_load(text) or {}
 
 
+def _check_env(env: str) -> None:
+    try:
+        models.model(env, ENVS)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _read_section(section: Any, key: str) -> dict[str, Any]:
+    """A section's settings; RL Zoo's ``n_envs`` is read as ``n_worlds`` in the Gymnasium-id sections
+    (RL Zoo reads it there, and one env is one world), and refused elsewhere."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"the {key!r} section of the config file must be a mapping")
+    out = dict(section)
+    if "n_envs" in out:
+        if key not in _gym_sections() or "n_worlds" in out:
+            raise ConfigError(
+                f"{key}: n_envs is RL Zoo's key, read only in the Gymnasium-id sections "
+                f"({', '.join(sorted(_gym_sections()))}); this package counts worlds as n_worlds"
+            )
+        out["n_worlds"] = out.pop("n_envs")
+    return out
+
+
 def default_hyperparams(env: str, algo: str) -> dict[str, Any]:
     """The shipped settings of ``env`` in ``sb3_forager/configs/<algo>.yml`` (its section, plus its
     ``pipeline`` entry for the Gymnasium-id sections)."""
-    if env not in ENV_SPECS:
-        raise ConfigError(f"env must be one of {list(ENVS)}, got {env!r}")
+    _check_env(env)
     data = _shipped(algo)
     key = section_key(env)
     if key not in data:
         raise ConfigError(f"sb3_forager/configs/{algo}.yml has no section for env {env!r} ({key!r})")
-    out = dict(data[key])
-    out.update((data.get("pipeline") or {}).get(env) or {})
+    out = _read_section(data[key], key)
+    out.update(_read_section((data.get("pipeline") or {}).get(env) or {}, f"pipeline.{env}"))
     return out
 
 
 def _section(data: Mapping[str, Any], env: str) -> dict[str, Any]:
     """A user file's settings for ``env``: its section (by env name or Gymnasium id) plus its
     ``pipeline`` entry if it has sections, else all of it (a flat file)."""
-    keys = set(ENVS) | {spec.section for spec in ENV_SPECS.values()} | {"pipeline"}
-    if any(key in keys for key in data):
-        out: dict[str, Any] = {}
-        for key in (env, section_key(env)):
-            section = data.get(key)
-            if section is None:
-                continue
-            if not isinstance(section, dict):
-                raise ConfigError(f"the {key!r} section of the config file must be a mapping")
-            out.update(section)
-        pipeline = (data.get("pipeline") or {}).get(env) if isinstance(data.get("pipeline"), dict) else None
-        if pipeline:
-            out.update(pipeline)
-        return out
-    return dict(data)
+    keys = set(ENVS) | _gym_sections() | set(models.RENAMED) | {"pipeline"}
+    if not any(key in keys for key in data):
+        return _read_section(dict(data), "the config file")
+    for old, new in models.RENAMED.items():
+        if old in data:
+            raise ConfigError(f"the config file's section {old!r} is now called {new!r}")
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((env, section_key(env))):
+        if data.get(key) is not None:
+            out.update(_read_section(data[key], key))
+    pipeline = data.get("pipeline")
+    if isinstance(pipeline, dict) and pipeline.get(env):
+        out.update(_read_section(pipeline[env], f"pipeline.{env}"))
+    return out
 
 
 def _apply_section(cfg: dict[str, Any], section: Mapping[str, Any]) -> None:
-    """Merge a hyperparameter section (run keys + algorithm kwargs) into a config dict."""
+    """Merge a hyperparameter section (run settings + algorithm kwargs) into a config dict."""
     hyper = dict(cfg.get("hyperparams") or {})
     run_fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"hyperparams"}
     for key, value in section.items():
         if key == "hyperparams" and isinstance(value, dict):
             hyper.update(value)
-        elif key in RUN_KEYS or key in run_fields:
+        elif key in run_fields:
             cfg[key] = value
         else:
             hyper[key] = value
@@ -464,8 +448,7 @@ def resolve_config(
     if base is not None:
         cfg = base.to_dict()
     else:
-        if env not in ENV_SPECS:
-            raise ConfigError(f"env must be one of {list(ENVS)}, got {env!r}")
+        _check_env(env)
         cfg = TrainConfig(env=env, algo=algo).to_dict()
         cfg["hyperparams"] = {}
         _apply_section(cfg, default_hyperparams(env, algo))
@@ -475,7 +458,7 @@ def resolve_config(
         if value is not None:
             cfg[key] = value
     if hyperparam_overrides:
-        _apply_section(cfg, hyperparam_overrides)
+        _apply_section(cfg, _read_section(dict(hyperparam_overrides), "--hyperparams"))
     return TrainConfig.from_dict(cfg)
 
 

@@ -4,7 +4,8 @@ efficiency against the physical optimum, returns; baselines; replays (GIF/PNG).
 All functions work on any world-major SB3 VecEnv (world ``w`` owns slots ``w*K .. w*K+K-1``)
 whose infos at an episode's last step carry ``is_success``, ``episode_steps`` and, per slot,
 ``arrival_step`` (the explicit arrival signal), ``start`` and ``obstacles``: the embedded
-:class:`~sb3_forager.envs.ForagerVecEnv` and the GAMA VecEnv do.
+:class:`~sb3_forager.envs.ForagerVecEnv` and the GAMA VecEnv do. (The SuperSuit VecEnv's infos
+have no ``start``: there the path efficiency is unknown, nan.)
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, unwrap_vec_normalize
 
 from ..sim.paths import min_steps_lower_bound
 from ..sim.world import FOOD, OBSTACLE_CENTRES, WORLD
-from .envs import find_vec_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +90,14 @@ class EpisodeBatch:
 
     @property
     def efficiencies(self) -> np.ndarray:
-        """Path efficiency of each forager that reached the food: lower bound / its steps."""
-        reached = self.arrival_steps > 0
-        return (self.lower_bounds[reached] / self.arrival_steps[reached]).astype(np.float64)
+        """Path efficiency of each forager that reached the food and has a known lower bound
+        (not -1): lower bound / its steps."""
+        known = (self.arrival_steps > 0) & (self.lower_bounds >= 0)
+        return (self.lower_bounds[known] / self.arrival_steps[known]).astype(np.float64)
 
     @property
     def path_efficiency(self) -> float:
-        """Mean path efficiency over the foragers that reached the food (nan: none did)."""
+        """Mean of :attr:`efficiencies` (nan: no forager reached the food with a known bound)."""
         eff = self.efficiencies
         return float(eff.mean()) if eff.size else float("nan")
 
@@ -206,7 +207,7 @@ def evaluate_team(
     n_worlds = venv.num_envs // k
     targets = np.array([(int(n_episodes) + w) // n_worlds for w in range(n_worlds)])
     counts = np.zeros(n_worlds, dtype=np.int64)
-    vn = find_vec_normalize(venv)
+    vn = unwrap_vec_normalize(venv)
 
     returns = np.zeros(venv.num_envs)
     success: list[bool] = []
@@ -274,7 +275,7 @@ def record_replay(
 ) -> Replay:
     """Play one episode on world 0 of ``venv`` and keep every observation (for GIFs and plots)."""
     k = int(n_agents)
-    vn = find_vec_normalize(venv)
+    vn = unwrap_vec_normalize(venv)
 
     def raw_obs(o: np.ndarray) -> np.ndarray:
         return vn.unnormalize_obs(o) if vn is not None and vn.norm_obs else o

@@ -40,9 +40,9 @@ def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
         return None
     arrival = np.asarray(evals["arrival_steps"], dtype=np.float64)
     bounds = np.asarray(evals["lower_bounds"], dtype=np.float64)
-    reached = arrival > 0
+    known = (arrival > 0) & (bounds >= 0)  # reached the food, with a known lower bound (as EpisodeBatch)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(reached, bounds / np.where(reached, arrival, 1.0), np.nan)
+        ratio = np.where(known, bounds / np.where(known, arrival, 1.0), np.nan)
     flat = ratio.reshape(ratio.shape[0], -1)
     out = np.full(flat.shape[0], np.nan)
     for i, row in enumerate(flat):

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import pickle
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from stable_baselines3.common.utils import get_latest_run_id
 
 __all__ = [
     "RunPaths",
@@ -200,9 +200,7 @@ def create_run_dir(logdir: str | Path, prefix: str, run_name: str | None = None)
                 f"the run folder {path} already exists: pick another --run-name, or continue it with --resume {path}"
             ) from None
         return path
-    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)$")
-    taken = [int(m.group(1)) for p in logdir.iterdir() if (m := pattern.match(p.name))]
-    k = max(taken, default=0) + 1
+    k = get_latest_run_id(str(logdir), prefix) + 1
     while True:  # another process may take the same number at the same moment
         path = logdir / f"{prefix}_{k}"
         try:
@@ -228,9 +226,12 @@ def detect_algo(path: str | Path) -> str:
 
 
 def detect_env(path: str | Path) -> str | None:
-    """``"coop"`` or ``"forager"`` from the policy's observation size (15 or 13); None if neither."""
-    shape = zip_metadata(path).get("observation_space", {}).get("_shape")
-    return {(15,): "coop", (13,): "forager"}.get(tuple(shape or ()))
+    """The first trainable model (``forager`` or ``coop``) whose observation size is the policy's;
+    None if none is."""
+    from ..models import MODELS, TRAINABLE
+
+    shape = tuple(zip_metadata(path).get("observation_space", {}).get("_shape") or ())
+    return next((name for name in TRAINABLE if shape == (MODELS[name].scenario.obs_dim,)), None)
 
 
 def _num_timesteps(path: Path) -> int:

@@ -42,7 +42,12 @@ from .callbacks import (
     save_checkpoint,
 )
 from .config import TrainConfig, algo_class, build_algo_kwargs
-from .envs import check_backend, make_vec_env
+from .envs import make_vec_env
+
+try:  # training/envs.py's name for it once the backend-protocol branch lands (check_backend before)
+    from .envs import probe_backend
+except ImportError:
+    from .envs import check_backend as probe_backend
 from .plotting import plot_training
 from .run_dir import (
     RunPaths,
@@ -189,7 +194,7 @@ def train(
         TrainingError: training started and then failed.
     """
     cfg.validate()
-    check_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
     torch.set_num_threads(int(cfg.torch_threads))
     resume_zip: Path | None = None
     if resume is not None:
