@@ -44,7 +44,7 @@ ppo:
     type: categorical
     choices: {tiny: [16], small: [32, 32]}
 """
-TINY_CONFIG = "forager:\n  n_envs: 2\n  n_steps: 32\n  batch_size: 64\n  n_epochs: 2\n"
+TINY_CONFIG = "forager:\n  n_worlds: 2\n  n_steps: 32\n  batch_size: 64\n  n_epochs: 2\n"
 TRIAL_TIMESTEPS = 768  # 12 rollouts of 64 timesteps; with --n-evaluations 2: one at ~384, then the final one
 
 
@@ -162,11 +162,11 @@ def test_sampled_values_reach_the_config(tmp_path):
     (tmp_path / "space.yml").write_text(
         "ppo:\n"
         "  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-3, log: true, schedule: linear}\n"
-        "  n_envs: [2, 4]\n"
+        "  n_worlds: [2, 4]\n"
         "  normalize: {type: categorical, choices: {none: false, obs: {norm_obs: true, norm_reward: false}}}\n"
         "  policy_kwargs.net_arch: {type: categorical, choices: {a: [8], b: [16, 16]}}\n"
         "  forager:\n"
-        "    n_envs: null\n"  # an env section drops an entry
+        "    n_worlds: null\n"  # an env section drops an entry
         "    gamma: [0.9]\n"
     )
     space = search_space.load_search_space("ppo", "forager", tmp_path / "space.yml")
@@ -235,6 +235,7 @@ def test_help_lists_every_flag():
         "--n-evaluations",
         "--search-space",
         "--config",
+        "--n-worlds",
         "optuna-dashboard",
     ):
         assert flag in text, flag
@@ -255,7 +256,7 @@ BAD_SPACES = {
     "wrong_type": ("ppo:\n  n_steps: {type: float, low: 16, high: 64}\n", "n_steps"),
     "bad_bound": ("ppo:\n  gamma: {type: float, low: low, high: 0.99}\n", "gamma"),
     "log_of_zero": ("ppo:\n  ent_coef: {type: float, low: 0.0, high: 0.1, log: true}\n", "ent_coef"),
-    "rejected_value": ("ppo:\n  n_envs: {type: int, low: 0, high: 4}\n", "n_envs"),
+    "rejected_value": ("ppo:\n  n_worlds: {type: int, low: 0, high: 4}\n", "n_worlds"),
     "unknown_algo": ("ppo:\n  gamma: [0.9]\nsac:\n  tau: [0.01]\n", "sac"),
     "no_section": ("recurrent_ppo:\n  gamma: [0.9]\n", "ppo"),
     "unknown_key": ("ppo:\n  gamma: {type: float, lo: 0.9, high: 0.99}\n", "lo"),
@@ -301,6 +302,8 @@ def bad_flag_cases() -> dict[str, tuple[list[str], str]]:
         "n_evaluations": (["--n-evaluations", "0"], "--n-evaluations"),
         "study_name": (["--study-name", "a/b"], "--study-name"),
         "missing_config": (["--config", "nope.yml"], "nope.yml"),
+        "renamed_env": (["--env", "coop-random"], "'team'"),
+        "n_worlds": (["--n-worlds", "0"], "--n-worlds"),
     }
 
 
@@ -309,7 +312,10 @@ def test_bad_flags(case, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args, needle = bad_flag_cases()[case]
     cli = load_script_module()
-    code = cli.main(["--env", "forager", "--logdir", "out", *args])
+    try:
+        code = cli.main(["--env", "forager", "--logdir", "out", *args])
+    except SystemExit as exc:  # an argparse error (its type checks): the process exits with this code
+        code = exc.code
     err = capsys.readouterr().err
     assert code == 2
     lines = err.strip().splitlines()
@@ -384,7 +390,7 @@ def test_sqlite_sweep_end_to_end(tmp_path):
     assert cfg.hyperparams["n_epochs"] == int(best["params_n_epochs"])
     assert cfg.hyperparams["gamma"] == float(best["params_gamma"])
     assert cfg.policy_kwargs["net_arch"] == {"tiny": [16], "small": [32, 32]}[best["params_policy_kwargs.net_arch"]]
-    assert cfg.n_envs == 2 and cfg.hyperparams["n_steps"] == 32  # the base config's values are kept
+    assert cfg.n_worlds == 2 and cfg.hyperparams["n_steps"] == 32  # the base config's values are kept
     assert cfg.n_timesteps == 60000  # the full training's length, not the trial's
     assert list(yaml.safe_load(best_file.read_text())) == ["forager"]
     # the study: intermediate values at evaluations 1 and 2, the objective as the value

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .common import CliParser, fail, setup_logging
+from .common import CliParser, env_arg, fail, setup_logging
 
 PROG = "tune.py"
 
@@ -51,7 +51,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = p.add_argument
-    add("--env", choices=ENVS, default="coop", help="the env to tune (default: coop)")
+    add("--env", type=env_arg(ENVS), default="coop", metavar="{" + ",".join(ENVS) + "}", help="the env to tune (default: coop)")
     add("--algo", choices=ALGOS, default="ppo", help="the algorithm (default: ppo)")
     add("--n-trials", type=int, default=20, metavar="N", help="trials of this worker (default 20)")
     add("--trial-timesteps", type=int, default=None, metavar="N",
@@ -75,7 +75,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     add("--search-space", default=None, metavar="FILE",
         help="YAML search space (default: sb3_forager/configs/search_space.yml)")
     add("--config", default=None, metavar="FILE", help="hyperparameters of everything not searched (as train_sb3.py)")
-    add("--n-envs", type=int, default=None, metavar="N", help="parallel worlds per trial (default: config)")
+    add("--n-worlds", type=int, default=None, metavar="N", help="parallel worlds per trial (default: config)")
     add("--timeout", type=float, default=None, metavar="SECONDS", help="start no trial after this long")
     add("--connect-timeout", type=float, default=10.0, metavar="SECONDS", help="database connection timeout (default 10)")
     add("--no-progress-bar", action="store_true", help="no overall progress bar")

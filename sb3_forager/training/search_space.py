@@ -29,7 +29,7 @@ from .config import ALGOS, ENVS, ConfigError, TrainConfig, resolve_config
 __all__ = ["Param", "SearchSpace", "TuneError", "load_search_space", "split_params", "trial_config"]
 
 #: run settings a search space may sample (everything else is an algorithm argument or policy_kwargs.<key>)
-TUNABLE_RUN_KEYS = ("n_envs", "normalize")
+TUNABLE_RUN_KEYS = ("n_worlds", "normalize")
 DISTRIBUTIONS = {
     "float": optuna.distributions.FloatDistribution,
     "int": optuna.distributions.IntDistribution,

@@ -111,7 +111,7 @@ class TuneSettings:
     n_evaluations: int = 4
     search_space: str | Path | None = None
     config_file: str | Path | None = None
-    n_envs: int | None = None
+    n_worlds: int | None = None
     #: stop starting trials after this many seconds
     timeout: float | None = None
     connect_timeout: float = 10.0
@@ -147,7 +147,7 @@ def _check_numbers(s: TuneSettings) -> None:
     checks.seed(s.seed, "--seed")
     checks.seed(s.sampler_seed, "--sampler-seed")
     checks.number(s.connect_timeout, "--connect-timeout", 0, low_open=True)
-    for name, value in (("--trial-timesteps", s.trial_timesteps), ("--n-envs", s.n_envs)):
+    for name, value in (("--trial-timesteps", s.trial_timesteps), ("--n-worlds", s.n_worlds)):
         if value is not None:
             checks.integer(value, name, 1)
     if s.timeout is not None:
@@ -174,7 +174,7 @@ def prepare(settings: TuneSettings) -> PreparedSweep:
     if s.config_file is not None and not Path(s.config_file).is_file():
         raise TuneError(f"--config: no such file {s.config_file}")
     try:
-        base = resolve_config(s.env, s.algo, config_file=s.config_file, overrides={"n_envs": s.n_envs})
+        base = resolve_config(s.env, s.algo, config_file=s.config_file, overrides={"n_worlds": s.n_worlds})
     except (ConfigError, OSError) as exc:
         raise TuneError(str(exc)) from exc
     if base.backend != "embedded":
@@ -196,7 +196,7 @@ def best_section(cfg: TrainConfig, base: TrainConfig) -> dict[str, Any]:
     A trial longer than the full training sets ``n_timesteps``: its score was measured after that many."""
     section: dict[str, Any] = {
         "n_timesteps": max(int(base.n_timesteps), int(cfg.n_timesteps)),
-        "n_envs": int(cfg.n_envs),
+        "n_worlds": int(cfg.n_worlds),
         "policy": cfg.policy,
     }
     if cfg.policy_kwargs:
