@@ -7,7 +7,10 @@ A thin CLI over :func:`sb3_forager.training.train`; see ``--help``.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from pathlib import Path
+from typing import Any
 
 from .common import (
     CliParser,
@@ -229,12 +232,38 @@ def resolve_from_args(args: argparse.Namespace):
     )
 
 
+def describe_result(result: Any, n_agents: int) -> list[str]:
+    """The lines the CLI prints after training."""
+
+    def fmt(x: float | None, pct: bool = False) -> str:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "n/a"
+        return f"{100 * x:.0f}%" if pct else f"{x:.1f}"
+
+    lines = [
+        f"model: {result.model_path} ({result.num_timesteps:,} timesteps, {result.train_seconds:.1f} s of training)",
+    ]
+    if result.final_eval is not None:
+        det, stoch = result.final_eval
+        who = "team" if n_agents > 1 else "forager"
+        line = (
+            f"final model: {who} success {fmt(det['success_rate'], True)} deterministic"
+            f", steps to food {fmt(det['steps_to_food'])}"
+        )
+        if not math.isnan(det.get("path_efficiency", math.nan)):
+            line += f", path efficiency {det['path_efficiency']:.3f}"
+        if stoch is not None:
+            line += f"; stochastic success {fmt(stoch['success_rate'], True)}"
+        lines.append(line)
+    lines.append(f"TensorBoard: tensorboard --logdir {Path(result.run_dir).parent}")
+    return lines
+
+
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = build_parser(prog).parse_args(argv)
     setup_logging()
     try:
         from ..training import BackendUnavailableError, ConfigError, TrainingError, train
-        from ..training.train import describe_result
 
         try:
             cfg = resolve_from_args(args)

@@ -386,21 +386,18 @@ class TeamEvalCallback(EvalCallback):
         write_best_marker(self.paths, self.num_timesteps, score)
 
     def _record(self, summary: Mapping[str, float], prefix: str) -> None:
-        rec = self.logger.record
-        rec(f"{prefix}success_rate", summary["success_rate"])
-        rec(f"{prefix}mean_reward", summary["forager_return"])
-        rec(f"{prefix}mean_ep_length", summary["ep_len_mean"])
+        """Log a summary under SB3's names (``mean_reward`` per forager); NaN values are left out."""
+        names = {"success_rate": "success_rate", "mean_reward": "forager_return", "mean_ep_length": "ep_len_mean"}
+        names.update(steps_to_food="steps_to_food", path_efficiency="path_efficiency")
         if self.n_agents > 1:
-            rec(f"{prefix}team_return", summary["team_return"])
-        if not math.isnan(summary["steps_to_food"]):
-            rec(f"{prefix}steps_to_food", summary["steps_to_food"])
-        if not math.isnan(summary.get("path_efficiency", math.nan)):
-            rec(f"{prefix}path_efficiency", summary["path_efficiency"])
-        if self.n_agents > 1 and prefix == "eval/":
-            for k in range(self.n_agents):
-                rec(f"eval_per_forager/forager_{k}_return", summary[f"forager_{k}/return"])
-                if not math.isnan(summary[f"forager_{k}/steps_to_food"]):
-                    rec(f"eval_per_forager/forager_{k}_steps_to_food", summary[f"forager_{k}/steps_to_food"])
+            names["team_return"] = "team_return"
+            if prefix == "eval/":
+                for k in range(self.n_agents):
+                    names[f"eval_per_forager/forager_{k}_return"] = f"forager_{k}/return"
+                    names[f"eval_per_forager/forager_{k}_steps_to_food"] = f"forager_{k}/steps_to_food"
+        for name, key in names.items():
+            if not math.isnan(summary[key]):
+                self.logger.record(name if "/" in name else prefix + name, summary[key])
 
     def _append_history(self, det: EpisodeBatch, stoch: EpisodeBatch | None, score: tuple[float, ...]) -> None:
         row: dict[str, Any] = {

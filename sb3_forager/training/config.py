@@ -105,6 +105,7 @@ def _checked(check: Callable[..., Any]) -> Callable[..., Any]:
 
 _int = _checked(checks.integer)
 _float = _checked(checks.number)
+_model = _checked(lambda env: models.model(env, ENVS))
 
 
 def _schedule_value(value: Any, name: str) -> float:
@@ -232,10 +233,7 @@ class TrainConfig:
     @property
     def model(self) -> models.Model:
         """The env's row of the model table."""
-        try:
-            return models.model(self.env, ENVS)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        return _model(self.env)
 
     @property
     def n_agents(self) -> int:
@@ -359,13 +357,6 @@ def _shipped(algo: str) -> dict[str, Any]:
     return yaml.safe_load(text) or {}
 
 
-def _check_env(env: str) -> None:
-    try:
-        models.model(env, ENVS)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def _read_section(section: Any, key: str) -> dict[str, Any]:
     """A section's settings; RL Zoo's ``n_envs`` is read as ``n_worlds`` in the Gymnasium-id sections
     (RL Zoo reads it there, and one env is one world), and refused elsewhere."""
@@ -385,7 +376,7 @@ def _read_section(section: Any, key: str) -> dict[str, Any]:
 def default_hyperparams(env: str, algo: str) -> dict[str, Any]:
     """The shipped settings of ``env`` in ``sb3_forager/configs/<algo>.yml`` (its section, plus its
     ``pipeline`` entry for the Gymnasium-id sections)."""
-    _check_env(env)
+    _model(env)
     data = _shipped(algo)
     key = section_key(env)
     if key not in data:
@@ -448,7 +439,7 @@ def resolve_config(
     if base is not None:
         cfg = base.to_dict()
     else:
-        _check_env(env)
+        _model(env)
         cfg = TrainConfig(env=env, algo=algo).to_dict()
         cfg["hyperparams"] = {}
         _apply_section(cfg, default_hyperparams(env, algo))

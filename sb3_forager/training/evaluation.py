@@ -281,7 +281,7 @@ def record_replay(
         return vn.unnormalize_obs(o) if vn is not None and vn.norm_obs else o
 
     obs = venv.reset()
-    episode = venv.get_attr("episode", indices=[0])[0] if _has_attr(venv, "episode") else None
+    episode = venv.get_attr("episode", indices=[0])[0] if venv.has_attr("episode") else None
     frames = [np.asarray(raw_obs(obs)[:k], dtype=np.float64)]
     flags = [np.zeros(k, dtype=bool)]
     returns = np.zeros(k)
@@ -313,14 +313,6 @@ def record_replay(
         flags.append(arrived.copy())
         episode_start = np.asarray(dones, dtype=bool)
     raise RuntimeError(f"the replay episode did not end within {max_steps} steps")
-
-
-def _has_attr(venv: VecEnv, name: str) -> bool:
-    try:
-        venv.get_attr(name, indices=[0])
-        return True
-    except (AttributeError, ValueError, IndexError):
-        return False
 
 
 def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -> np.ndarray:

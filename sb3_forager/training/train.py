@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import shutil
 import signal
 import threading
@@ -208,7 +207,9 @@ def train(
     env = eval_env = None
     try:
         try:
-            env = make_vec_env(cfg, vecnormalize_path=_stats_for(paths, resume_zip))
+            # the VecNormalize statistics of the model resumed from (None: start fresh)
+            stats = paths.vecnormalize_for(resume_zip) if resume_zip is not None else None
+            env = make_vec_env(cfg, vecnormalize_path=stats)
             if cfg.eval_freq > 0 or final_eval_episodes:
                 n_eval_worlds = 1 if cfg.backend == "gama" else min(cfg.eval_episodes, 64)
                 eval_env = make_vec_env(cfg, n_worlds=n_eval_worlds, for_eval=True)
@@ -229,13 +230,6 @@ def train(
                     venv.close()
                 except Exception:  # closing must never hide the real outcome
                     logger.debug("closing an env raised", exc_info=True)
-
-
-def _stats_for(paths: RunPaths, resume_zip: Path | None) -> Path | None:
-    """The VecNormalize statistics that belong to the model resumed from (None: start fresh)."""
-    if resume_zip is None:
-        return None
-    return paths.vecnormalize_for(resume_zip)
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
@@ -390,15 +384,11 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
 
 
 def _newest_checkpoint(paths: RunPaths) -> Path | None:
-    best: tuple[int, Path] | None = None
+    found = []
     for path in paths.checkpoints.glob("model_*_steps.zip"):
-        try:
-            steps = int(zip_metadata(path).get("num_timesteps", -1))
-        except ValueError:
-            continue
-        if best is None or steps > best[0]:
-            best = (steps, path)
-    return best[1] if best else None
+        with contextlib.suppress(ValueError):  # unreadable: not a checkpoint to offer
+            found.append((int(zip_metadata(path).get("num_timesteps", -1)), path))
+    return max(found)[1] if found else None
 
 
 def _close_progress(progress: ProgressBarCallback | None) -> None:
@@ -408,30 +398,3 @@ def _close_progress(progress: ProgressBarCallback | None) -> None:
             bar.close()
         except Exception:
             pass
-
-
-def describe_result(result: TrainResult, n_agents: int) -> list[str]:
-    """The lines the CLI prints after training."""
-
-    def fmt(x: float | None, pct: bool = False) -> str:
-        if x is None or (isinstance(x, float) and math.isnan(x)):
-            return "n/a"
-        return f"{100 * x:.0f}%" if pct else f"{x:.1f}"
-
-    lines = [
-        f"model: {result.model_path} ({result.num_timesteps:,} timesteps, {result.train_seconds:.1f} s of training)",
-    ]
-    if result.final_eval is not None:
-        det, stoch = result.final_eval
-        who = "team" if n_agents > 1 else "forager"
-        line = (
-            f"final model: {who} success {fmt(det['success_rate'], True)} deterministic"
-            f", steps to food {fmt(det['steps_to_food'])}"
-        )
-        if not math.isnan(det.get("path_efficiency", math.nan)):
-            line += f", path efficiency {det['path_efficiency']:.3f}"
-        if stoch is not None:
-            line += f"; stochastic success {fmt(stoch['success_rate'], True)}"
-        lines.append(line)
-    lines.append(f"TensorBoard: tensorboard --logdir {Path(result.run_dir).parent}")
-    return lines
