@@ -259,6 +259,7 @@ BAD_SPACES = {
     "rejected_value": ("ppo:\n  n_worlds: {type: int, low: 0, high: 4}\n", "n_worlds"),
     "unknown_algo": ("ppo:\n  gamma: [0.9]\nsac:\n  tau: [0.01]\n", "sac"),
     "no_section": ("recurrent_ppo:\n  gamma: [0.9]\n", "ppo"),
+    "run_setting": ("ppo:\n  eval_freq: [100, 200]\n", "eval_freq is a run setting"),
     "unknown_key": ("ppo:\n  gamma: {type: float, lo: 0.9, high: 0.99}\n", "lo"),
     "not_yaml": ("ppo: [\n", "not valid YAML"),
 }

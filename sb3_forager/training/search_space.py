@@ -13,6 +13,7 @@ and a value of the wrong type.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping
@@ -144,7 +145,13 @@ def _read(source: str) -> dict[str, Any]:
 
 
 def _check_against_config(params: list[Param], base: TrainConfig, where: str) -> None:
+    fixed = {f.name for f in dataclasses.fields(TrainConfig)} - {"hyperparams", *TUNABLE_RUN_KEYS}
     for param in params:
+        if param.name in fixed:  # the config takes it, but as a run setting (the sweep sets several itself)
+            raise TuneError(
+                f"{where}: {param.name} is a run setting, not searched (searched: the algorithm's arguments, "
+                f"policy_kwargs.<key>, {', '.join(TUNABLE_RUN_KEYS)})"
+            )
         for value in param.probes():
             try:
                 trial_config(base, {param.name: value})
