@@ -5,7 +5,7 @@
     python scripts/tune.py --env coop --storage postgresql+psycopg://user:pw@db-host/sweeps   # on each host
     optuna-dashboard sqlite:///logs/tune_forager_ppo/study.db                                # watch it
 
-A thin shim over ``python -m sb3_forager tune`` (:mod:`sb3_forager.training.tune`; needs the
+A thin shim over ``python -m sb3_forager tune`` (:mod:`sb3_forager.training.sweep`; needs the
 ``tune`` extra: ``pip install 'sb3_forager[tune]'``); see ``--help``.
 """
 

@@ -2,8 +2,9 @@
 nothing; a tiny SQLite sweep end to end (run folders, ``trials.csv``, a ``best_hyperparameters.yml``
 that the training config accepts); pruning stops trials; Optuna's ``create_study`` race on a fresh
 PostgreSQL database, reproduced and handled; two workers started at the same moment on one fresh
-PostgreSQL database share one study. The PostgreSQL tests start a throwaway server on 127.0.0.1
-(``tests/postgres_server.py``) and are skipped only when the server binaries are absent."""
+PostgreSQL database share one study; the trial of a dead worker is run again. The PostgreSQL tests
+start a throwaway server on 127.0.0.1 (``tests/postgres_server.py``) and are skipped only when the
+server binaries are absent."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import postgres_server  # tests/postgres_server.py (tests/ is on sys.path, as fo
 import pytest
 import yaml
 
-from sb3_forager.training import resolve_config, tune
+from sb3_forager.training import resolve_config, search_space, sweep
+from sb3_forager.training import study as tune_study
 from sb3_forager.training.config import ALGOS, ENVS
 
 optuna = pytest.importorskip("optuna", reason="the tune extra is not installed: pip install 'sb3_forager[tune]'")
@@ -42,7 +44,7 @@ ppo:
     type: categorical
     choices: {tiny: [16], small: [32, 32]}
 """
-TINY_CONFIG = "forager:\n  n_envs: 2\n  n_steps: 32\n  batch_size: 64\n  n_epochs: 2\n"
+TINY_CONFIG = "forager:\n  n_worlds: 2\n  n_steps: 32\n  batch_size: 64\n  n_epochs: 2\n"
 TRIAL_TIMESTEPS = 768  # 12 rollouts of 64 timesteps; with --n-evaluations 2: one at ~384, then the final one
 
 
@@ -95,10 +97,12 @@ def _restore_logging():
     import logging
 
     log = logging.getLogger("sb3_forager")
-    handlers, level, verbosity = list(log.handlers), log.level, optuna.logging.get_verbosity()
+    handlers, level, propagate = list(log.handlers), log.level, log.propagate
+    verbosity = optuna.logging.get_verbosity()
     yield
     log.handlers[:] = handlers
     log.setLevel(level)
+    log.propagate = propagate
     optuna.logging.set_verbosity(verbosity)
 
 
@@ -137,7 +141,7 @@ def fresh_db(pg):
 
 # ---------------------------------------------------------------------- units
 def test_objective_puts_success_first_then_fewer_steps():
-    f = tune.objective_value
+    f = sweep.objective_value
     assert f({"success_rate": 1.0, "steps_to_food": 40.0}) > f({"success_rate": 1.0, "steps_to_food": 60.0})
     # one more success out of 1000 episodes beats any number of steps
     assert f({"success_rate": 0.501, "steps_to_food": 299.0}) > f({"success_rate": 0.5, "steps_to_food": 1.0})
@@ -149,7 +153,7 @@ def test_objective_puts_success_first_then_fewer_steps():
 @pytest.mark.parametrize("algo", ALGOS)
 @pytest.mark.parametrize("env", ENVS)
 def test_shipped_search_space_loads_for_every_env(env, algo):
-    space = tune.load_search_space(algo, env)
+    space = search_space.load_search_space(algo, env)
     assert space.params and len(set(space.names)) == len(space.names)
 
 
@@ -158,28 +162,60 @@ def test_sampled_values_reach_the_config(tmp_path):
     (tmp_path / "space.yml").write_text(
         "ppo:\n"
         "  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-3, log: true, schedule: linear}\n"
-        "  n_envs: [2, 4]\n"
+        "  n_worlds: [2, 4]\n"
         "  normalize: {type: categorical, choices: {none: false, obs: {norm_obs: true, norm_reward: false}}}\n"
         "  policy_kwargs.net_arch: {type: categorical, choices: {a: [8], b: [16, 16]}}\n"
         "  forager:\n"
-        "    n_envs: null\n"  # an env section drops an entry
+        "    n_worlds: null\n"  # an env section drops an entry
         "    gamma: [0.9]\n"
     )
-    space = tune.load_search_space("ppo", "forager", tmp_path / "space.yml")
+    space = search_space.load_search_space("ppo", "forager", tmp_path / "space.yml")
     assert space.names == ["learning_rate", "normalize", "policy_kwargs.net_arch", "gamma"]
     trial = optuna.trial.FixedTrial(
         {"learning_rate": 5e-4, "normalize": "obs", "policy_kwargs.net_arch": "b", "gamma": 0.9}
     )
     base = resolve_config("forager", "ppo")
-    cfg = tune.trial_config(base, space.sample(trial), n_timesteps=123)
+    cfg = search_space.trial_config(base, space.sample(trial), n_timesteps=123)
     assert cfg.hyperparams["learning_rate"] == "lin_0.0005" and cfg.hyperparams["gamma"] == 0.9
     assert cfg.normalize == {"norm_obs": True, "norm_reward": False}
     assert cfg.policy_kwargs["net_arch"] == [16, 16] and cfg.n_timesteps == 123
-    section = tune.best_section(cfg, base)
+    section = sweep.best_section(cfg, base)
     assert section["n_timesteps"] == base.n_timesteps and section["learning_rate"] == "lin_0.0005"
     # a trial longer than the full training: the best section keeps the budget its score was measured at
-    longer = tune.trial_config(base, space.sample(trial), n_timesteps=base.n_timesteps * 3)
-    assert tune.best_section(longer, base)["n_timesteps"] == base.n_timesteps * 3
+    longer = search_space.trial_config(base, space.sample(trial), n_timesteps=base.n_timesteps * 3)
+    assert sweep.best_section(longer, base)["n_timesteps"] == base.n_timesteps * 3
+
+
+def test_a_single_point_range_is_what_optuna_makes_of_it(tmp_path):
+    """low == high is a valid Optuna distribution (one value); the space passes it on as such."""
+    (tmp_path / "space.yml").write_text("ppo:\n  n_epochs: {type: int, low: 3, high: 3}\n")
+    space = search_space.load_search_space("ppo", "forager", tmp_path / "space.yml")
+    assert space.params[0].distribution == optuna.distributions.IntDistribution(3, 3)
+    study = optuna.create_study()
+    assert space.sample(study.ask()) == {"n_epochs": 3}
+
+
+def test_pruning_callback_reports_each_evaluation_and_stops_when_pruned():
+    """As train()'s callback_after_eval: the parent's deterministic summary -> trial.report(objective,
+    k); continue (True) while the pruner lets the trial go on, stop (False, pruned) when it does not."""
+    from types import SimpleNamespace
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.5))
+    trial = study.ask()
+    callback = sweep.PruningCallback(trial)
+    model = SimpleNamespace(num_timesteps=100, get_env=lambda: None, logger=None)
+    callback.init_callback(model)
+    callback.parent = SimpleNamespace(last_summary={"success_rate": 1.0, "steps_to_food": 40.0, "team_return": 1.0})
+    assert callback.on_step() is True and not callback.pruned
+    model.num_timesteps = 200
+    callback.parent.last_summary = {"success_rate": 0.0, "steps_to_food": float("nan"), "team_return": 0.0}
+    assert callback.on_step() is False and callback.pruned and callback.evaluations == 2
+    frozen = study.trials[0]
+    assert frozen.intermediate_values == {
+        1: pytest.approx(sweep.objective_value({"success_rate": 1.0, "steps_to_food": 40.0})),
+        2: pytest.approx(-0.001),
+    }
+    assert frozen.user_attrs["num_timesteps"] == 200 and frozen.user_attrs["steps_to_food"] is None
 
 
 def test_help_lists_every_flag():
@@ -199,6 +235,7 @@ def test_help_lists_every_flag():
         "--n-evaluations",
         "--search-space",
         "--config",
+        "--n-worlds",
         "optuna-dashboard",
     ):
         assert flag in text, flag
@@ -211,15 +248,18 @@ BAD_SPACES = {
     "unknown_name": ("ppo:\n  n_stepz: [16, 32]\n", "n_stepz"),
     "unknown_policy_kwarg": ("ppo:\n  policy_kwargs.net_width: [1, 2]\n", "net_width"),
     "unknown_in_env_section": ("ppo:\n  gamma: [0.9]\n  coop:\n    gamma_x: [0.9]\n", "gamma_x"),
-    "empty_range": ("ppo:\n  n_epochs: {type: int, low: 3, high: 3}\n", "empty range"),
-    "inverted_range": ("ppo:\n  learning_rate: {type: float, low: 1.0e-2, high: 1.0e-3}\n", "empty range"),
-    "empty_choices": ("ppo:\n  gamma: []\n", "empty choices"),
+    "inverted_range": ("ppo:\n  learning_rate: {type: float, low: 1.0e-2, high: 1.0e-3}\n", "`low <= high` must hold"),
+    "empty_choices": ("ppo:\n  gamma: []\n", "`choices` must contain one or more elements"),
+    "list_as_choice": ("ppo:\n  policy_kwargs.net_arch: [[16], [32, 32]]\n", "net_arch"),
+    "step_misfit": ("ppo:\n  n_epochs: {type: int, low: 3, high: 15, step: 5}\n", "not divisible"),
+    "bad_schedule": ("ppo:\n  gamma: {type: float, low: 0.9, high: 0.99, schedule: linear}\n", "gamma"),
     "wrong_type": ("ppo:\n  n_steps: {type: float, low: 16, high: 64}\n", "n_steps"),
     "bad_bound": ("ppo:\n  gamma: {type: float, low: low, high: 0.99}\n", "gamma"),
     "log_of_zero": ("ppo:\n  ent_coef: {type: float, low: 0.0, high: 0.1, log: true}\n", "ent_coef"),
-    "rejected_value": ("ppo:\n  n_envs: {type: int, low: 0, high: 4}\n", "n_envs"),
+    "rejected_value": ("ppo:\n  n_worlds: {type: int, low: 0, high: 4}\n", "n_worlds"),
     "unknown_algo": ("ppo:\n  gamma: [0.9]\nsac:\n  tau: [0.01]\n", "sac"),
     "no_section": ("recurrent_ppo:\n  gamma: [0.9]\n", "ppo"),
+    "run_setting": ("ppo:\n  eval_freq: [100, 200]\n", "eval_freq is a run setting"),
     "unknown_key": ("ppo:\n  gamma: {type: float, lo: 0.9, high: 0.99}\n", "lo"),
     "not_yaml": ("ppo: [\n", "not valid YAML"),
 }
@@ -263,6 +303,8 @@ def bad_flag_cases() -> dict[str, tuple[list[str], str]]:
         "n_evaluations": (["--n-evaluations", "0"], "--n-evaluations"),
         "study_name": (["--study-name", "a/b"], "--study-name"),
         "missing_config": (["--config", "nope.yml"], "nope.yml"),
+        "renamed_env": (["--env", "coop-random"], "'team'"),
+        "n_worlds": (["--n-worlds", "0"], "--n-worlds"),
     }
 
 
@@ -271,7 +313,10 @@ def test_bad_flags(case, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args, needle = bad_flag_cases()[case]
     cli = load_script_module()
-    code = cli.main(["--env", "forager", "--logdir", "out", *args])
+    try:
+        code = cli.main(["--env", "forager", "--logdir", "out", *args])
+    except SystemExit as exc:  # an argparse error (its type checks): the process exits with this code
+        code = exc.code
     err = capsys.readouterr().err
     assert code == 2
     lines = err.strip().splitlines()
@@ -292,7 +337,7 @@ def test_bad_input_exit_code_of_the_process(tmp_path):
 
 def test_without_optuna_the_cli_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tune, "optuna", None)
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna raises ImportError
     assert load_script_module().main(["--env", "forager"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tune.py: error: tuning needs Optuna, which is not installed: pip install 'sb3_forager[tune]'"]
@@ -338,7 +383,6 @@ def test_sqlite_sweep_end_to_end(tmp_path):
     assert all(r["state"] == "COMPLETE" and r["value"] for r in rows)
     for name in ("learning_rate", "n_epochs", "gamma", "policy_kwargs.net_arch"):
         assert all(r[f"params_{name}"] for r in rows), name
-    assert all(r["last_evaluation"] == "2" for r in rows)  # one periodic and the final evaluation reported
     # best_hyperparameters.yml: the best trial's values, as train_sb3.py --config takes them
     best = max(rows, key=lambda r: (float(r["value"]), -int(r["number"])))
     best_file = study_dir / "best_hyperparameters.yml"
@@ -347,7 +391,7 @@ def test_sqlite_sweep_end_to_end(tmp_path):
     assert cfg.hyperparams["n_epochs"] == int(best["params_n_epochs"])
     assert cfg.hyperparams["gamma"] == float(best["params_gamma"])
     assert cfg.policy_kwargs["net_arch"] == {"tiny": [16], "small": [32, 32]}[best["params_policy_kwargs.net_arch"]]
-    assert cfg.n_envs == 2 and cfg.hyperparams["n_steps"] == 32  # the base config's values are kept
+    assert cfg.n_worlds == 2 and cfg.hyperparams["n_steps"] == 32  # the base config's values are kept
     assert cfg.n_timesteps == 60000  # the full training's length, not the trial's
     assert list(yaml.safe_load(best_file.read_text())) == ["forager"]
     # the study: intermediate values at evaluations 1 and 2, the objective as the value
@@ -372,7 +416,7 @@ def test_pruning_stops_trials(tmp_path):
     assert len(lines) == 2 and all(" pruned at evaluation 1 " in line for line in lines), proc.stdout
     rows = read_csv(logdir / "p" / "trials.csv")
     assert [r["state"] for r in rows] == ["PRUNED", "PRUNED"]
-    assert all(int(r["num_timesteps"]) < TRIAL_TIMESTEPS for r in rows)
+    assert all(int(r["user_attrs_num_timesteps"]) < TRIAL_TIMESTEPS for r in rows)
     from stable_baselines3 import PPO
 
     model = PPO.load(logdir / "p" / "trial_0" / "model.zip", device="cpu")
@@ -384,12 +428,12 @@ def test_pruning_stops_trials(tmp_path):
 def test_median_pruner_prunes_a_poor_trial(tmp_path):
     """The default pruner (median) in a sweep whose objective is patched: a trial below the
     median of the finished ones is pruned at the evaluation where it falls behind."""
-    settings = tune.TuneSettings(
+    settings = sweep.TuneSettings(
         env="forager", algo="ppo", n_trials=3, logdir=tmp_path, study_name="m", progress_bar=False,
         pruner="median:n_startup_trials=1,n_warmup_steps=0", sampler="random", sampler_seed=0,
         search_space=tiny_files(tmp_path)[0],
     )  # fmt: skip
-    prepared = tune.prepare(settings)
+    prepared = sweep.prepare(settings)
     scores = {0: [0.9, 0.9, 0.9], 1: [0.95, 0.95, 0.95], 2: [0.5, 0.1, 0.1]}
 
     def fake_objective(trial):
@@ -400,10 +444,10 @@ def test_median_pruner_prunes_a_poor_trial(tmp_path):
         return scores[trial.number][-1]
 
     lines: list[str] = []
-    result = tune.run_sweep(prepared, printer=lines.append, objective=fake_objective)
+    result = sweep.run_sweep(prepared, printer=lines.append, objective=fake_objective)
     assert result.counts == {"COMPLETE": 2, "PRUNED": 1}
     assert lines[2].startswith("trial 2 pruned at evaluation 1")
-    assert result.best_number == 1
+    assert result.best.number == 1
 
 
 # ---------------------------------------------------------------------- several workers
@@ -435,13 +479,13 @@ OPEN_STUDY = BARRIER + textwrap.dedent(
     """
     import json
     import optuna
-    from sb3_forager.training import tune
+    from sb3_forager.training import study as tune_study
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    folder, storage, lock = sys.argv[1], sys.argv[2], sys.argv[3] == "lock"
-    spec = tune.parse_storage(storage, ".")
+    folder, storage = sys.argv[1], sys.argv[2]
+    spec = tune_study.parse_storage(storage, ".")
     barrier(folder)
     try:
-        study = tune.open_study(spec, "race", init_lock=lock)
+        study = tune_study.open_study(spec, "race")
         trial = study.ask()
         study.tell(trial, 1.0)
         print(json.dumps({"ok": True, "study_id": study._study_id, "trial": trial.number}))
@@ -454,7 +498,7 @@ OPEN_STUDY = BARRIER + textwrap.dedent(
 WORKER = BARRIER + textwrap.dedent(
     """
     import runpy
-    import sb3_forager.training.tune, sb3_forager.training.train
+    import sb3_forager.training.sweep, sb3_forager.training.train
     folder, script = sys.argv[1], sys.argv[2]
     barrier(folder)
     sys.argv = [script, *sys.argv[3:]]
@@ -512,22 +556,56 @@ def test_create_study_race_with_plain_optuna(pg, tmp_path):
     assert any("already exists" in e or "duplicate key" in e or "UniqueViolation" in e for e in failures), failures
 
 
-@pytest.mark.parametrize("kind", ["postgres-retry", "postgres-lock", "sqlite", "journal"])
+@pytest.mark.parametrize("kind", ["postgres", "sqlite", "journal"])
 def test_open_study_survives_the_race(kind, request, tmp_path):
-    """The fix: :func:`tune.open_study` in three processes at the same moment on a fresh storage;
-    all of them open the one study (PostgreSQL: by the retry alone, and with the advisory lock)."""
-    if kind.startswith("postgres"):
+    """The fix: :func:`study.open_study` in three processes at the same moment on a fresh storage;
+    all of them open the one study (PostgreSQL: by retrying the table creation)."""
+    if kind == "postgres":
         storage = request.getfixturevalue("fresh_db")
     elif kind == "sqlite":
         storage = f"sqlite:///{tmp_path / 'race.db'}"
     else:
         storage = f"journal:{tmp_path / 'race.log'}"
-    results = at_the_same_moment(
-        OPEN_STUDY, tmp_path / "barrier", storage, "lock" if kind == "postgres-lock" else "retry", n=3
-    )
+    results = at_the_same_moment(OPEN_STUDY, tmp_path / "barrier", storage, n=3)
     assert all(r["ok"] for r in results), results
     assert len({r["study_id"] for r in results}) == 1
     assert sorted(r["trial"] for r in results) == [0, 1, 2]
+
+
+DYING_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    import optuna
+    from sb3_forager.training import study as tune_study
+    tune_study.HEARTBEAT_INTERVAL, tune_study.HEARTBEAT_GRACE = 1, 1
+    study = tune_study.open_study(tune_study.parse_storage(sys.argv[1], "."), "dead")
+
+    def objective(trial):
+        trial.suggest_float("x", 0.0, 1.0)
+        os._exit(9)  # the worker dies in the middle of its trial (as under kill -9)
+
+    study.optimize(objective, n_trials=1)
+    """
+)
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_the_trial_of_a_dead_worker_is_failed_and_run_again(tmp_path, monkeypatch):
+    """RDB storages beat a heartbeat: a running trial whose worker died is failed after the grace
+    period by the next worker, which runs it again with the same parameters."""
+    storage = f"sqlite:///{tmp_path / 'dead.db'}"
+    proc = subprocess.run([sys.executable, "-c", DYING_WORKER, storage], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    monkeypatch.setattr(tune_study, "HEARTBEAT_INTERVAL", 1)
+    monkeypatch.setattr(tune_study, "HEARTBEAT_GRACE", 1)
+    study = tune_study.open_study(tune_study.parse_storage(storage, "."), "dead")
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    time.sleep(2.5)
+    study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=1)
+    dead, retried = study.trials
+    assert dead.state.name == "FAIL" and retried.state.name == "COMPLETE"
+    assert retried.params == dead.params
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retried) == 0
 
 
 def test_two_workers_share_one_postgres_study(fresh_db, tmp_path):
