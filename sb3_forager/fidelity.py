@@ -129,7 +129,7 @@ def _random_variants(group: str, variants: list[tuple[str, Any]], seed: int, epi
 
 def cases(groups: tuple[str, ...] = GROUPS, seed: int = 0, episodes: int = 3) -> Iterator[Case]:
     """The cases of ``groups``; ``episodes`` seeded random-action episodes per tutorial group."""
-    full = 600  # more than any episode: run to the end
+    full, n = 600, RANDOM_STEPS  # more than any episode: run to the end; shorter random episodes
     forager, forager_random, coop, team, stress = (MODELS[name].scenario for name in NAMES)
     for group in groups:
         if group in ("forager", "coop"):
@@ -150,18 +150,18 @@ def cases(groups: tuple[str, ...] = GROUPS, seed: int = 0, episodes: int = 3) ->
                 yield Case(group, "one waits until time runs out", sc, lambda: Steer([ROUTE, [(5.0, 90.0)]]), full)
         elif group == "forager-random":  # shorter episodes than the tutorial's (a scenario parameter too)
             yield from _random_variants(group, [
-                ("random starts", forager_random.replace(max_steps=RANDOM_STEPS)),
+                ("random starts", forager_random.replace(max_steps=n)),
                 ("random starts, random layout", forager_random.replace(obstacles="random", n_obstacles=8)),
-                ("fixed start, random layout", forager.replace(obstacles="random", n_obstacles=10, max_steps=RANDOM_STEPS)),
-                ("no obstacles, other food", forager_random.replace(obstacles=(), food=(30.0, 60.0), max_steps=RANDOM_STEPS)),
+                ("fixed start, random layout", forager.replace(obstacles="random", n_obstacles=10, max_steps=n)),
+                ("no obstacles, other food", forager_random.replace(obstacles=(), food=(30.0, 60.0), max_steps=n)),
             ], seed, episodes)  # fmt: skip
         elif group == "team":
             yield from _random_variants(group, [
-                ("pair from random starts", team.replace(max_steps=RANDOM_STEPS)),
+                ("pair from random starts", team.replace(max_steps=n)),
                 ("pair, random layout", team.replace(obstacles="random")),
-                ("trio, random layout", team.replace(n_foragers=3, obstacles="random", n_obstacles=9, max_steps=RANDOM_STEPS)),
-                ("trio, first teammate", team.replace(n_foragers=3, teammate="first", max_steps=RANDOM_STEPS)),
-                ("tutorial pair, random layout", coop.replace(obstacles="random", max_steps=RANDOM_STEPS)),
+                ("trio, random layout", team.replace(n_foragers=3, obstacles="random", n_obstacles=9, max_steps=n)),
+                ("trio, first teammate", team.replace(n_foragers=3, teammate="first", max_steps=n)),
+                ("tutorial pair, random layout", coop.replace(obstacles="random", max_steps=n)),
             ], seed, episodes)  # fmt: skip
         elif group == "stress":
             k = stress.n_foragers
@@ -170,7 +170,7 @@ def cases(groups: tuple[str, ...] = GROUPS, seed: int = 0, episodes: int = 3) ->
             yield Case(group, "all ten to the food", stress, lambda k=k: Steer([ROUTE] * k), full)
             half = [ROUTE] * (k // 2) + [[]] * (k - k // 2)
             yield Case(group, "half wait until time runs out", stress, lambda half=half: Steer(half), full)
-            sc = stress.replace(starts="random", max_steps=RANDOM_STEPS)
+            sc = stress.replace(starts="random", max_steps=n)
             yield Case(group, "from random starts, to the food", sc, lambda: greedy_policy(seed), full, seed)
         else:
             raise ValueError(f"unknown group {group!r}; the groups are {list(GROUPS)}")
@@ -199,7 +199,8 @@ class Report:
         lines = [f"embedded simulation vs {where}: largest difference per field", ""]
         lines += ["| group | steps | " + " | ".join(FIELDS) + " |", "|---|---:|" + "---:|" * len(FIELDS)]
         for group, d in self.diffs.items():
-            lines.append(f"| {group} | {self.steps.get(group, 0)} | " + " | ".join(f"{d[f]:.3g}" for f in FIELDS) + " |")
+            cells = [str(self.steps.get(group, 0))] + [f"{d[f]:.3g}" for f in FIELDS]
+            lines.append(f"| {group} | " + " | ".join(cells) + " |")
         lines.append("")
         largest = self.largest()
         if largest <= tolerance:

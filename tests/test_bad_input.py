@@ -1,6 +1,6 @@
 """Bad input gets one clear error that names what was wrong, and changes nothing.
 
-Actions outside the Box (spec, "Actions outside the Box"), non-finite or wrongly shaped are refused
+Actions outside the Box (docs/model.md, "Actions outside the Box"), non-finite or wrongly shaped are refused
 on every embedded adapter (Gymnasium env, VectorEnv, SB3 VecEnv, PettingZoo parallel and AEC, the
 SuperSuit training VecEnv), atomically: a refused batch steps no world. Bad scenarios, options,
 seeds and sizes are refused before anything changes. (The GAMA envs: tests/test_gama_failures.py.)

@@ -147,7 +147,7 @@ HAND_PICKED = [
     (15.0, 5.0),
     (5.0, 5.0),  # the 45° ray enters (25, 25) at its corner (20, 20)
     (10.0, 10.0),
-    (19.0, 25.0),  # reference values of the spec
+    (19.0, 25.0),  # docs/model.md, "Reference values"
     (50.0, 50.0),  # the 0° ray along the shared edge y = 50
     (50.0, float(np.nextafter(50.0, 0.0))),  # an ulp above that edge: misses it
     (50.0, float(np.nextafter(50.0, 100.0))),  # an ulp below: inside the squares, along the edge

@@ -166,8 +166,8 @@ def test_an_installed_package_stands_alone(tmp_path, gama):
     assert done.returncode == 0 and done.stdout.startswith(str(site)), done.stdout + done.stderr
     assert int(done.stdout.split()[1]) > 50  # every module, not an empty walk
     address = f"127.0.0.1:{gama.port}"
-    done = run("-m", "sb3_forager", "check-fidelity", "--gama-servers", address, "--groups", "forager", "--episodes", "0",
-               **where)  # fmt: skip
+    args = ("--gama-servers", address, "--groups", "forager", "--episodes", "0")
+    done = run("-m", "sb3_forager", "check-fidelity", *args, **where)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"vs the GAMA server at {address}" in done.stdout and "OK: every difference" in done.stdout
     assert set(table(done.stdout)) == {"forager"}

@@ -1,8 +1,8 @@
 """Tests of sb3_forager.sim.paths: shortest paths, free-path tests and the step lower bound.
 
 Independent references used here: shapely (union of the squares, visibility graph on its vertices,
-connected parts of the free space) and the forager physics re-implemented from the spec (scalar and
-vectorised), driven by a beam search over full-throttle headings.
+connected parts of the free space) and the forager physics re-implemented from docs/model.md,
+"Physics" (scalar and vectorised), driven by a beam search over full-throttle headings.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def _cut_convex_corners(poly: Polygon, leg: float) -> Polygon:
 
 
 def _random_layout(rng, n=6, lo=10.0, hi=90.0):
-    """The spec's random layout: centres uniform over [lo, hi]^2, none closer than 15 to the food."""
+    """docs/model.md's random layout ("Scenario family"): centres uniform over [lo, hi]^2, none closer
+    than 15 to the food."""
     out = []
     while len(out) < n:
         c = tuple(float(v) for v in rng.uniform(lo, hi, 2))
@@ -331,7 +332,7 @@ def test_shortcut_agrees_with_full_search_and_shapely(n, lo, hi, count):
         assert enclosed > 0  # the dense layouts do produce pockets
 
 
-# ---------------------------------------------------------------------- physics (from spec)
+# ---------------------------------------------------------------------- physics (docs/model.md)
 
 
 def _in_obstacle(x, y, lo, hi):
@@ -339,7 +340,7 @@ def _in_obstacle(x, y, lo, hi):
 
 
 def physics_step(state, action, centres=TUTORIAL):
-    """One step of the spec's physics for one forager: ``(x, y, vx, vy) -> (x, y, vx, vy)``."""
+    """One step of docs/model.md's physics for one forager: ``(x, y, vx, vy) -> (x, y, vx, vy)``."""
     c = np.asarray(centres, dtype=float).reshape(-1, 2)
     lo, hi = c - 5.0, c + 5.0
     x, y, vx, vy = state

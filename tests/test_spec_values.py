@@ -1,4 +1,5 @@
-"""The spec's reference values, computed by the package's core (not the test reference)."""
+"""The reference values of ``docs/model.md`` ("Reference values"), computed by the package's core
+(not the test reference)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import pytest
 
 from sb3_forager.sim import COOP, FORAGER, OBSTACLE_CENTRES, ForagerSim, sensor_readings
 
-# ../shared/spec/forager-models.md, "Reference values"
+# docs/model.md, "Reference values"
 OBS_AT_5_5 = [0.05, 0.05, 0.9001, 0.8536, 0.8536, 1.0, 0.8536, 1.0, 0.2357, 0.1667, 0.2357, 0.1667, 0.2357]
 SENSORS_AT_19_25 = [0.2, 0.1414, 1.0, 0.8957, 0.6333, 0.8957, 0.8333, 0.1414]
 SENSORS_AT_50_50 = [0.5, 1.0, 1.0, 1.0, 1.0, 0.9428, 1.0, 1.0]
-# ../shared/research/forager_tutorial.md §3.4, initial coop observations
+# docs/model.md, "Reference values": the pair's first observations
 COOP_F0 = [0.15, 0.05, 0.8516, 0.8322, 0.8737, 1.0, 0.8536, 1.0, 0.7071, 0.5, 0.2357, 0.1667, 0.2357, 0.05, 0.15]
 COOP_F1 = [0.05, 0.15, 0.8516, 0.8737, 0.8322, 1.0, 0.7071, 1.0, 0.2357, 0.1667, 0.2357, 0.5, 0.7071, 0.15, 0.05]
 
