@@ -4,17 +4,7 @@ Identical action sequences run through an embedded env and a GAMA env of the sam
 scenario, both reset with the same seed (so random starts and layouts are drawn alike), and the
 :class:`Report` keeps the largest difference per field (observation, reward, terminated,
 truncated) for each group of cases. A group is a model of :mod:`sb3_forager.models`, its cases the
-model's preset and variants of it:
-
-* ``forager``: the tutorial's single forager: seeded random actions, the Box's corners, pushes
-  into each wall and corner, drives into every obstacle, a controller reaching the food;
-* ``forager-random``: the same GAML model from random starts, in random layouts, and with another
-  food and no obstacles (the scenario sent as experiment parameters);
-* ``coop``: the tutorial pair: the same sequences, one forager at the food first, the other later,
-  both together, and one that never comes;
-* ``team``: pairs and trios from random starts, in random layouts, with either teammate rule;
-* ``stress``: the ten foragers of the tutorial's stress test: random actions, all ten to the food,
-  half of them waiting, and from random starts.
+model's preset and variants of it (:data:`CASES` says which).
 
 The envs are made through the package's public constructors (the Gymnasium ids and the PettingZoo
 modules of the model table); the command line is :mod:`sb3_forager.cli.check_fidelity`.
@@ -44,6 +34,17 @@ ROUTE = [(50.0, 10.0), (90.0, 30.0), (95.0, 95.0)]
 #: the bottom-left corner, along the bottom
 WALLS = [(20, (-1, 0)), (20, (0, -1)), (45, (1, 0)), (10, (0, -1)), (10, (1, -1)),
          (60, (-1, 0)), (45, (0, 1)), (10, (-1, 1)), (30, (1, 0))]  # fmt: skip
+
+#: what each group's cases do, for the command line's help
+CASES: dict[str, str] = {
+    "forager": "the tutorial's single forager from (5, 5): random actions, the Box's corners, walls and corners, "
+    "into every obstacle, to the food",
+    "forager-random": "the same GAML model from random starts, in random layouts, another food and no obstacles "
+    "(the scenario sent as experiment parameters)",
+    "coop": "the tutorial pair: as forager, plus one forager first at the food, both together, one that never comes",
+    "team": "pairs and trios from random starts, in random layouts, both teammate rules",
+    "stress": "the stress test's ten foragers: random actions, all to the food, half waiting, from random starts",
+}
 
 Policy = Callable[[np.ndarray, int], np.ndarray]  # (positions (K, 2), step) -> actions (K, 2)
 

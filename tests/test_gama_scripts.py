@@ -63,7 +63,7 @@ def test_check_fidelity_cases_cover_every_model_and_scenario_family():
     for case in fidelity.cases(episodes=1):
         by_group.setdefault(case.group, []).append(case)
         assert case.scenario.rules == case.model.rules and case.model.name == case.group
-    assert list(by_group) == list(fidelity.GROUPS) == list(MODELS)
+    assert list(by_group) == list(fidelity.GROUPS) == list(MODELS) == list(fidelity.CASES)  # CASES: for --help
     rand = by_group["forager-random"]
     assert any(c.scenario.random_starts and not c.scenario.random_obstacles for c in rand)
     assert any(c.scenario.random_obstacles and c.scenario.random_starts for c in rand)

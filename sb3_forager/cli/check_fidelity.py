@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 
 from .. import fidelity
 from ..common import checks
@@ -24,19 +25,12 @@ from .common import setup_logging
 
 PROG = "check_fidelity.py"
 EPILOG = """\
-groups of cases, one per model (every reset seeded: random starts and layouts are drawn alike on both backends):
-  forager         forager_gym.gaml from (5, 5): random actions, the Box's corners, walls and corners,
-                  into every obstacle, to the food
-  forager-random  forager_gym.gaml from random starts, in random layouts, another food and no obstacles
-  coop            forager_petz.gaml, the tutorial pair: as forager, plus one forager first at the food,
-                  both together, one that never comes
-  team            forager_petz.gaml with pairs and trios from random starts, random layouts, both teammate rules
-  stress          forager_petz_stress.gaml, the ten foragers: random actions, all to the food, half waiting,
-                  from random starts
-
 exit codes: 0 every difference within --tolerance, 1 a difference above it (printed with where it
 happened) or a GAMA failure during the check, 2 bad arguments or no GAMA server to check.
-"""
+
+groups of cases, one per model (every reset seeded: random starts and layouts are drawn alike on both backends):
+""" + "".join(textwrap.fill(text, 100, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18) + "\n"
+              for name, text in fidelity.CASES.items())  # fmt: skip
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
