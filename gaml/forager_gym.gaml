@@ -15,7 +15,8 @@
  *     reset:        reload; seed <- x;  GymAgent[0].state, GymAgent[0].info
  *     step:         GymAgent[0].next_action <- [ax, ay];  one synchronous step;  GymAgent[0].data
  *   The same action sequence gives the same observations, rewards and flags as the
- *   package's embedded (pure numpy) simulation, up to float rounding.
+ *   package's embedded simulation (numba-compiled kernels, sb3_forager/sim/kernels.py), up to
+ *   float rounding.
  *
  *   Running it:
  *     1. start a GAMA headless server:   gama-headless.sh -socket 1001   (gama-headless.bat on Windows)
@@ -23,7 +24,7 @@
  *        (the server opens the file, not the Python process), experiment "gym_env",
  *        host localhost (or the server's address) and port 1001.
  *
- *   Start position (decision of the sb3_forager spec, differs from the tutorial text):
+ *   Start position (docs/model.md, "Decisions"; differs from the tutorial text):
  *   the tutorial writes `create forager number: 1 { location <- {5.0, 5.0}; }`. GAMA runs the
  *   species `init` BEFORE that create body, and a location never set is drawn at random on
  *   first access, so the tutorial's first observation and its `previous_distance` are
@@ -32,7 +33,7 @@
  *   (or at the start given by starts_json, below), exactly like the embedded env. Nothing else
  *   in the model is random.
  *
- *   Scenario parameters (the sb3_forager spec, "Scenario family"). Experiment parameters of gym_env,
+ *   Scenario parameters (docs/model.md, "Scenario family"). Experiment parameters of gym_env,
  *   each declared `parameter "<name>" var: <name>;` (title = global name, so the server finds it by
  *   either), with the default held by the global. The global `init` reads them, so they take effect at
  *   `load` and at every `reload` (GAMA sets parameter values on the simulation before its init runs).
@@ -154,7 +155,7 @@ global {
 		}
 	}
 
-	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (the spec's validity rule).
+	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (docs/model.md, "Scenario family").
 	action check_starts {
 		loop p over: start_points {
 			if (p.x < 1.0 or p.x > world_size - 1.0 or p.y < 1.0 or p.y > world_size - 1.0) {

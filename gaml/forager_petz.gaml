@@ -18,7 +18,8 @@
  *     step:         PetzAgent[0].actions <- from_json('{"forager_0":[ax,ay],"forager_1":[ax,ay]}');
  *                   one synchronous step;  PetzAgent[0].data
  *   The same action sequence gives the same observations, rewards and flags as the
- *   package's embedded (pure numpy) simulation, up to float rounding.
+ *   package's embedded simulation (numba-compiled kernels, sb3_forager/sim/kernels.py), up to
+ *   float rounding.
  *
  *   Running it:
  *     1. start a GAMA headless server:   gama-headless.sh -socket 1001   (gama-headless.bat on Windows)
@@ -26,15 +27,15 @@
  *        (the server opens the file, not the Python process), experiment "petz_env",
  *        host localhost (or the server's address) and port 1001.
  *
- *   Semantics (the sb3_forager spec): per cycle `current_step += 1` first, then forager_0,
- *   forager_1, ... in index order each move, observe and compute their reward, sequentially (so
- *   with the pair forager_0 sees forager_1's position before it moves, forager_1 sees forager_0's
- *   new one). A forager at the food is frozen. Rewards, first match wins: all at food +100
- *   (terminated) > this one at food +0.5 > time limit -1 (truncated) > distance shaping (-1 more
- *   if bumped). When all foragers are at the food or the time limit is reached,
+ *   Semantics (docs/model.md, "Cooperative foragers"): per cycle `current_step += 1` first, then
+ *   forager_0, forager_1, ... in index order each move, observe and compute their reward,
+ *   sequentially (so with the pair forager_0 sees forager_1's position before it moves, forager_1
+ *   sees forager_0's new one). A forager at the food is frozen. Rewards, first match wins: all at
+ *   food +100 (terminated) > this one at food +0.5 > time limit -1 (truncated) > distance shaping
+ *   (-1 more if bumped). When all foragers are at the food or the time limit is reached,
  *   `PetzAgent[0].agents <- []`. Nothing is random.
  *
- *   Scenario parameters (the sb3_forager spec, "Scenario family"). Experiment parameters of
+ *   Scenario parameters (docs/model.md, "Scenario family"). Experiment parameters of
  *   petz_env, each declared `parameter "<name>" var: <name>;` (title = global name, so the server
  *   finds it by either), with the default held by the global. The global `init` reads them, so they
  *   take effect at `load` and at every `reload` (GAMA sets parameter values on the simulation before
@@ -193,7 +194,7 @@ global {
 		}
 	}
 
-	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (the spec's validity rule).
+	// Every start in [1, 99] x [1, 99] and not inside or on an obstacle (docs/model.md, "Scenario family").
 	action check_starts {
 		loop p over: start_points {
 			if (p.x < 1.0 or p.x > world_size - 1.0 or p.y < 1.0 or p.y > world_size - 1.0) {

@@ -5,17 +5,17 @@ the tutorial's models, one forager at a time, with ``math`` for arithmetic and `
 geometry.  It does NOT import ``sb3_forager``: it exists so that the fast batched core of the
 package can be compared against an independent port.
 
-Sources mirrored (see ``../shared/spec/forager-models.md``, which is normative, and
-``../shared/research/forager_tutorial.md`` sections 2, 3 and 6):
+Sources mirrored (see ``docs/model.md``, which defines the models, and its sections "Single
+forager", "Cooperative foragers" and "GAML semantics reproduced"):
 
 * ``forager_petz.gaml`` (model ``SmartForagerPetz``, experiment ``petz_env``), printed in full on
   tutorial steps 12/13  ->  :class:`ReferenceCoop`;
 * ``forager_gym.gaml`` (model ``SmartForagerGym``, experiment ``gym_env``), step 9, which has the
-  same physics and sensors  ->  :class:`ReferenceSingle`, with the spec decision that the start
-  location (5, 5) is set *before* the species ``init`` (so the first observation and
-  ``previous_distance`` are measured at (5, 5)).
+  same physics and sensors  ->  :class:`ReferenceSingle`, with the decision (``docs/model.md``,
+  "Decisions") that the start location (5, 5) is set *before* the species ``init`` (so the first
+  observation and ``previous_distance`` are measured at (5, 5)).
 
-GAML operator semantics used (GAMA Java source, research note section 6):
+GAML operator semantics used (GAMA Java source; ``docs/model.md``, "GAML semantics reproduced"):
 
 * ``cos``/``sin`` of a float: ``Math.cos(deg * toRad)``, degrees, no rounding or int cast;
 * ``a towards b``: ``checkHeading(atan2(b.y - a.y, b.x - a.x) * 180 / pi)``, i.e. degrees in
@@ -27,7 +27,7 @@ GAML operator semantics used (GAMA Java source, research note section 6):
 * ``location`` of a geometry: arithmetic mean of its vertices (a ring's repeated closing vertex
   excluded); for a multi-part geometry the mean of its convex hull's vertices.
 
-Scenario family (spec section "Scenario family"): the tutorial constants below are the defaults.
+Scenario family (``docs/model.md``, "Scenario family"): the tutorial constants below are the defaults.
 Both reference classes also take a world of their own, used everywhere the GAML reads the global:
 
 * ``obstacles``: any list of square centres (``obstacles << square(10) at_location {cx, cy};``
@@ -36,7 +36,7 @@ Both reference classes also take a world of their own, used everywhere the GAML 
 * ``max_steps``: any ``max_steps``;
 * team model: any number N of foragers ``forager_0 .. forager_{N-1}`` (one start each) and the
   teammate slot rule ``"first"`` (the tutorial pair's ``first_with``) or ``"nearest"`` (step 16's
-  ``closest_to``, ties to the lowest index by spec decision);
+  ``closest_to``, ties to the lowest index, ``docs/model.md``, "Decisions");
 * :data:`STRESS_STARTS` / :data:`STRESS_MAX_STEPS` / :class:`ReferenceStress`: the step-16 stress
   model ``forager_petz_stress.gaml`` (10 foragers, 500 steps, nearest teammate).
 
@@ -416,7 +416,7 @@ def move_forager(f: ForagerState, ax: float, ay: float, obstacles: Sequence[Base
 
 
 def _as_max_steps(value) -> int:
-    """``int max_steps``: an int >= 1 (spec, scenario family); ``ValueError`` otherwise."""
+    """``int max_steps``: an int >= 1 (``docs/model.md``, "Scenario family"); ``ValueError`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"max_steps: expected an int >= 1, got {value!r}")
     return int(value)
@@ -525,7 +525,7 @@ class ReferenceSingle:
 
         ``current_step <- 0``; the ``GymAgent`` is created with ``state`` 13 zeros, ``reward`` 0,
         both flags false; ``create forager`` with the location (5, 5) set *before* the species
-        init (spec decision), whose ``init`` does
+        init (``docs/model.md``, "Decisions"), whose ``init`` does
         ``previous_distance <- location distance_to food_location; do compute_observation();``.
         Returns ``GymAgent[0].state``.
         """
@@ -611,7 +611,7 @@ class ReferenceSingle:
 
 COOP_STARTS = ((15.0, 5.0), (5.0, 15.0))  # create forager ... location: {15,5} / {5,15}
 
-# The teammate-slot rules of compute_observation (spec, scenario family).
+# The teammate-slot rules of compute_observation (docs/model.md, "Scenario family").
 TEAMMATE_RULES = ("first", "nearest")
 
 
@@ -632,7 +632,7 @@ def teammate_nearest(foragers: Sequence[ForagerState], me: ForagerState) -> Fora
     agent instead of the first one" (GAMA ``closest_to`` over the other foragers).
 
     Distance: ``location distance_to each.location`` (Euclidean, ``sqrt(dx*dx + dy*dy)``) between
-    the current locations, read when ``me`` observes. Ties: the lowest index (spec decision, since
+    the current locations, read when ``me`` observes. Ties: the lowest index (``docs/model.md``, "Decisions", since
     GAMA's ``closest_to`` does not document its tie-breaking), i.e. an explicit loop in index order
     that only replaces the candidate on a strictly smaller distance. ``nil`` when there is no other
     forager.

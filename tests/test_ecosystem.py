@@ -67,7 +67,8 @@ def test_console_scripts_are_installed() -> None:
 
 
 def test_scripts_are_thin_shims() -> None:
-    for script in ("train_sb3.py", "evaluate.py", "tune.py", "check_fidelity.py", "bench_env.py", "bench_train.py"):
+    for script in ("train_sb3.py", "evaluate.py", "tune.py", "check_fidelity.py", "bench_env.py", "bench_train.py",
+                   "bench_gama.py"):  # check_fidelity and bench_gama: --standin from tests/standin_launcher.py
         text = (ROOT / "scripts" / script).read_text()
         code = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", '"""'))]
         assert "from sb3_forager." in text and len(text.splitlines()) < 25, script

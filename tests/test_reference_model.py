@@ -1,7 +1,7 @@
-"""Checks of the plain-Python reference port (tests/reference_model.py) against the spec.
+"""Checks of the plain-Python reference port (tests/reference_model.py) against docs/model.md.
 
-Reference values come from ../shared/spec/forager-models.md (printed with 4 decimals, hence the
-1e-4 tolerance) and from the research note's section 3.4. Every physics or reward fact below is
+Reference values come from docs/model.md, "Reference values" (printed with 4 decimals, hence the
+1e-4 tolerance), the pair's first observations included. Every physics or reward fact below is
 derived by hand in the comments, and the expected numbers are recomputed here from those
 derivations, not taken from the model under test.
 """
@@ -809,7 +809,7 @@ def test_stress_reference_first_observation_of_each_forager():
         assert env.teammates[aid] == f"forager_{j}", aid
         sx, sy = ref.STRESS_STARTS[j]
         assert_slot(obs, aid, sx, sy)
-    # first 13 values: spec / research-note values where they exist
+    # first 13 values: docs/model.md's "Reference values" where they exist
     assert_close_list(obs["forager_0"][:13], OBS_5_5)
     assert_close_list(obs["forager_1"][:13], COOP_F0[:13])
     assert_close_list(obs["forager_2"][:13], COOP_F1[:13])
