@@ -3,7 +3,7 @@
 against the targets (a benchmark, not a test).
 
     python scripts/bench_train.py                                   # every target, seed 0
-    python scripts/bench_train.py --targets coop-random --seeds 0 1 2
+    python scripts/bench_train.py --targets team --seeds 0 1 2
     python scripts/bench_train.py --targets coop --compare ../older-checkout
 
 A thin shim over ``python -m sb3_forager bench train`` (:mod:`sb3_forager.benchmarks.train`).

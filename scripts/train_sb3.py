@@ -2,7 +2,7 @@
 """Train a Stable-Baselines3 policy on the ForagerRL envs and write logs/<run>/.
 
     python scripts/train_sb3.py                      # the cooperative pair, PPO, embedded simulation
-    python scripts/train_sb3.py --env coop-random    # pairs from random starts and layouts
+    python scripts/train_sb3.py --env team    # pairs from random starts and layouts
     tensorboard --logdir logs                        # watch the curves
 
 A thin shim over ``python -m sb3_forager train`` (:mod:`sb3_forager.cli.train`); see ``--help``.

@@ -43,7 +43,7 @@ def test_the_commands_really_run(tmp_path: Path) -> None:
     """A tiny training through ``python -m sb3_forager train`` and its evaluation through ``evaluate``."""
     logdir = tmp_path / "logs"
     train = run(
-        sys.executable, "-m", "sb3_forager", "train", "--env", "forager", "--timesteps", "256", "--n-envs", "2",
+        sys.executable, "-m", "sb3_forager", "train", "--env", "forager", "--timesteps", "256", "--n-worlds", "2",
         "--eval-freq", "0", "--checkpoint-freq", "0", "--no-progress-bar", "--logdir", str(logdir), "--run-name", "m",
         "--hyperparams", "n_steps=64", "batch_size=64", "n_epochs=1", cwd=tmp_path,
     )  # fmt: skip

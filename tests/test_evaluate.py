@@ -19,7 +19,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from sb3_forager.cli import evaluate as cli
 from sb3_forager.envs import ForagerVecEnv, make_forager_vec_env
-from sb3_forager.sim import FORAGER, FORAGER_RANDOM, STRESS, Episode, ForagerSim, Scenario
+from sb3_forager.sim import FOOD, FORAGER, FORAGER_RANDOM, OBSTACLE_CENTRES, PAIR_STARTS, STRESS, Episode, ForagerSim, Scenario
 from sb3_forager.sim.paths import min_steps_lower_bound
 from sb3_forager.training import record_replay, resolve_config, train
 from sb3_forager.training.evaluation import GreedyPolicy, RandomPolicy, evaluate_team, save_gif, wilson_interval
@@ -201,7 +201,7 @@ def test_recurrent_best_model_and_bare_zip(trained, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["{missing}"], "is neither a model zip nor a run folder"),
+        (["{missing}"], "missing.zip does not exist"),
         (["{empty}", "--episodes", "1"], "does not exist"),
         (["{coop}", "--env", "forager"], "the policy takes 15 observations but --env forager gives 13"),
         (["{coop}", "--gif", "/proc/nope/replay.gif"], "--gif /proc/nope/replay.gif"),
@@ -286,9 +286,9 @@ def test_path_efficiency_counts_only_foragers_with_a_known_bound():
     assert np.isnan(unknown.summary()["path_efficiency"])
 
 
-def test_evaluate_team_on_the_supersuit_vec_env_reports_no_negative_efficiency():
-    """The SuperSuit VecEnv's infos carry no ``start``, so no forager has a bound: the efficiency
-    is unknown (nan), not the -0.02 that averaging the -1 bounds in gave."""
+def test_evaluate_team_on_the_supersuit_vec_env_reports_its_path_efficiency():
+    """The SuperSuit VecEnv's terminal infos carry each forager's ``start`` (they did not: its -1
+    bounds averaged in gave an efficiency of -0.02), so every forager has its bound."""
     from sb3_forager.training.supersuit_vec import make_team_supersuit_vec_env
 
     venv = VecMonitor(make_team_supersuit_vec_env(2))
@@ -296,5 +296,6 @@ def test_evaluate_team_on_the_supersuit_vec_env_reports_no_negative_efficiency()
         batch = evaluate_team(Steer(), venv, 4, 2)
     finally:
         venv.close()
-    assert batch.success.all() and (batch.lower_bounds == -1).all()
-    assert np.isnan(batch.summary()["path_efficiency"])
+    bounds = [min_steps_lower_bound(s, FOOD, OBSTACLE_CENTRES) for s in PAIR_STARTS]
+    assert batch.success.all() and (batch.lower_bounds == bounds).all()
+    assert 0.0 < batch.summary()["path_efficiency"] <= 1.0

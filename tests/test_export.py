@@ -30,7 +30,7 @@ from sb3_forager.training.export import (  # noqa: E402
     load_onnx_policy,
 )
 
-TEAM = "team" if "team" in ENVS else "coop-random"  # the team env's name after / before issue 14
+TEAM = "team"
 PRESET = {"forager": "forager", "coop": "coop", TEAM: "team"}
 KEYS = [(env, norm) for env in PRESET for norm in (False, True)]
 N_OBS = 10_000

@@ -111,7 +111,7 @@ def test_check_fidelity_script_refuses_a_bad_argument():
         (["--gama-servers", "h:1", "--gama-port", "1001"], "give --gama-servers or --gama-port, not both"),
         (["--tolerance", "nan"], "argument --tolerance: a finite number expected"),
         (["--gama-timeout", "0"], "argument --gama-timeout: must be > 0, got 0"),
-        (["--seed", "-3"], "argument --seed: must be in [0, 4294967295], got -3"),
+        (["--seed", "-3"], "argument --seed: must be in [0, 2**32), got -3"),
         (["--groups", "single"], "argument --groups: invalid choice: 'single'"),
         (["--standin"], "unrecognized arguments: --standin"),  # the package has no stand-in: scripts/ do
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),

@@ -444,17 +444,17 @@ def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint_and_resume_kee
 
 
 def test_gama_flags_reach_the_backend(tmp_path, monkeypatch, capsys):
-    import types
-
-    from sb3_forager.envs import make_forager_vec_env
+    import sb3_forager.make
+    import sb3_forager.training.train
+    from sb3_forager.envs import ForagerVecEnv
 
     calls = []
 
-    def fake(env, n_envs=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0, scenario=None):
-        calls.append((env, n_envs, list(servers), timeout))
-        return make_forager_vec_env(n_envs, env, scenario=scenario)
+    def fake(env, n_worlds=1, servers=("127.0.0.1:1001",), gaml_path=None, timeout=30.0, scenario=None):
+        calls.append((env, n_worlds, list(servers), timeout))
+        return ForagerVecEnv(n_worlds, scenario)  # the embedded worlds of the scenarios it was given
 
-    monkeypatch.setitem(sys.modules, "sb3_forager.gama", types.SimpleNamespace(make_gama_vec_env=fake))
+    monkeypatch.setattr(sb3_forager.make, "make_gama_vec_env", fake)
     monkeypatch.setattr(sys.modules["sb3_forager.training.train"], "probe_backend", lambda cfg: None)
     cli = load_script_module()
     args = [

@@ -40,7 +40,7 @@ def bench_ours(servers: list[Server], n: int, steps: int, seed: int, gaml: str |
     """Env steps/s of this package's backend with ``n`` experiments (``steps`` env steps in all)."""
     import gymnasium as gym
 
-    from ..gama import make_gama_vec_env
+    from ..make import make_gama_vec_env
 
     rng = np.random.default_rng(seed)
     if n == 1:

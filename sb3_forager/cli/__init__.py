@@ -10,5 +10,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("sb3_forager.cli.evaluate", "evaluate a saved policy on a scenario, beside baselines"),
     "tune": ("sb3_forager.cli.tune", "Optuna hyperparameter sweep (one machine or many)"),
     "check-fidelity": ("sb3_forager.cli.check_fidelity", "compare a GAMA server's models with the embedded simulation"),
+    "export": ("sb3_forager.cli.export", "export a trained PPO policy to ONNX (for GAMA's ONNX plugin)"),
     "bench": ("sb3_forager.cli.bench", "speed benchmarks (env, gama, train)"),
 }

@@ -56,7 +56,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL", help="a model zip or a run folder (logs/<run>)")
+    p.add_argument("model", metavar="MODEL", nargs="?", help="a model zip or a run folder (logs/<run>)")
+    p.add_argument(
+        "--onnx", metavar="POLICY.onnx", default=None,
+        help="evaluate a policy exported by `python -m sb3_forager export` instead of MODEL (deterministic)",
+    )  # fmt: skip
     p.add_argument("--best", action="store_true", help="with a run folder: use best_model.zip instead of model.zip")
     p.add_argument(
         "--env", type=env_arg(EVAL_ENVS), default="auto", metavar="{" + ",".join(EVAL_ENVS) + "}",
@@ -174,7 +178,7 @@ def _main(args: argparse.Namespace, prog: str) -> int:
     from ..training import ConfigError, TrainConfig
     from ..training.config import load_yaml
     from ..training.envs import BackendUnavailableError
-    from ..training.train import probe_backend
+    from ..training.envs import probe_backend
     from ..training.evaluation import (
         GreedyPolicy,
         RandomPolicy,
@@ -191,35 +195,51 @@ def _main(args: argparse.Namespace, prog: str) -> int:
         for flag, path in (("--gif", args.gif), ("--png", args.png)):
             if path:
                 _check_writable(path, flag)
-        target = Path(args.model)
-        if target.is_dir():
-            paths = RunPaths(target)
-            zip_path = paths.best_model if args.best else paths.model
-        elif target.is_file():
-            zip_path = target
-            parent = target.parent
-            paths = RunPaths(parent.parent if parent.name == "checkpoints" else parent)
+        if (args.model is None) == (args.onnx is None):
+            return fail(prog, "give a MODEL (a zip or a run folder) or --onnx POLICY.onnx, one of them")
+        if args.onnx is not None:
+            from ..training.export import load_onnx_policy
+
+            if not Path(args.onnx).is_file():
+                return fail(prog, f"{args.onnx} does not exist")
+            model = load_onnx_policy(args.onnx)
+            zip_path, saved, vn_path, algo = Path(args.onnx), None, None, "ppo"
+            env = args.env if args.env != "auto" else model.metadata.get("env")
+            if env not in NAMES:
+                return fail(prog, f"cannot tell the env of {args.onnx}; give --env")
+            scenario = eval_scenario(args, env)
         else:
-            return fail(prog, f"{target} is neither a model zip nor a run folder")
-        if not zip_path.is_file():
-            return fail(prog, f"{zip_path} does not exist")
-        check_model_zip(zip_path)
-        saved = TrainConfig.from_dict(load_yaml(paths.config)) if paths.config.is_file() else None
-        vn_path = paths.vecnormalize_for(zip_path)
-        if saved is not None and saved.normalize and not vn_path.is_file():
-            return fail(
-                prog,
-                f"the run was trained with normalize: {saved.normalize} but {vn_path} is missing: the policy "
-                "cannot be evaluated without its normalisation statistics",
-            )
-        algo = detect_algo(zip_path)
-        env = args.env
-        if env == "auto":
-            env = saved.env if saved is not None else detect_env(zip_path)
-            if env is None:
-                return fail(prog, f"cannot tell the env of {zip_path}; give --env")
-        scenario = eval_scenario(args, env)
-        model = load_model(zip_path, algo=algo, device=args.device)
+            target = Path(args.model)
+            if target.is_dir():
+                paths = RunPaths(target)
+                zip_path = paths.best_model if args.best else paths.model
+            elif target.is_file():
+                zip_path = target
+                parent = target.parent
+                paths = RunPaths(parent.parent if parent.name == "checkpoints" else parent)
+            elif not target.exists():
+                return fail(prog, f"{target} does not exist")
+            else:
+                return fail(prog, f"{target} is neither a model zip nor a run folder")
+            if not zip_path.is_file():
+                return fail(prog, f"{zip_path} does not exist")
+            check_model_zip(zip_path)
+            saved = TrainConfig.from_dict(load_yaml(paths.config)) if paths.config.is_file() else None
+            vn_path = paths.vecnormalize_for(zip_path)
+            if saved is not None and saved.normalize and not vn_path.is_file():
+                return fail(
+                    prog,
+                    f"the run was trained with normalize: {saved.normalize} but {vn_path} is missing: the policy "
+                    "cannot be evaluated without its normalisation statistics",
+                )
+            algo = detect_algo(zip_path)
+            env = args.env
+            if env == "auto":
+                env = saved.env if saved is not None else detect_env(zip_path)
+                if env is None:
+                    return fail(prog, f"cannot tell the env of {zip_path}; give --env")
+            scenario = eval_scenario(args, env)
+            model = load_model(zip_path, algo=algo, device=args.device)
         if model.observation_space.shape != (scenario.obs_dim,):
             return fail(
                 prog,
@@ -254,6 +274,8 @@ def _main(args: argparse.Namespace, prog: str) -> int:
     rows: list[tuple[str, dict[str, float]]] = []
     try:
         modes = ("deterministic", "stochastic") if args.mode == "both" else (args.mode,)
+        if args.onnx is not None:
+            modes = ("deterministic",)  # the exported graph is the deterministic action
         import torch
 
         players: list[tuple[str, Any, bool]] = [(f"policy ({m})", model, m == "deterministic") for m in modes]
@@ -284,7 +306,7 @@ def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -
     from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
     if cfg.backend == "gama":
-        from ..gama import make_gama_vec_env
+        from ..make import make_gama_vec_env
 
         # the model that runs env's GAML file (the scenario is sent as experiment parameters)
         gama_env = next(m.name for m in MODELS.values() if m.gaml_file == MODELS[env].gaml_file)

@@ -280,19 +280,6 @@ class TrainConfig:
         """Whether the training envs go through SuperSuit (teams on the embedded backend)."""
         return self.is_team and self.backend == "embedded" and self.vec_env == "supersuit" and not self.scenario_mix
 
-    # ------------------------------------------------------------------ transitional
-    # training/envs.py on this branch predates the backend protocol and reads these two; delete
-    # them (and parse_server below) once it reads cfg.n_worlds, cfg.model and checks.server.
-    @property
-    def n_envs(self) -> int:
-        return self.n_worlds
-
-    @property
-    def spec(self) -> Any:
-        from types import SimpleNamespace
-
-        return SimpleNamespace(gama_env="coop" if self.is_team else "forager")
-
     # ------------------------------------------------------------------ scenarios
     def base_scenario(self) -> Scenario:
         """The env's preset with ``scenario`` applied (what evaluations during training use)."""
@@ -327,9 +314,6 @@ class TrainConfig:
             raise ConfigError(f"the scenario_mix fractions add up to {total:g} > 1")
         out = out[:n_worlds]
         return out + [base] * (n_worlds - len(out))
-
-
-parse_server = _checked(checks.server)  # transitional: training/envs.py imports it (see TrainConfig.spec)
 
 
 # ---------------------------------------------------------------------- files

@@ -41,16 +41,15 @@ def probe_backend(cfg: TrainConfig) -> None:
     GAMA: the bridge is missing, or a server does not answer)."""
     if cfg.backend == "gama":
         try:
-            from ..gama.errors import GamaConnectionError
-            from ..gama.probe import probe_servers
+            from ..gama import errors, probe  # the package first: a missing bridge fails here
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"--backend gama needs the GAMA bridge (sb3_forager.gama), which is not available in this "
                 f"installation ({exc}). Train on the embedded simulation with --backend embedded."
             ) from exc
         try:
-            probe_servers(cfg.gama_servers, connect_timeout=min(5.0, float(cfg.gama_timeout)))
-        except GamaConnectionError as exc:
+            probe.probe_servers(cfg.gama_servers, connect_timeout=min(5.0, float(cfg.gama_timeout)))
+        except errors.GamaConnectionError as exc:
             raise BackendUnavailableError(str(exc)) from None
 
 

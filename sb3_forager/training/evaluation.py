@@ -316,7 +316,7 @@ def record_replay(
 
 
 def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -> np.ndarray:
-    from ..render import render_world
+    from ..sim.render import render_world
 
     obs = replay.observations[t]
     n_s = WORLD.n_sensors
@@ -375,7 +375,7 @@ def save_trajectory_png(replay: Replay, path: str | Path, title: str = "") -> Pa
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, Rectangle
 
-    from ..render import forager_colour
+    from ..sim.render import forager_colour
     from .run_dir import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(6, 6))

@@ -41,12 +41,7 @@ from .callbacks import (
     save_checkpoint,
 )
 from .config import TrainConfig, algo_class, build_algo_kwargs
-from .envs import make_vec_env
-
-try:  # training/envs.py's name for it once the backend-protocol branch lands (check_backend before)
-    from .envs import probe_backend
-except ImportError:
-    from .envs import check_backend as probe_backend
+from .envs import make_vec_env, probe_backend
 from .plotting import plot_training
 from .run_dir import (
     RunPaths,
