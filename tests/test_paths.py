@@ -315,12 +315,12 @@ def test_shortcut_agrees_with_full_search_and_shapely(n, lo, hi, count):
         starts = [_random_free_point(rng, centres)]
         holes = [Polygon(ring) for part in _parts(union) for ring in part.interiors]
         starts += [hole.representative_point().coords[0] for hole in holes]
-        shortcut = paths._no_enclosure(centres, 10.0, 1e-9, paths.WORLD_BOUNDS)
+        shortcut = paths._no_enclosure(centres, 1e-9, paths.WORLD_BOUNDS)
         shortcut_used += shortcut
         fallback_used += not shortcut
         for start in starts:
             got = paths.has_free_path(start, FOOD, centres)
-            full = paths._free_path_search(start, FOOD, centres, 5.0, 1e-9, paths.WORLD_BOUNDS)
+            full = paths._free_path_search(start, FOOD, centres, 1e-9, paths.WORLD_BOUNDS)
             assert got == full, (centres, start)
             assert got == _shapely_connected(start, FOOD, centres), (centres, start)
             if shortcut:
@@ -444,7 +444,7 @@ def test_speed_profile_from_rest_is_the_bounds_premise():
 @pytest.mark.parametrize("start, bound", list(STARTS.items()))
 def test_tutorial_lower_bounds(start, bound):
     assert paths.min_steps_lower_bound(start) == bound
-    assert paths.min_steps_lower_bound(start, FOOD, TUTORIAL, 5.0, 10.0) == bound
+    assert paths.min_steps_lower_bound(start, FOOD, TUTORIAL, 5.0) == bound
 
 
 def test_bound_rounding_is_strict():

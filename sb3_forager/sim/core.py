@@ -270,10 +270,6 @@ class ForagerSim:
         return out
 
     # ------------------------------------------------------------------ helpers
-    def sensors(self, px: np.ndarray, py: np.ndarray, world: int = 0) -> np.ndarray:
-        """The sensor readings (M, S) of foragers at ``(px, py)`` among world ``world``'s obstacles."""
-        return _readings(px, py, self._boxes[world : world + 1], int(self._wi[world, 2]), self.world)
-
     def render(self, world: int = 0, size: int = 400) -> np.ndarray:
         """An RGB picture (size, size, 3) of one world (see :func:`sb3_forager.sim.render.render_world`)."""
         from .render import render_world  # PIL only when pictures are asked for
@@ -299,13 +295,8 @@ def sensor_readings(
 ) -> np.ndarray:
     """One-off sensor readings (M, S) for positions ``px``, ``py`` among the squares centred at ``obstacles``."""
     boxes = world.obstacle_boxes(obstacles)[None] if len(obstacles) else np.zeros((1, 0, 4))
-    return _readings(px, py, boxes, len(obstacles), world)
-
-
-def _readings(px: np.ndarray, py: np.ndarray, boxes: np.ndarray, n_boxes: int, world: WorldConfig) -> np.ndarray:
-    """The kernel's readings (M, S) for positions ``px``, ``py`` among ``boxes[0, :n_boxes]`` (1, M, 4)."""
     return K.sensor_readings(
         np.ascontiguousarray(px, dtype=np.float64).reshape(-1),
         np.ascontiguousarray(py, dtype=np.float64).reshape(-1),
-        np.ascontiguousarray(boxes), n_boxes, world.ray_offsets, world.consts,
+        np.ascontiguousarray(boxes), len(obstacles), world.ray_offsets, world.consts,
     )  # fmt: skip

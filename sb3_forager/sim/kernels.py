@@ -13,7 +13,7 @@ laid out by :class:`sb3_forager.sim.core.ForagerSim`:
 * ``wi`` int64 (N, 3): current_step, max_steps, number of obstacles;
 * ``food`` float64 (N, 2); ``boxes`` float64 (N, M, 4): each obstacle's lx, ly, hx, hy (closed);
 * ``rays`` float64 (S, 2): ``sensor_range * (cos(a), sin(a))`` of each sensor, as GAMA rounds it;
-* ``consts`` float64: see the ``C_*`` indices below (the GAML globals and forager attributes);
+* ``consts`` float64: the GAML globals and forager attributes, see ``CONST_FIELDS`` below;
 * outputs: ``obs`` float64 (N, K, D), ``rew`` float64 (N, K), ``flags`` bool (N, K, 2)
   (terminated, truncated: the raw GAML flags), ``wout`` bool (N, 2) (episode over, success).
 """
@@ -27,24 +27,14 @@ import numpy as np
 from .exact import segment_touches_box
 from .jit import kernel
 
-# indices into ``consts``
-C_FRICTION = 0
-C_ACCEL = 1
-C_MAX_SPEED = 2
-C_WALL_LO = 3
-C_WALL_HI = 4
-C_SIZE = 5
-C_RANGE = 6
-C_FOOD_RADIUS = 7
-C_DIST_NORM = 8
-C_SUCCESS = 9
-C_WAIT = 10
-C_TIMEOUT = 11
-C_STEP_COST = 12
-C_SHAPING = 13
-C_BUMP = 14
-C_GUARD = 15
-N_CONSTS = 16
+#: what ``consts`` holds: the :class:`~sb3_forager.sim.world.WorldConfig` value at each ``C_*`` index
+CONST_FIELDS = (
+    "friction", "accel_force", "max_speed", "wall_lo", "wall_hi", "world_size", "sensor_range", "food_radius",
+    "max_distance", "success_reward", "wait_reward", "timeout_reward", "step_cost", "shaping_scale",
+    "bump_penalty", "angle_guard",
+)  # fmt: skip
+(C_FRICTION, C_ACCEL, C_MAX_SPEED, C_WALL_LO, C_WALL_HI, C_SIZE, C_RANGE, C_FOOD_RADIUS, C_DIST_NORM, C_SUCCESS,
+ C_WAIT, C_TIMEOUT, C_STEP_COST, C_SHAPING, C_BUMP, C_GUARD) = range(len(CONST_FIELDS))  # fmt: skip
 
 RULES_SINGLE = 0  #: forager_gym.gaml: move, step += 1, observe, reward
 RULES_TEAM = 1  #: forager_petz.gaml: step += 1, then each forager in turn moves, observes, is rewarded

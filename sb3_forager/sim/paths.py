@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ..common.checks import point
+from ..common.checks import Point, point
 from .world import FOOD, OBSTACLE_CENTRES, WORLD
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "FOOD",
     "FOOD_RADIUS",
     "MAX_SPEED",
-    "SIDE",
     "TUTORIAL",
     "WORLD_BOUNDS",
     "has_free_path",
@@ -43,10 +42,9 @@ __all__ = [
 ]
 
 #: the tutorial's six obstacle centres (closed squares of side 10), food centre and radius
-#: (arrival is ``distance < FOOD_RADIUS``, strict), and the obstacle side: the world's constants
+#: (arrival is ``distance < FOOD_RADIUS``, strict): the world's constants
 TUTORIAL: tuple[tuple[float, float], ...] = OBSTACLE_CENTRES
 FOOD_RADIUS: float = WORLD.food_radius
-SIDE: float = WORLD.obstacle_side
 #: the closed box a forager lives in (the walls clamp each coordinate to it)
 WORLD_BOUNDS: tuple[float, float] = (WORLD.wall_lo, WORLD.wall_hi)
 #: the longest first step from rest: ``v = 1.5 a`` with ``a`` in ``[-1, 1]^2``, a diagonal push
@@ -55,7 +53,9 @@ FIRST_STEP: float = 1.5 * math.sqrt(2.0)
 MAX_SPEED: float = WORLD.max_speed
 
 PointLike = Sequence[float]
+Bounds = tuple[float, float] | None
 
+_HALF = WORLD.obstacle_side / 2.0
 _TOL = 1e-9  # geometric tolerance of the exact search (world units)
 _NUMPY_PAIRS_FROM = 24  # from this many squares on, the touching graph is built with numpy
 
@@ -63,22 +63,15 @@ _NUMPY_PAIRS_FROM = 24  # from this many squares on, the touching graph is built
 # --------------------------------------------------------------------------------------- inputs
 
 
-def _centres(obstacle_centres: Iterable[PointLike] | np.ndarray) -> list[tuple[float, float]]:
+def _centres(obstacle_centres: Iterable[PointLike] | np.ndarray) -> list[Point]:
     """The centres as float pairs, exact duplicates removed (order kept)."""
-    seen: dict[tuple[float, float], None] = {}
+    seen: dict[Point, None] = {}
     for i, c in enumerate(obstacle_centres):
         seen.setdefault(point(c, f"obstacle_centres[{i}]"), None)
     return list(seen)
 
 
-def _check_side(side: float) -> float:
-    side = float(side)
-    if not (math.isfinite(side) and side > 0.0):
-        raise ValueError(f"side must be a positive finite number, got {side!r}")
-    return side
-
-
-def _check_bounds(bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+def _check_bounds(bounds: Bounds) -> Bounds:
     if bounds is None:
         return None
     lo, hi = (float(b) for b in bounds)
@@ -87,14 +80,25 @@ def _check_bounds(bounds: tuple[float, float] | None) -> tuple[float, float] | N
     return lo, hi
 
 
-def _in_box(p: tuple[float, float], bounds: tuple[float, float] | None) -> bool:
+def _in_box(p: Point, bounds: Bounds) -> bool:
     if bounds is None:
         return True
     lo, hi = bounds
     return lo <= p[0] <= hi and lo <= p[1] <= hi
 
 
-def square_containing(p: PointLike, centres: Sequence[PointLike], half: float = WORLD.obstacle_side / 2) -> int:
+def _ends(
+    start: PointLike, goal: PointLike, obstacle_centres: Iterable[PointLike] | np.ndarray, bounds: Bounds
+) -> tuple[Point, Point, list[Point], Bounds, bool]:
+    """The checked ``start, goal, centres, bounds``, and whether both ends are in ``bounds`` and in no square."""
+    bounds = _check_bounds(bounds)
+    s, g = point(start, "start"), point(goal, "goal")
+    centres = _centres(obstacle_centres)
+    free = all(_in_box(p, bounds) and square_containing(p, centres) < 0 for p in (s, g))
+    return s, g, centres, bounds, free
+
+
+def square_containing(p: PointLike, centres: Sequence[PointLike], half: float = _HALF) -> int:
     """Index of the first closed square ``[c - half, c + half]^2`` containing ``p`` (on an edge
     counts), or -1: the kernels' test (the one point-in-square test of the package)."""
     x, y = p
@@ -104,10 +108,26 @@ def square_containing(p: PointLike, centres: Sequence[PointLike], half: float = 
     return -1
 
 
-def _boxes(centres: list[tuple[float, float]], half: float) -> np.ndarray:
-    """(n, 4) array of ``x0, y0, x1, y1``."""
-    c = np.asarray(centres, dtype=float).reshape(-1, 2)
-    return np.concatenate([c - half, c + half], axis=1)
+def _nodes(s: Point, g: Point, boxes: np.ndarray, bounds: Bounds, push: float = 0.0) -> np.ndarray:
+    """The graph's nodes: ``s``, ``g`` and the squares' corners pushed out diagonally by ``push``, less
+    those in or on another square (never a turning point of a shortest path: there the free space
+    is locally convex, or empty) or outside ``bounds``."""
+    c = push
+    corners = np.concatenate(
+        [boxes[:, [0, 1]] + [-c, -c], boxes[:, [2, 1]] + [c, -c], boxes[:, [2, 3]] + [c, c], boxes[:, [0, 3]] + [-c, c]]
+    )
+    inside = (
+        (corners[:, None, 0] >= boxes[None, :, 0])
+        & (corners[:, None, 0] <= boxes[None, :, 2])
+        & (corners[:, None, 1] >= boxes[None, :, 1])
+        & (corners[:, None, 1] <= boxes[None, :, 3])
+    )
+    if not push:  # an unpushed corner is on its own square
+        inside[np.arange(len(corners)), np.tile(np.arange(len(boxes)), 4)] = False
+    keep = ~inside.any(axis=1)
+    if bounds is not None:
+        keep &= (corners >= bounds[0]).all(axis=1) & (corners <= bounds[1]).all(axis=1)
+    return np.concatenate([np.array([s, g]), corners[keep]], axis=0)
 
 
 # ------------------------------------------------------------------------------ segment queries
@@ -165,9 +185,8 @@ def shortest_path_length(
     start: PointLike,
     goal: PointLike,
     obstacle_centres: Iterable[PointLike] | np.ndarray = TUTORIAL,
-    side: float = SIDE,
     *,
-    bounds: tuple[float, float] | None = WORLD_BOUNDS,
+    bounds: Bounds = WORLD_BOUNDS,
 ) -> float:
     """Length of the shortest path from ``start`` to ``goal`` that avoids the closed squares.
 
@@ -181,36 +200,14 @@ def shortest_path_length(
     Returns ``math.inf`` when ``start`` or ``goal`` is in or on a square or outside ``bounds``, or
     when no free path connects them. Raises ``ValueError`` on non-finite or malformed input.
     """
-    side, bounds = _check_side(side), _check_bounds(bounds)
-    s, g = point(start, "start"), point(goal, "goal")
-    centres = _centres(obstacle_centres)
-    half = side / 2.0
-    if not (_in_box(s, bounds) and _in_box(g, bounds)):
-        return math.inf
-    if square_containing(s, centres, half) >= 0 or square_containing(g, centres, half) >= 0:
+    s, g, centres, bounds, free = _ends(start, goal, obstacle_centres, bounds)
+    if not free:
         return math.inf
     straight = math.dist(s, g)
     if not centres or straight == 0.0:
         return straight
-
-    boxes = _boxes(centres, half)
-    corners = np.concatenate([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]], boxes[:, [0, 3]]], axis=0)
-    # a corner in or on another square is never a turning point of a shortest path (there the
-    # free space is locally convex, or empty); duplicates were removed with the centres
-    owner = np.tile(np.arange(len(centres)), 4)
-    inside = (
-        (corners[:, None, 0] >= boxes[None, :, 0])
-        & (corners[:, None, 0] <= boxes[None, :, 2])
-        & (corners[:, None, 1] >= boxes[None, :, 1])
-        & (corners[:, None, 1] <= boxes[None, :, 3])
-    )
-    inside[np.arange(len(corners)), owner] = False
-    keep = ~inside.any(axis=1)
-    if bounds is not None:
-        lo, hi = bounds
-        keep &= (corners >= lo).all(axis=1) & (corners <= hi).all(axis=1)
-    nodes = np.concatenate([np.array([s, g]), corners[keep]], axis=0)
-
+    boxes = WORLD.obstacle_boxes(centres)
+    nodes = _nodes(s, g, boxes, bounds)
     iu, ju = np.triu_indices(len(nodes), k=1)
     ok = _visible_exact(nodes[iu], nodes[ju], boxes, bounds)
     weights = np.full((len(nodes), len(nodes)), np.inf)
@@ -222,7 +219,7 @@ def shortest_path_length(
     return _dijkstra(weights, 0, 1)
 
 
-def _visible_exact(p: np.ndarray, q: np.ndarray, boxes: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
+def _visible_exact(p: np.ndarray, q: np.ndarray, boxes: np.ndarray, bounds: Bounds) -> np.ndarray:
     """Whether each segment ``p[i] -> q[i]`` is the limit of free paths (see shortest_path_length)."""
     grown = boxes + np.array([-_TOL, -_TOL, _TOL, _TOL])
     ta, tb = _chords(p, q, grown)
@@ -286,10 +283,9 @@ def has_free_path(
     start: PointLike,
     goal: PointLike,
     obstacle_centres: Iterable[PointLike] | np.ndarray = TUTORIAL,
-    side: float = SIDE,
     clearance: float = 1e-9,
     *,
-    bounds: tuple[float, float] | None = WORLD_BOUNDS,
+    bounds: Bounds = WORLD_BOUNDS,
 ) -> bool:
     """Whether a point can travel from ``start`` to ``goal`` inside ``bounds`` touching no square.
 
@@ -307,31 +303,22 @@ def has_free_path(
     visibility graph over the corners pushed out diagonally by ``clearance`` is searched breadth-first,
     with segments that touch no closed square.
     """
-    side, bounds = _check_side(side), _check_bounds(bounds)
     clearance = float(clearance)
     if not (math.isfinite(clearance) and clearance > 0.0):
         raise ValueError(f"clearance must be a positive finite number, got {clearance!r}")
-    s, g = point(start, "start"), point(goal, "goal")
-    centres = _centres(obstacle_centres)
-    half = side / 2.0
-    if not (_in_box(s, bounds) and _in_box(g, bounds)):
+    s, g, centres, bounds, free = _ends(start, goal, obstacle_centres, bounds)
+    if not free:
         return False
-    if square_containing(s, centres, half) >= 0 or square_containing(g, centres, half) >= 0:
-        return False
-    if not centres:
+    if not centres or _no_enclosure(centres, clearance, bounds):
         return True
-    if _no_enclosure(centres, side, clearance, bounds):
-        return True
-    return _free_path_search(s, g, centres, half, clearance, bounds)
+    return _free_path_search(s, g, centres, clearance, bounds)
 
 
-def _no_enclosure(
-    centres: list[tuple[float, float]], side: float, clearance: float, bounds: tuple[float, float] | None
-) -> bool:
+def _no_enclosure(centres: list[Point], clearance: float, bounds: Bounds) -> bool:
     """True when no group of touching squares has 4+ members and no square comes near a wall."""
-    half, reach = side / 2.0, side + 2.0 * clearance
+    reach = 2.0 * _HALF + 2.0 * clearance
     if bounds is not None:
-        lo, hi = bounds[0] + half + clearance, bounds[1] - half - clearance
+        lo, hi = bounds[0] + _HALF + clearance, bounds[1] - _HALF - clearance
         if any(not (lo < cx < hi and lo < cy < hi) for cx, cy in centres):
             return False
     n = len(centres)
@@ -367,36 +354,10 @@ def _no_enclosure(
     return True
 
 
-def _free_path_search(
-    s: tuple[float, float],
-    g: tuple[float, float],
-    centres: list[tuple[float, float]],
-    half: float,
-    clearance: float,
-    bounds: tuple[float, float] | None,
-) -> bool:
+def _free_path_search(s: Point, g: Point, centres: list[Point], clearance: float, bounds: Bounds) -> bool:
     """Breadth-first search on the visibility graph of the corners pushed out by ``clearance``."""
-    boxes = _boxes(centres, half)
-    c = clearance
-    corners = np.concatenate(
-        [
-            boxes[:, [0, 1]] + [-c, -c],
-            boxes[:, [2, 1]] + [c, -c],
-            boxes[:, [2, 3]] + [c, c],
-            boxes[:, [0, 3]] + [-c, c],
-        ],
-        axis=0,
-    )
-    inside = (
-        (corners[:, None, 0] >= boxes[None, :, 0])
-        & (corners[:, None, 0] <= boxes[None, :, 2])
-        & (corners[:, None, 1] >= boxes[None, :, 1])
-        & (corners[:, None, 1] <= boxes[None, :, 3])
-    ).any(axis=1)
-    keep = ~inside
-    if bounds is not None:
-        keep &= (corners >= bounds[0]).all(axis=1) & (corners <= bounds[1]).all(axis=1)
-    nodes = np.concatenate([np.array([s, g]), corners[keep]], axis=0)
+    boxes = WORLD.obstacle_boxes(centres)
+    nodes = _nodes(s, g, boxes, bounds, clearance)
     n = len(nodes)
     iu, ju = np.triu_indices(n, k=1)
     ta, tb = _chords(nodes[iu], nodes[ju], boxes)
@@ -425,9 +386,8 @@ def min_steps_lower_bound(
     food: PointLike = FOOD,
     obstacle_centres: Iterable[PointLike] | np.ndarray = TUTORIAL,
     food_radius: float = FOOD_RADIUS,
-    side: float = SIDE,
     *,
-    bounds: tuple[float, float] | None = WORLD_BOUNDS,
+    bounds: Bounds = WORLD_BOUNDS,
 ) -> int:
     """Fewest steps a forager starting at rest at ``start`` needs to get strictly within ``food_radius``.
 
@@ -445,16 +405,15 @@ def min_steps_lower_bound(
     step on rare paths. Raises ``ValueError`` if the start is in or on an obstacle, outside ``bounds``,
     or has no free path to the food.
     """
-    side, bounds = _check_side(side), _check_bounds(bounds)
+    bounds = _check_bounds(bounds)
     s, f = point(start, "start"), point(food, "food")
     food_radius = float(food_radius)
     if not (math.isfinite(food_radius) and food_radius >= 0.0):
         raise ValueError(f"food_radius must be a non-negative finite number, got {food_radius!r}")
     centres = _centres(obstacle_centres)
-    half = side / 2.0
     if not _in_box(s, bounds):
         raise ValueError(f"start {s} is outside the box {bounds}")
-    if square_containing(s, centres, half) >= 0:
+    if square_containing(s, centres) >= 0:
         raise ValueError(f"start {s} is in or on an obstacle")
     if math.dist(s, f) < food_radius:
         return 0
@@ -462,10 +421,10 @@ def min_steps_lower_bound(
     far = [
         (cx, cy)
         for cx, cy in centres
-        if math.hypot(max(abs(f[0] - cx) - half, 0.0), max(abs(f[1] - cy) - half, 0.0)) >= food_radius
+        if math.hypot(max(abs(f[0] - cx) - _HALF, 0.0), max(abs(f[1] - cy) - _HALF, 0.0)) >= food_radius
     ]
     # the last straight leg to the centre must stay in the box too, else walls cannot be used
-    length = shortest_path_length(s, f, far, side, bounds=bounds if _in_box(f, bounds) else None)
+    length = shortest_path_length(s, f, far, bounds=bounds if _in_box(f, bounds) else None)
     if math.isinf(length):
         raise ValueError(f"no obstacle-free path from {s} to the food at {f}")
     return _steps_to_cover(length - food_radius)

@@ -95,7 +95,7 @@ def start_problem(p: Point, obstacles: Sequence[Point], food: Point) -> str | No
     b = square_containing(p, obstacles)
     if b >= 0:
         return f"is inside (or on the edge of) the obstacle centred at {tuple(obstacles[b])}"
-    if not has_free_path(p, food, obstacles, side=WORLD.obstacle_side):
+    if not has_free_path(p, food, obstacles):
         return f"has no obstacle-free path to the food at {tuple(food)}"
     return None
 
@@ -328,7 +328,7 @@ class Scenario:
                     continue
                 if square_containing(start, obstacles) >= 0:
                     continue
-                if not has_free_path(start, self.food, obstacles, side=WORLD.obstacle_side):
+                if not has_free_path(start, self.food, obstacles):
                     continue
                 out.append(start)
                 break

@@ -12,25 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import (
-    C_ACCEL,
-    C_BUMP,
-    C_DIST_NORM,
-    C_FOOD_RADIUS,
-    C_FRICTION,
-    C_GUARD,
-    C_MAX_SPEED,
-    C_RANGE,
-    C_SHAPING,
-    C_SIZE,
-    C_STEP_COST,
-    C_SUCCESS,
-    C_TIMEOUT,
-    C_WAIT,
-    C_WALL_HI,
-    C_WALL_LO,
-    N_CONSTS,
-)
+from .kernels import CONST_FIELDS
 
 #: the tutorial's six obstacles (closed 10 x 10 squares), by centre, in the GAML creation order
 OBSTACLE_CENTRES: tuple[tuple[float, float], ...] = (
@@ -81,23 +63,7 @@ class WorldConfig:
         # ``sensor_range * cos(ray_angle)``, rounded as GAMA computes it (degrees times toRad)
         offsets = [(self.sensor_range * math.cos(a * TO_RAD), self.sensor_range * math.sin(a * TO_RAD)) for a in angles]
         object.__setattr__(self, "ray_offsets", np.ascontiguousarray(offsets, dtype=np.float64))
-        consts = np.zeros(N_CONSTS)
-        consts[C_FRICTION] = self.friction
-        consts[C_ACCEL] = self.accel_force
-        consts[C_MAX_SPEED] = self.max_speed
-        consts[C_WALL_LO] = self.wall_margin
-        consts[C_WALL_HI] = self.world_size - self.wall_margin
-        consts[C_SIZE] = self.world_size
-        consts[C_RANGE] = self.sensor_range
-        consts[C_FOOD_RADIUS] = self.food_radius
-        consts[C_DIST_NORM] = self.max_distance
-        consts[C_SUCCESS] = self.success_reward
-        consts[C_WAIT] = self.wait_reward
-        consts[C_TIMEOUT] = self.timeout_reward
-        consts[C_STEP_COST] = self.step_cost
-        consts[C_SHAPING] = self.shaping_scale
-        consts[C_BUMP] = self.bump_penalty
-        consts[C_GUARD] = self.angle_guard
+        consts = np.array([getattr(self, name) for name in CONST_FIELDS], dtype=np.float64)
         object.__setattr__(self, "consts", consts)
 
     @property
