@@ -1,25 +1,8 @@
 """The two bridge contracts as GAML expressions and strict answer parsers: GymAgent and PetzAgent.
 
-The models in ``gaml/`` are written for gama-gymnasium's ``GymAgent`` and gama-pettingzoo's
-``PetzAgent``; any model written for those bridges answers these expressions. Per step the
-action is assigned with the very expression the stock bridges send, then one synchronous cycle
-runs, then everything is read back in **one** expression: for PetzAgent that read also returns
-``PetzAgent[0].agents``, which is how the episode end is known (gama-pettingzoo 1.0.0 never
-re-reads it). After ``load`` one expression reads the declared spaces, after ``reset`` one
-expression reads the first observations.
-
-Why not gama-pettingzoo's ``GamaParallelEnv``: in gama-pettingzoo 1.0.0 its ``step()`` always
-raises (it passes ``nb_steps=`` to ``GamaClientWrapperPtZ.execute_step()``, which has no such
-parameter), it never empties ``agents`` at the episode end, and it connects inside ``__init__``
-(needs a running event loop, cannot be pickled). Fixing that means replacing all of it, so the
-backend drives the same wire contract directly; any model written for PetzAgent works with it.
-
-Every field read is checked before any of it is used: numbers must be finite JSON numbers (GAMA
-writes NaN and infinities as the strings ``"NaN"``, ``"Infinity"``), flags JSON booleans (not
-``"false"``), lists of exactly the declared length, observations inside the declared Box (up to
-GAMA's 8-decimal rounding), agent lists made of the known ids. Anything else raises
-:class:`~sb3_forager.gama.errors.GamaProtocolError` naming the field and the value; the caller adds
-the server. A model with a bug is refused, never trained on.
+What is sent and read when, why not gama-pettingzoo's own env, and what a read accepts:
+``docs/model.md``, section "The GAMA server protocol". A bad field raises
+:class:`~sb3_forager.gama.errors.GamaProtocolError` naming it and its value; the caller adds the server.
 """
 
 from __future__ import annotations
@@ -28,8 +11,8 @@ import json
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -39,6 +22,8 @@ from .errors import GamaProtocolError
 from .spaces import SpaceMapError, space_from_map
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: GAMA writes floats rounded to 8 decimals: an observation may pass its Box bound by this much
 BOX_TOLERANCE = 1e-8
@@ -333,13 +318,13 @@ class PetzAgentContract(BridgeContract):
             f"{what} is {_short(value)}; expected {expected}" + (f" (unknown: {unknown})" if unknown else "")
         )
 
-    def _obs(self, observations: Any, what: str) -> np.ndarray:
-        observations = _per_agent(observations, self.agent_ids, what)
-        return np.stack([check_observation(observations[a], self.obs_dim, f"{what}['{a}']") for a in self.agent_ids])
+    def _read(self, value: Any, what: str, check: Callable[[Any, str], T]) -> list[T]:
+        """``check`` of each agent's entry (in agent order) of a map with exactly the agent ids as keys."""
+        entries = _per_agent(value, self.agent_ids, what)
+        return [check(entries[a], f"{what}['{a}']") for a in self.agent_ids]
 
-    def _infos(self, infos: Any, what: str) -> list[dict[str, Any]]:
-        infos = _per_agent(infos, self.agent_ids, what)
-        return [check_info(infos[a], f"{what}['{a}']") for a in self.agent_ids]
+    def _obs(self, observations: Any, what: str) -> np.ndarray:
+        return np.stack(self._read(observations, what, lambda v, name: check_observation(v, self.obs_dim, name)))
 
     def parse_reset(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 3:
@@ -347,8 +332,7 @@ class PetzAgentContract(BridgeContract):
         agents, observations, infos = value
         self._agents(agents, "PetzAgent[0].agents after reset", allow_empty=False)
         obs = self._obs(observations, "PetzAgent[0].observations")
-        info_list = self._infos(infos, "PetzAgent[0].infos")
-        return world_report(obs, info_list)
+        return world_report(obs, self._read(infos, "PetzAgent[0].infos", check_info))
 
     def parse_step(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 2:
@@ -359,21 +343,12 @@ class PetzAgentContract(BridgeContract):
             raise GamaProtocolError(f"PetzAgent[0].data has no {missing} (keys: {sorted(map(str, data))})")
         agents = self._agents(value[1], "PetzAgent[0].agents", allow_empty=True)
         obs = self._obs(data["Observations"], "PetzAgent[0].data['Observations']")
-        rewards = _per_agent(data["Rewards"], self.agent_ids, "PetzAgent[0].data['Rewards']")
-        terms = _per_agent(data["Terminations"], self.agent_ids, "PetzAgent[0].data['Terminations']")
-        truncs = _per_agent(data["Truncations"], self.agent_ids, "PetzAgent[0].data['Truncations']")
-        reward = np.array([check_number(rewards[a], f"PetzAgent[0].data['Rewards']['{a}']") for a in self.agent_ids])
-        terminated = np.array(
-            [check_flag(terms[a], f"PetzAgent[0].data['Terminations']['{a}']") for a in self.agent_ids]
-        )
-        truncated = np.array(
-            [check_flag(truncs[a], f"PetzAgent[0].data['Truncations']['{a}']") for a in self.agent_ids]
-        )
-        infos = (
-            self._infos(data["Infos"], "PetzAgent[0].data['Infos']")
-            if "Infos" in data
-            else [{} for _ in self.agent_ids]
-        )
+        reward = np.array(self._read(data["Rewards"], "PetzAgent[0].data['Rewards']", check_number))
+        terminated = np.array(self._read(data["Terminations"], "PetzAgent[0].data['Terminations']", check_flag))
+        truncated = np.array(self._read(data["Truncations"], "PetzAgent[0].data['Truncations']", check_flag))
+        infos = [{} for _ in self.agent_ids]
+        if "Infos" in data:
+            infos = self._read(data["Infos"], "PetzAgent[0].data['Infos']", check_info)
         at_food = self._at_food(infos, obs)
         # the model empties PetzAgent[0].agents at the end
         return world_report(obs, infos, reward, terminated, truncated, not agents, at_food)

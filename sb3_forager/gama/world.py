@@ -25,6 +25,7 @@ import numpy as np
 
 from .address import warn_if_remote
 from ..sim import StepResult
+from .connection import GamaExperiment
 from .contracts import BridgeContract
 from .errors import (
     GamaCommandError,
@@ -35,7 +36,6 @@ from .errors import (
     GamaSimulationError,
     GamaTimeoutError,
 )
-from .experiment import GamaExperiment
 from .paths import packaged_gaml
 
 log = logging.getLogger(__name__)
