@@ -138,10 +138,7 @@ def end_of_episode_flags(
     return terminated, truncated
 
 
-RENDER_MODES = ("rgb_array", "human")
-
-
-def check_render_mode(render_mode: str | None, render_modes: Sequence[str] = RENDER_MODES) -> str | None:
+def check_render_mode(render_mode: str | None, render_modes: Sequence[str]) -> str | None:
     """Return ``render_mode`` if it is None or one of ``render_modes``, else raise ``ValueError``."""
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"render_mode must be one of {list(render_modes)} or None, got {render_mode!r}")

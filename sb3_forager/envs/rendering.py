@@ -3,13 +3,9 @@ them in a pygame window at ``render_fps``, updated on every reset and step (Gymn
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-
-
-class HasFrame(Protocol):
-    def frame(self) -> np.ndarray | None: ...
 
 
 class RenderMixin:
@@ -38,7 +34,7 @@ class RenderMixin:
 
 
 class FrameRenderer:
-    """What one env does for its ``render_mode``; the env supplies :meth:`HasFrame.frame`."""
+    """What one env does for its ``render_mode``; the env supplies :meth:`RenderMixin.frame`."""
 
     def __init__(self, render_mode: str | None, size: int, fps: int, title: str) -> None:
         self.render_mode = render_mode
@@ -52,12 +48,12 @@ class FrameRenderer:
 
             self.window = HumanWindow(f"sb3_forager: {title}", fps)
 
-    def frame_changed(self, env: HasFrame) -> None:
+    def frame_changed(self, env: RenderMixin) -> None:
         """Called by the env after reset and step: a human window shows the new frame."""
         if self.window is not None:
             self._show(env.frame())
 
-    def render(self, env: HasFrame) -> np.ndarray | None:
+    def render(self, env: RenderMixin) -> np.ndarray | None:
         if self.render_mode == "rgb_array":
             return env.frame()
         if self.window is not None:

@@ -87,13 +87,10 @@ class ForagerSim:
         teammate: str = "first",
         world: WorldConfig = WORLD,
     ) -> None:
-        n = count(n_worlds, "n_worlds")
-        if isinstance(n_foragers, bool) or not isinstance(n_foragers, (int, np.integer)):
-            raise ValueError(f"n_foragers must be an integer, got {n_foragers!r}")
-        k = int(n_foragers)
+        n, k = count(n_worlds, "n_worlds"), count(n_foragers, "n_foragers")
         if rules not in ("single", "team"):
             raise ValueError(f"rules must be 'single' or 'team', got {rules!r}")
-        if (rules == "single") != (k == 1) or k < 1:
+        if (rules == "single") != (k == 1):
             raise ValueError(f"{rules} rules cannot run {k} forager(s) per world")
         if teammate not in ("first", "nearest"):
             raise ValueError(f"teammate must be 'first' or 'nearest', got {teammate!r}")

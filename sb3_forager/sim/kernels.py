@@ -44,7 +44,8 @@ TEAMMATE_NEAREST = 1  #: the nearest other forager, ties to the lowest index
 #: |t0 - t1| below this (in units of the ray) is a near tie, settled exactly
 _TIE = 1e-9
 _RAD_TO_DEG = 180.0 / math.pi
-_TO_RAD = math.pi / 180.0
+#: GAMA evaluates ``cos``/``sin`` of degrees as ``Math.cos(deg * toRad)`` with this constant
+TO_RAD = math.pi / 180.0
 
 
 @kernel
@@ -174,8 +175,8 @@ def observe(
     row[1] = y / size
     norm = dist / consts[C_DIST_NORM]
     row[2] = min(1.0, norm)
-    row[3] = (math.cos(heading * _TO_RAD) + 1.0) / 2.0
-    row[4] = (math.sin(heading * _TO_RAD) + 1.0) / 2.0
+    row[3] = (math.cos(heading * TO_RAD) + 1.0) / 2.0
+    row[4] = (math.sin(heading * TO_RAD) + 1.0) / 2.0
     sense(x, y, w, boxes, wi[w, 2], rays, consts, row, 5)
     if rules == RULES_TEAM:
         n_s = rays.shape[0]

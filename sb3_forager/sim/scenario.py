@@ -4,17 +4,8 @@ A :class:`Scenario` is validated once, when it is made; :meth:`Scenario.draw` tu
 concrete :class:`Episode` of one reset (drawing random starts or layouts from the env's generator,
 applying ``reset(options=...)``), validated again where the draw or the options could make it
 invalid. The core, every env adapter and the GAMA bridge take their worlds from here, so the same
-seed gives the same episode everywhere (``docs/model.md``, section "Scenario family").
-
-Random draws, in this order and with these calls (so that any backend reproduces them):
-
-* obstacles ``"random"``: ``n_obstacles`` centres, each ``rng.uniform(10, 90, size=2)`` redrawn
-  while closer than 15 to the food centre (squares may overlap);
-* starts ``"random"``: forager 0, 1, ... in turn, each ``rng.uniform(1, 99, size=2)`` redrawn while
-  inside or on an obstacle, closer than 10 to the food centre, or without an obstacle-free path to
-  the food (the start is redrawn, not the layout);
-* fixed starts with random obstacles: the layout is redrawn until every start is outside the
-  obstacles and has a free path to the food.
+seed gives the same episode everywhere. The random draws, in their order and with their calls:
+``docs/model.md``, section "Scenario family".
 """
 
 from __future__ import annotations
@@ -103,7 +94,7 @@ def start_problem(p: Point, obstacles: Sequence[Point], food: Point) -> str | No
 # ---------------------------------------------------------------------- scenario
 @dataclass(frozen=True)
 class Scenario:
-    """A family of episodes; see the module docstring for the random draws.
+    """A family of episodes (the random draws: ``docs/model.md``, section "Scenario family").
 
     Args:
         rules: ``"single"`` (forager_gym.gaml: one forager, Gymnasium) or ``"team"``
@@ -162,7 +153,8 @@ class Scenario:
             set_(self, "starts", starts)
             if not isinstance(self.obstacles, str):
                 self._check_starts(starts, self.obstacles, "starts")
-        set_(self, "_cache", self._fixed_episode())
+        fixed = None if self.is_random else Episode(self.starts, self.obstacles, self.food, self.max_steps)  # type: ignore[arg-type]
+        set_(self, "_cache", fixed)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -267,11 +259,6 @@ class Scenario:
             obstacles = self._draw_obstacles(rng)  # type: ignore[arg-type]
             starts = self._draw_starts(rng, obstacles)  # type: ignore[arg-type]
         return Episode(tuple(starts), tuple(obstacles), self.food, self.max_steps)  # type: ignore[arg-type]
-
-    def _fixed_episode(self) -> Episode | None:
-        if self.is_random:
-            return None
-        return Episode(self.starts, self.obstacles, self.food, self.max_steps)  # type: ignore[arg-type]
 
     def _parse_options(self, options: Mapping[str, Any] | None) -> tuple[tuple[Point, ...] | None, ...]:
         if options is None:

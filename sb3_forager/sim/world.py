@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import CONST_FIELDS
+from .kernels import CONST_FIELDS, TO_RAD
 
 #: the tutorial's six obstacles (closed 10 x 10 squares), by centre, in the GAML creation order
 OBSTACLE_CENTRES: tuple[tuple[float, float], ...] = (
@@ -25,9 +25,6 @@ OBSTACLE_CENTRES: tuple[tuple[float, float], ...] = (
 )
 #: the tutorial's food centre
 FOOD: tuple[float, float] = (95.0, 95.0)
-
-#: GAMA evaluates ``cos``/``sin`` of degrees as ``Math.cos(deg * toRad)`` with this constant.
-TO_RAD = math.pi / 180.0
 
 
 @dataclass(frozen=True)
