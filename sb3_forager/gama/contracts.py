@@ -103,12 +103,15 @@ def check_observation(value: Any, size: int, what: str) -> np.ndarray:
     return np.clip(obs, 0.0, 1.0)
 
 
-def check_map(value: Any, what: str, allow_empty_list: bool = False) -> Mapping[str, Any]:
-    """A JSON object (GAML map). ``allow_empty_list``: GAML's ``[]`` literal is an empty list."""
+def check_map(value: Any, what: str, allow_empty_list: bool = False, keys: Sequence[str] = ()) -> Mapping[str, Any]:
+    """A JSON object (GAML map) with at least ``keys``. ``allow_empty_list``: GAML's ``[]`` literal is an empty list."""
     if allow_empty_list and isinstance(value, list) and not value:
         return {}
     if not isinstance(value, Mapping):
         raise GamaProtocolError(f"{what} must be a map, got {type(value).__name__}: {_short(value)}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise GamaProtocolError(f"{what} has no {missing} (keys: {sorted(map(str, value))})")
     return value
 
 
@@ -266,10 +269,7 @@ class GymAgentContract(BridgeContract):
         return world_report(obs[None, :], [info])
 
     def parse_step(self, value: Any) -> StepResult:
-        data = check_map(value, "GymAgent[0].data")
-        missing = [k for k in ("State", "Reward", "Terminated", "Truncated") if k not in data]
-        if missing:
-            raise GamaProtocolError(f"GymAgent[0].data has no {missing} (keys: {sorted(map(str, data))})")
+        data = check_map(value, "GymAgent[0].data", keys=("State", "Reward", "Terminated", "Truncated"))
         obs = check_observation(data["State"], self.obs_dim, "GymAgent[0].data['State']")
         reward = check_number(data["Reward"], "GymAgent[0].data['Reward']")
         terminated = check_flag(data["Terminated"], "GymAgent[0].data['Terminated']")
@@ -337,10 +337,7 @@ class PetzAgentContract(BridgeContract):
     def parse_step(self, value: Any) -> StepResult:
         if not isinstance(value, list) or len(value) != 2:
             raise GamaProtocolError(f"{self.data_expr} must give [data, agents], got {_short(value)}")
-        data = check_map(value[0], "PetzAgent[0].data")
-        missing = [k for k in ("Observations", "Rewards", "Terminations", "Truncations") if k not in data]
-        if missing:
-            raise GamaProtocolError(f"PetzAgent[0].data has no {missing} (keys: {sorted(map(str, data))})")
+        data = check_map(value[0], "PetzAgent[0].data", keys=("Observations", "Rewards", "Terminations", "Truncations"))
         agents = self._agents(value[1], "PetzAgent[0].agents", allow_empty=True)
         obs = self._obs(data["Observations"], "PetzAgent[0].data['Observations']")
         reward = np.array(self._read(data["Rewards"], "PetzAgent[0].data['Rewards']", check_number))

@@ -1,14 +1,8 @@
 """One forager world run by a GAMA experiment: reset and step through a bridge contract.
 
-A :class:`GamaWorld` connects lazily (on its first reset), reconnects and loads again when a reset
-finds the connection gone, and pickles without its connection. The forager models are
-deterministic, so the world keeps the current episode's actions and can rebuild the episode on a
-fresh experiment by replaying them, checking that the replay reproduces the last observation; it
-does so after the server closed an *idle* connection (a keep-alive drop during a long pause) and
-after unpickling. A connection that drops while a command waits, a timeout and a GAML runtime
-error end the episode with an exception instead; the next reset reconnects.
-Methods are coroutines for the backend's I/O loop; :class:`~sb3_forager.gama.backend.GamaWorlds`
-calls them through ``run_sync``.
+Coroutines for the backend's I/O loop (:class:`~sb3_forager.gama.backend.GamaWorlds` calls them
+through ``run_sync``). When a world reconnects, replays its episode or gives up: ``docs/model.md``,
+section "The GAMA server protocol".
 """
 
 from __future__ import annotations

@@ -224,20 +224,12 @@ def move(
     lo = consts[C_WALL_LO]
     hi = consts[C_WALL_HI]
     bumped = False
-    if nx < lo:
-        nx = lo
+    if nx < lo or nx > hi:
+        nx = min(max(nx, lo), hi)
         vx = 0.0
         bumped = True
-    if nx > hi:
-        nx = hi
-        vx = 0.0
-        bumped = True
-    if ny < lo:
-        ny = lo
-        vy = 0.0
-        bumped = True
-    if ny > hi:
-        ny = hi
+    if ny < lo or ny > hi:
+        ny = min(max(ny, lo), hi)
         vy = 0.0
         bumped = True
     n_boxes = wi[w, 2]
