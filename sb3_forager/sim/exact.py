@@ -101,18 +101,10 @@ def orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float
     s1, s0 = two_sum(cx, -ax)
     terms = np.empty(16)
     k = 0
-    for u in (p1, p0):
-        for v in (q1, q0):
-            hi, lo = two_product(u, v)
-            terms[k] = hi
-            terms[k + 1] = lo
-            k += 2
-    for u in (r1, r0):
-        for v in (s1, s0):
-            hi, lo = two_product(u, v)
-            terms[k] = -hi
-            terms[k + 1] = -lo
-            k += 2
+    # the subtracted products as products of a negated factor (exact: rounding is sign-symmetric)
+    for u, v in ((p1, q1), (p1, q0), (p0, q1), (p0, q0), (-r1, s1), (-r1, s0), (-r0, s1), (-r0, s0)):
+        terms[k], terms[k + 1] = two_product(u, v)
+        k += 2
     return expansion_sign(terms, 16)
 
 

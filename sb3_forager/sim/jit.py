@@ -1,11 +1,8 @@
-"""The one switch between compiled and interpreted kernels.
+"""The one switch between compiled and interpreted kernels (:mod:`sb3_forager.sim.kernels`).
 
-The model's semantics are written once, as plain Python functions on scalars and arrays (see
-:mod:`sb3_forager.sim.kernels`). With numba installed they are compiled on first use and cached on
-disk (``cache=True``: the first run in a fresh checkout compiles for a few seconds, later processes
-load the cache). Without numba, or with ``SB3_FORAGER_JIT=0`` in the environment, the very same
-functions run as ordinary Python: identical results, about a hundred times slower, and a warning
-says so once.
+With numba the kernels are compiled on first use and cached on disk (``cache=True``); without it,
+or with ``SB3_FORAGER_JIT=0``, the same functions run as plain Python (identical results, about a
+hundred times slower) and a warning says so once.
 """
 
 from __future__ import annotations

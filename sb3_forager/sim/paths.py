@@ -1,19 +1,11 @@
-"""Obstacle-avoiding paths in the forager world, and the step lower bound they give.
+"""Obstacle-avoiding paths in the forager world, and the step lower bound they give (numpy only).
 
 The forager is a point in the closed box ``[1, 99]^2`` (the walls clamp there); obstacles are
 closed axis-aligned squares (side 10, any number, possibly overlapping or touching; a point on an
-edge is inside). This module answers three questions about that geometry, with numpy only:
-
-* :func:`shortest_path_length`: the length of the shortest obstacle-avoiding path, exactly. It is
-  the infimum over *free* paths (paths that never touch a square), computed on the visibility graph
-  of the squares' corners: the path may run along edges and through corners, but never through a
-  zero-width gap (two squares touching at a corner, or a square touching a wall, close the gap).
-* :func:`has_free_path`: whether a free path exists at all (used by the random-start sampler, so the
-  common case answers without any graph search; see the function for the argument).
-* :func:`min_steps_lower_bound` / :func:`path_efficiency`: the fewest steps the physics allows from
-  rest to the food, and a policy's ratio to it.
-
-Only the world's geometry and speed limits are used here; nothing imports the simulation core.
+edge is inside). :func:`shortest_path_length` is the exact length of the shortest free path (one
+that touches no square), :func:`has_free_path` whether there is one (the random-start sampler's
+test), :func:`min_steps_lower_bound` the fewest steps the physics allows from rest to the food and
+:func:`path_efficiency` a policy's ratio to it. Nothing here imports the simulation core.
 """
 
 from __future__ import annotations

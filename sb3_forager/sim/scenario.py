@@ -311,14 +311,10 @@ class Scenario:
             for _ in range(MAX_DRAWS):
                 p = rng.uniform(lo, hi, size=2)
                 start = (float(p[0]), float(p[1]))
-                if math.hypot(start[0] - fx, start[1] - fy) < START_FOOD_CLEARANCE:
-                    continue
-                if square_containing(start, obstacles) >= 0:
-                    continue
-                if not has_free_path(start, self.food, obstacles):
-                    continue
-                out.append(start)
-                break
+                near = math.hypot(start[0] - fx, start[1] - fy) < START_FOOD_CLEARANCE
+                if not near and start_problem(start, obstacles, self.food) is None:
+                    out.append(start)
+                    break
             else:
                 raise ValueError(f"cannot draw a free start for forager_{k} among the obstacles {list(obstacles)}")
         return tuple(out)
