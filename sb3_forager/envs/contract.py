@@ -2,8 +2,10 @@
 
 Keeping them in one place is what makes all the envs one contract: the spaces, the refusal of
 actions outside the Box (``docs/model.md``, section "Actions outside the Box": a ``ValueError``
-naming the forager, the world and the value, raised before anything changes), and the
-end-of-episode flags.
+naming the forager, the world and the value, raised before anything changes), the
+end-of-episode flags, and the per-world generators of the batched envs: world ``i`` of a batch
+seeded with ``s`` uses ``np.random.default_rng(s + i)`` (what ``gymnasium.utils.seeding.np_random(s
++ i)`` gives), so it draws exactly the episodes of a single env reset with ``seed=s + i``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from ..common.checks import SEED_LIMIT
+from ..common.checks import seed as check_seed
 from ..sim.kernels import first_bad_action
 
 #: the action Box of every forager
@@ -143,3 +147,26 @@ def check_render_mode(render_mode: str | None, render_modes: Sequence[str]) -> s
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"render_mode must be one of {list(render_modes)} or None, got {render_mode!r}")
     return render_mode
+
+
+def world_generators(
+    seed: int | Sequence[int | None] | None, n: int, previous: Sequence[np.random.Generator] | None = None
+) -> list[np.random.Generator]:
+    """Generators for ``n`` worlds: from ``seed`` (int: world i gets ``seed + i``; a list: one seed
+    per world, None keeping that world's generator), or ``previous`` unchanged when ``seed`` is None."""
+    if seed is None:
+        return list(previous) if previous is not None else [np.random.default_rng() for _ in range(n)]
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != n:
+            raise ValueError(f"seed: expected {n} seeds, one per world, got {len(seed)}")
+        seeds = [check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)]
+        old = list(previous) if previous is not None else [None] * n
+        return [
+            np.random.default_rng(s) if s is not None else (old[i] or np.random.default_rng())
+            for i, s in enumerate(seeds)
+        ]
+    base = check_seed(seed)
+    assert base is not None
+    if base + n - 1 >= SEED_LIMIT:
+        raise ValueError(f"seed {base} + {n - 1} worlds would pass 2**32")
+    return [np.random.default_rng(base + i) for i in range(n)]

@@ -19,8 +19,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ..sim import FORAGER, PRESETS, Backend, Episode, ForagerSim, Scenario
 from ..sim.core import count
-from .contract import check_render_mode, end_of_episode_flags, forager_spaces
-from .seeding import world_generators
+from .contract import check_render_mode, end_of_episode_flags, forager_spaces, world_generators
 from .vec_slots import PerSlot, SharedSlotsMixin, terminal_slot_info
 
 

@@ -10,9 +10,8 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 
 from ..sim import ForagerSim, Scenario
-from .contract import check_batch_actions, check_render_mode, forager_spaces
+from .contract import check_batch_actions, check_render_mode, forager_spaces, world_generators
 from .forager_env import AGENT, single_scenario
-from .seeding import world_generators
 
 
 class ForagerVectorEnv(gym.vector.VectorEnv):

@@ -168,12 +168,8 @@ def _check_box(space_map: Any, shape: tuple[int, ...], bounds: tuple[float, floa
 
 # ---------------------------------------------------------------------- scenario parameters
 def scenario_parameters(episode: Episode, scenario: Scenario) -> list[dict[str, Any]]:
-    """The experiment parameters giving the GAML model this episode (``load``/``reload``).
-
-    Names, types and formats are the ones every file in ``gaml/`` declares: ``starts_json`` and
-    ``obstacles_json`` (JSON lists of ``[x, y]``, floats written to round-trip exactly),
-    ``food_x``/``food_y`` (float), ``max_steps`` (int) and, for teams, ``teammate`` (string).
-    """
+    """The experiment parameters giving the GAML model this episode at ``load``/``reload``, as every
+    file in ``gaml/`` declares them (``docs/model.md``, section "Scenario family", "On GAMA")."""
     params: list[dict[str, Any]] = [
         {"name": "starts_json", "type": "string", "value": json.dumps([list(p) for p in episode.starts])},
         {"name": "obstacles_json", "type": "string", "value": json.dumps([list(c) for c in episode.obstacles])},

@@ -1,11 +1,8 @@
 """The batched forager simulation: N independent worlds of K foragers, stepped in one call.
 
-:class:`ForagerSim` owns the state arrays and calls the compiled kernels of
-:mod:`sb3_forager.sim.kernels` (the one description of the model's semantics). Each world has its
-own episode (starts, obstacles, food, length: an :class:`~sb3_forager.sim.scenario.Episode`), so
-one batch may mix layouts; all worlds share the rules (single or team), the number of foragers K
-and the teammate rule. State is float64 (GAML floats are Java doubles); it knows nothing of
-Gymnasium or PettingZoo (the env adapters in :mod:`sb3_forager.envs` wrap it).
+:class:`ForagerSim` owns the state arrays (float64: GAML floats are Java doubles) and calls the
+compiled kernels of :mod:`sb3_forager.sim.kernels`, the one description of the model's semantics.
+It knows nothing of Gymnasium or PettingZoo (the env adapters in :mod:`sb3_forager.envs` wrap it).
 """
 
 from __future__ import annotations
@@ -72,7 +69,7 @@ class ForagerSim:
         world: the physical constants.
 
     Each world starts with the tutorial layout and food; :meth:`reset` with ``episodes`` gives
-    worlds their own. State views (world axis first): :attr:`x`, :attr:`y`, :attr:`vx`,
+    worlds their own (one batch may mix layouts, starts, food and lengths). State views (world axis first): :attr:`x`, :attr:`y`, :attr:`vx`,
     :attr:`vy`, :attr:`prev_dist` (N, K), :attr:`at_food`, :attr:`bumped` (N, K) and
     :attr:`steps` (N,). Tests and tools may write positions and velocities through them, then
     call :meth:`observe_all`. :attr:`result` is the one :class:`StepResult` that :meth:`step`
