@@ -49,10 +49,8 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
         backend: the ``n_worlds`` worlds (:class:`~sb3_forager.sim.backend.Backend`; default the
             embedded simulation).
 
-    ``seed(s)`` (what ``PPO(seed=s)`` calls) makes world ``w`` draw the episodes of a single env
-    reset with ``seed=s + w`` (a GAMA model also gets ``seed + w``). ``set_attr("scenario", sc,
-    indices=...)`` changes the scenario of the worlds owning those slots from their next episode on
-    (a curriculum); ``env_method("reset", indices=...)`` resets just those worlds.
+    Seeds (world ``w`` plays a single env's episodes of ``seed=s + w``; a GAMA model also gets
+    ``s + w``) and the per-world ``get_attr``/``set_attr``/``env_method``: :mod:`~sb3_forager.envs.vec_slots`.
     """
 
     def __init__(

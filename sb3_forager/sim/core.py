@@ -69,11 +69,10 @@ class ForagerSim:
         world: the physical constants.
 
     Each world starts with the tutorial layout and food; :meth:`reset` with ``episodes`` gives
-    worlds their own (one batch may mix layouts, starts, food and lengths). State views (world axis first): :attr:`x`, :attr:`y`, :attr:`vx`,
-    :attr:`vy`, :attr:`prev_dist` (N, K), :attr:`at_food`, :attr:`bumped` (N, K) and
-    :attr:`steps` (N,). Tests and tools may write positions and velocities through them, then
-    call :meth:`observe_all`. :attr:`result` is the one :class:`StepResult` that :meth:`step`
-    and :meth:`reset` return: its arrays are views of the buffers (no object is built per step).
+    worlds their own (one batch may mix layouts, starts, food and lengths). The state views below
+    are writable: tests and tools may set positions and velocities, then call :meth:`observe_all`.
+    :attr:`result` is the one :class:`StepResult` that :meth:`step` and :meth:`reset` return: its
+    arrays are views of the buffers (no object is built per step).
     """
 
     def __init__(

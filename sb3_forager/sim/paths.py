@@ -11,6 +11,7 @@ test), :func:`min_steps_lower_bound` the fewest steps the physics allows from re
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -251,20 +252,12 @@ def _visible_exact(p: np.ndarray, q: np.ndarray, boxes: np.ndarray, bounds: Boun
                 side = d[i, 0] * (oy - p[i, 1]) - d[i, 1] * (ox - p[i, 0])
                 intervals.append((side, 0.0, 1.0))
         eps_t = _TOL / length[i]
-        for a in range(len(intervals)):
-            for b in range(a + 1, len(intervals)):
-                sa, a0, a1 = intervals[a]
-                sb, b0, b1 = intervals[b]
-                if sa * sb >= 0.0:
-                    continue
-                t0, t1 = max(a0, b0), min(a1, b1)
-                # a common point strictly inside the segment (at an end point the node itself is
-                # a free point or its own square's corner, where touching is legitimate)
-                if t0 <= t1 and t1 > eps_t and t0 < 1.0 - eps_t:
-                    ok[i] = False
-                    break
-            if not ok[i]:
-                break
+        # two obstacles on opposite sides with a common point strictly inside the segment (at an end
+        # point the node itself is a free point or its own square's corner, where touching is legitimate)
+        ok[i] = not any(
+            sa * sb < 0.0 and max(a0, b0) <= min(a1, b1) and min(a1, b1) > eps_t and max(a0, b0) < 1.0 - eps_t
+            for (sa, a0, a1), (sb, b0, b1) in itertools.combinations(intervals, 2)
+        )
     return ok
 
 
