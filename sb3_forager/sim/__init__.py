@@ -1,13 +1,5 @@
-"""The simulation core of the ForagerRL models (no Gymnasium, no PettingZoo).
-
-* :mod:`~sb3_forager.sim.scenario`: which world an episode runs in (:class:`Scenario`, :class:`Episode`, presets);
-* :mod:`~sb3_forager.sim.backend`: the backend protocol every env adapter runs on, and :class:`StepResult`;
-* :mod:`~sb3_forager.sim.core`: :class:`ForagerSim`, N worlds of K foragers stepped in one call (the embedded backend);
-* :mod:`~sb3_forager.sim.kernels`: the model's semantics, once (compiled by numba when installed);
-* :mod:`~sb3_forager.sim.exact`: exact orientation predicates (JTS's touch/miss decisions);
-* :mod:`~sb3_forager.sim.paths`: shortest paths, free-path tests and the steps lower bound;
-* :mod:`~sb3_forager.sim.render`: pictures of a world (PIL) and the pygame window.
-"""
+"""The simulation core of the ForagerRL models (no Gymnasium, no PettingZoo): scenarios, the backend
+protocol, the compiled embedded backend, shortest paths and pictures (modules: README, "Layout")."""
 
 from .backend import Backend, StepResult
 from .core import ForagerSim, sensor_readings

@@ -230,18 +230,11 @@ class ForagerSim:
         acting: np.ndarray | None = None,
         next_episode: Callable[[int], Episode] | None = None,
     ) -> StepResult:
-        """Advance every world by one cycle; returns :attr:`result`.
-
-        Args:
-            actions: float64 (N, K, 2), used as given (the GAML model does not clip; the env
-                adapters refuse actions outside the Box before they get here).
-            acting: optional bool (N, K): False for a forager that got no action this cycle
-                (team rules: like the GAML ``apply_action`` it does not move, but still
-                observes and is rewarded).
-            next_episode: when given, each world whose episode ended is reset at once with
-                ``next_episode(w)``; the result is then a copy of the ended step, with
-                ``reset_obs`` the buffer of the new observations.
-        """
+        """One cycle of every world (the :class:`~sb3_forager.sim.backend.Backend` protocol's ``step``);
+        returns :attr:`result`. Actions are used as given (the GAML model does not clip; the adapters
+        refuse actions outside the Box); a forager with ``acting`` False does not move but still
+        observes and is rewarded (GAML ``apply_action``). With ``next_episode`` the result is a copy
+        of the ended step and ``reset_obs`` the buffer of the new observations."""
         if actions.shape != self._act_shape:
             raise ValueError(f"actions must have shape {self._act_shape}, got {actions.shape}")
         if acting is None:
