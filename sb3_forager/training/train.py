@@ -19,6 +19,7 @@ and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shutil
 import signal
@@ -31,7 +32,6 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
-from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
 from .callbacks import (
     AtomicCheckpointCallback,
@@ -46,7 +46,6 @@ from .plotting import plot_training
 from .run_dir import (
     RunPaths,
     atomic_save_model,
-    atomic_save_pickle,
     atomic_save_yaml,
     check_logdir,
     create_run_dir,
@@ -120,36 +119,26 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
 
 
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Interrupted` like Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise Interrupted("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _raise_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted("SIGTERM")
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while the final files are written (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    prev_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    prev_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def _signals(on_int: Any, on_term: Any) -> Iterator[None]:
+    """These SIGINT and SIGTERM handlers (None: left as is) for the block, in the main thread only.
+    Training: SIGTERM raises :class:`Interrupted` like Ctrl-C does; the final writes ignore both."""
+    wanted = ((signal.SIGINT, on_int), (signal.SIGTERM, on_term))
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig, handler in wanted if handler is not None and main}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, prev_int)
-        signal.signal(signal.SIGTERM, prev_term)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_signals_interrupt = functools.partial(_signals, None, _raise_sigterm)
+_signals_deferred = functools.partial(_signals, signal.SIG_IGN, signal.SIG_IGN)
 
 
 def train(
@@ -312,10 +301,7 @@ def _learn(
                 f"parameters: nothing was saved as model.zip; the checkpoints in {paths.checkpoints} are from "
                 "before (lower the learning rate, or check what the env sent)"
             )
-        atomic_save_model(model, paths.model)
-        vn = unwrap_vec_normalize(env)
-        if vn is not None:
-            atomic_save_pickle(vn, paths.vecnormalize)
+        atomic_save_model(model, paths.model, paths.vecnormalize)
         metrics.flush()
     final_eval = None
     if evaluator is not None and interrupted is None:
