@@ -340,67 +340,40 @@ def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -
     )
 
 
+def _write_images(images: list[Any], path: str | Path, **save_kwargs: Any) -> Path:
+    """Encode PIL images (one: a PNG; several: an animated GIF) in memory, then write them atomically."""
+    import io
+
+    from .run_dir import atomic_write_bytes
+
+    buf = io.BytesIO()
+    images[0].save(buf, append_images=images[1:], **save_kwargs)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _caption(replay: Replay, t: int) -> str:
+    """``/ <steps>`` (after the renderer's ``t = <t>``), and the outcome on the last frame."""
+    last = t == len(replay.observations) - 1
+    return f"/ {replay.steps}" + (f"  {'success' if replay.success else 'no success'}" if last else "")
+
+
 def save_gif(replay: Replay, path: str | Path, size: int = 400, fps: int = 10, hold_s: float = 1.0) -> Path:
     """An animated GIF of the replay (sensor rays, trails, start rings, food, a legend), written
     atomically; the last frame is held for ``hold_s`` seconds."""
-    import io
-
     from PIL import Image
 
-    from .run_dir import atomic_write_bytes
-
     n = len(replay.observations)
-    outcome = "success" if replay.success else "no success"
-    images = [
-        Image.fromarray(
-            _frame(replay, t, size, trails=True, caption=f"/ {replay.steps}" + (f"  {outcome}" if t == n - 1 else ""))
-        )
-        for t in range(n)
-    ]
+    images = [Image.fromarray(_frame(replay, t, size, trails=True, caption=_caption(replay, t))) for t in range(n)]
     frame_ms = int(1000 / fps)
     durations = [frame_ms] * (n - 1) + [max(frame_ms, int(1000 * hold_s))]
-    buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    return atomic_write_bytes(path, buf.getvalue())
+    return _write_images(images, path, format="GIF", save_all=True, duration=durations, loop=0)
 
 
-def save_trajectory_png(replay: Replay, path: str | Path, title: str = "") -> Path:
-    """A matplotlib plot of the foragers' paths over the world (obstacles, food, start/end)."""
-    import io
+def save_trajectory_png(replay: Replay, path: str | Path, title: str = "", size: int = 600) -> Path:
+    """A PNG of the foragers' whole paths: the replay's last frame drawn with its trails, start
+    rings, food and legend (:func:`sb3_forager.sim.render.render_world`), written atomically."""
+    from PIL import Image
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Circle, Rectangle
-
-    from ..sim.render import forager_colour
-    from .run_dir import atomic_write_bytes
-
-    fig, ax = plt.subplots(figsize=(6, 6))
-    for lx, ly, hx, hy in WORLD.obstacle_boxes(replay.obstacles) if replay.obstacles else []:
-        ax.add_patch(Rectangle((lx, ly), hx - lx, hy - ly, color="0.35"))
-    ax.add_patch(Circle(replay.food, WORLD.food_radius, color=(0.2, 0.7, 0.2), alpha=0.8, label="food"))
-    pos = replay.positions()
-    for a in range(replay.n_agents):
-        colour = tuple(c / 255 for c in forager_colour(a))
-        label = f"forager_{a}" if replay.n_agents <= 10 else None
-        ax.plot(pos[:, a, 0], pos[:, a, 1], "-", color=colour, lw=1.8, label=label)
-        ax.plot(pos[0, a, 0], pos[0, a, 1], "o", color=colour, ms=7, mfc="none", mew=2)
-        ax.plot(pos[-1, a, 0], pos[-1, a, 1], "*", color=colour, ms=12)
-    ax.set_xlim(0, WORLD.world_size)
-    ax.set_ylim(WORLD.world_size, 0)  # y down, as in GAMA
-    ax.set_aspect("equal")
-    outcome = "success" if replay.success else "no success"
-    ax.set_title(title or f"{outcome} in {replay.steps} steps")
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], ls="", marker="o", mfc="none", mec="k", mew=2, label="start"),
-        Line2D([], [], ls="", marker="*", color="k", ms=10, label="end"),
-    ]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=2)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    t = len(replay.observations) - 1
+    frame = _frame(replay, t, size, trails=True, caption=title or _caption(replay, t))
+    return _write_images([Image.fromarray(frame)], path, format="PNG")

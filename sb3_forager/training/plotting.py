@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +22,7 @@ from .run_dir import RunPaths, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["moving_average", "plot_training"]
-
-
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over up to ``window`` values (the first points average what exists so far)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return values
-    csum = np.cumsum(np.insert(values, 0, 0.0))
-    idx = np.arange(1, values.size + 1)
-    lo = np.maximum(idx - int(window), 0)
-    return (csum[idx] - csum[lo]) / (idx - lo)
+__all__ = ["plot_training"]
 
 
 def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -41,15 +31,10 @@ def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
     arrival = np.asarray(evals["arrival_steps"], dtype=np.float64)
     bounds = np.asarray(evals["lower_bounds"], dtype=np.float64)
     known = (arrival > 0) & (bounds >= 0)  # reached the food, with a known lower bound (as EpisodeBatch)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(known, bounds / np.where(known, arrival, 1.0), np.nan)
-    flat = ratio.reshape(ratio.shape[0], -1)
-    out = np.full(flat.shape[0], np.nan)
-    for i, row in enumerate(flat):
-        ok = row[np.isfinite(row)]
-        if ok.size:
-            out[i] = ok.mean()
-    return out
+    ratio = np.where(known, bounds / np.where(known, arrival, 1.0), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no forager reached the food: nan
+        return np.nanmean(ratio.reshape(ratio.shape[0], -1), axis=1)
 
 
 def plot_training(
@@ -60,6 +45,7 @@ def plot_training(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from stable_baselines3.common.results_plotter import window_func  # SB3's rolling mean
 
     paths = RunPaths(Path(run_dir))
     episodes = read_episodes_csv(paths.episodes)
@@ -78,7 +64,6 @@ def plot_training(
         n = episodes["team_return"].size
         idx = np.arange(1, n + 1)
         window = int(max(10, min(100, n // 10 or 1)))
-        full = idx >= window
         avg = f"mean of the last {window} episodes"
         for ax, key, colour, label in (
             (ax_ret, "team_return", "tab:blue", ret_label),
@@ -88,8 +73,9 @@ def plot_training(
             values = episodes[key]
             if key != "success":
                 ax.plot(idx, values, ".", ms=2, alpha=0.25, color=colour, label=f"each training episode's {label}")
-            ma = moving_average(values, window)
-            ax.plot(idx[full], ma[full], color=colour, lw=2, label=f"training {label} ({avg})")
+            if n >= window:  # the average from the point where its window is full
+                x, mean = window_func(idx, values, window, np.mean)
+                ax.plot(x, mean, color=colour, lw=2, label=f"training {label} ({avg})")
             ax.axvspan(0.5, min(window, n) + 0.5, color="0.85", alpha=0.6, lw=0)
         ax_succ.text(
             0.01, 0.03, "shaded: the first window (the first episodes to finish are the short ones)",

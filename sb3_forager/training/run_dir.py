@@ -35,6 +35,7 @@ __all__ = [
     "create_run_dir",
     "detect_algo",
     "detect_env",
+    "newest_model",
     "resolve_resume",
     "zip_metadata",
 ]
@@ -218,29 +219,33 @@ def check_model_zip(path: str | Path) -> None:
         raise ValueError(f"{path} has no policy.pth")
 
 
+def newest_model(paths: RunPaths, with_final: bool = True) -> Path | None:
+    """The valid one of ``model.zip`` (if ``with_final``) and ``checkpoints/*.zip`` that has trained
+    the most timesteps (``model.zip`` on a tie); a truncated or damaged zip is skipped with a warning."""
+    candidates = []
+    for p in ([paths.model] if with_final else []) + sorted(paths.checkpoints.glob("*.zip")):
+        if not p.is_file():
+            continue
+        try:
+            check_model_zip(p)
+            candidates.append((int(zip_metadata(p).get("num_timesteps", 0)), p == paths.model, p))
+        except ValueError as exc:
+            logger.warning("skipping %s: %s", p, exc)
+    return max(candidates)[2] if candidates else None
+
+
 def resolve_resume(target: str | Path) -> tuple[Path, Path]:
     """``--resume`` target -> ``(run_dir, model_zip)``.
 
-    A run folder resumes from whichever valid one of ``model.zip`` and ``checkpoints/*.zip`` has
-    trained the most timesteps (a truncated or damaged zip, e.g. from a kill, is skipped with a
-    warning); a zip resumes from that zip, in the run folder that holds it (its parent, or the
-    parent's parent for a checkpoint).
+    A run folder resumes from its :func:`newest_model`; a zip resumes from that zip, in the run
+    folder that holds it (its parent, or the parent's parent for a checkpoint).
     """
     target = Path(target)
     if target.is_dir():
         paths = RunPaths(target)
-        candidates = []
-        for p in [paths.model, *sorted(paths.checkpoints.glob("*.zip"))]:
-            if not p.is_file():
-                continue
-            try:
-                check_model_zip(p)
-                candidates.append((int(zip_metadata(p).get("num_timesteps", 0)), p == paths.model, p))
-            except ValueError as exc:
-                logger.warning("skipping %s: %s", p, exc)
-        if not candidates:
+        best = newest_model(paths)
+        if best is None:
             raise FileNotFoundError(f"{target} holds no valid model.zip and no valid checkpoints/*.zip to resume from")
-        best = max(candidates)[2]
         if paths.model.is_file() and best != paths.model:
             logger.warning("resuming from %s, the newest valid model of %s", best, target)
         return target, best

@@ -50,7 +50,8 @@ from .run_dir import (
     check_logdir,
     create_run_dir,
     resolve_resume,
-    zip_metadata,
+    detect_algo,
+    newest_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,6 @@ def load_model(path: str | Path, algo: str | None = None, **kwargs: Any) -> Any:
     Raises ``ValueError`` (naming the file) when it is not a loadable SB3 model (truncated zip,
     corrupt ``policy.pth``, policy of another algorithm).
     """
-    from .run_dir import detect_algo
-
     cls = algo_class(algo or detect_algo(path))
     try:
         return cls.load(str(path), **kwargs)
@@ -163,10 +162,8 @@ def train(
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
         callback_after_eval: an SB3 callback run after each periodic evaluation, as in SB3's
-            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`, whose
-            ``last_summary`` / ``last_stochastic_summary`` hold the :meth:`EpisodeBatch.summary`
-            dicts and ``last_mean_reward`` / ``best_mean_reward`` the team success rates), e.g.
-            SB3's ``StopTrainingOnNoModelImprovement``; returning False stops training early
+            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`), e.g. SB3's
+            ``StopTrainingOnNoModelImprovement``; returning False stops training early
             (``TrainResult.stopped_early``), the run folder being written as usual.
         callback_on_new_best: an SB3 callback run when an evaluation gives a new best model
             (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
@@ -350,7 +347,7 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
         if model.num_timesteps <= 0:
             return TrainingError(f"{what}\nNothing was trained, so nothing was saved.")
         if not model_is_finite(model):
-            last = _newest_checkpoint(paths)
+            last = newest_model(paths, with_final=False)
             where = f"; the newest earlier checkpoint is {last}" if last else ""
             return TrainingError(
                 f"{what}\nThe network's parameters are no longer finite (NaN or infinite), so no checkpoint "
@@ -364,18 +361,6 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
     return TrainingError(f"{what}\nThe model so far was saved to {ckpt}; continue with --resume {paths.root}", ckpt)
 
 
-def _newest_checkpoint(paths: RunPaths) -> Path | None:
-    found = []
-    for path in paths.checkpoints.glob("model_*_steps.zip"):
-        with contextlib.suppress(ValueError):  # unreadable: not a checkpoint to offer
-            found.append((int(zip_metadata(path).get("num_timesteps", -1)), path))
-    return max(found)[1] if found else None
-
-
 def _close_progress(progress: ProgressBarCallback | None) -> None:
-    bar = getattr(progress, "pbar", None)
-    if bar is not None:
-        try:
-            bar.close()
-        except Exception:
-            pass
+    with contextlib.suppress(Exception):  # no progress bar (None, or not started yet), or a broken one
+        progress.pbar.close()
