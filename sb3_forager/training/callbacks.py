@@ -32,7 +32,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback,
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
-from .evaluation import EpisodeBatch, evaluate_team, no_rng_side_effects
+from .evaluation import EpisodeBatch, evaluate_team, fmt_num, fmt_pct, no_rng_side_effects
 from .run_dir import RunPaths, atomic_save_model, atomic_save_npz, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -196,18 +196,12 @@ def format_eval_line(
     """The one-line summary printed per evaluation (at most 100 columns): the deterministic
     policy's team success (the stochastic one's in brackets), steps to food, path efficiency and
     (team) return."""
-
-    def pct(x: float) -> str:
-        return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
-
-    def num(x: float, fmt: str = ".1f") -> str:
-        return "n/a" if math.isnan(x) else format(x, fmt)
-
-    success = f"success {pct(det['success_rate'])}" + (f" (stoch {pct(stoch['success_rate'])})" if stoch else "")
-    parts = [f"eval @ {num_timesteps:,}", success, f"steps {num(det['steps_to_food'])}"]
+    success = f"success {fmt_pct(det['success_rate'])}"
+    success += f" (stoch {fmt_pct(stoch['success_rate'])})" if stoch else ""
+    parts = [f"eval @ {num_timesteps:,}", success, f"steps {fmt_num(det['steps_to_food'])}"]
     if not math.isnan(det.get("path_efficiency", math.nan)):
         parts.append(f"efficiency {det['path_efficiency']:.3f}")
-    parts.append(f"return {num(det['team_return'])}")
+    parts.append(f"return {fmt_num(det['team_return'])}")
     if best:
         parts.append("best")
     return " | ".join(parts)

@@ -41,6 +41,16 @@ __all__ = [
 ]
 
 
+def fmt_pct(x: float | None) -> str:
+    """A rate as ``42%``; ``n/a`` for None or nan."""
+    return "n/a" if x is None or math.isnan(x) else f"{100 * float(x):.0f}%"
+
+
+def fmt_num(x: float | None, spec: str = ".1f") -> str:
+    """A number formatted by ``spec``; ``n/a`` for None or nan."""
+    return "n/a" if x is None or math.isnan(x) else format(float(x), spec)
+
+
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """The Wilson score interval of a success rate (95 % by default); (nan, nan) for n = 0."""
     if n <= 0:
@@ -76,17 +86,12 @@ class EpisodeBatch:
 
     @property
     def success_rate(self) -> float:
-        return float(self.success.mean()) if self.n_episodes else float("nan")
-
-    @property
-    def success_interval(self) -> tuple[float, float]:
-        """The 95 % Wilson interval of the team success rate."""
-        return wilson_interval(int(self.success.sum()), self.n_episodes)
+        return _mean(self.success)
 
     @property
     def steps_to_food(self) -> float:
         """Mean steps until every forager is at the food, over successful episodes (nan: none)."""
-        return float(self.steps[self.success].mean()) if self.success.any() else float("nan")
+        return _mean(self.steps[self.success])
 
     @property
     def efficiencies(self) -> np.ndarray:
@@ -98,39 +103,36 @@ class EpisodeBatch:
     @property
     def path_efficiency(self) -> float:
         """Mean of :attr:`efficiencies` (nan: no forager reached the food with a known bound)."""
-        eff = self.efficiencies
-        return float(eff.mean()) if eff.size else float("nan")
-
-    def forager_success_rate(self, k: int) -> float:
-        return float((self.arrival_steps[:, k] >= 0).mean()) if self.n_episodes else float("nan")
-
-    def forager_steps_to_food(self, k: int) -> float:
-        reached = self.arrival_steps[:, k] >= 0
-        return float(self.arrival_steps[reached, k].mean()) if reached.any() else float("nan")
+        return _mean(self.efficiencies)
 
     def summary(self) -> dict[str, float]:
         """Team and per-forager means (the keys the CLI and the callbacks print and log)."""
         n = self.n_episodes
-        lo, hi = self.success_interval
+        lo, hi = wilson_interval(int(self.success.sum()), n)
         reached = self.arrival_steps >= 0
         out = {
             "episodes": float(n),
             "success_rate": self.success_rate,
             "success_low": lo,
             "success_high": hi,
-            "forager_success_rate": float(reached.mean()) if n else float("nan"),
+            "forager_success_rate": _mean(reached),
             "steps_to_food": self.steps_to_food,
-            "ep_len_mean": float(self.steps.mean()) if n else float("nan"),
+            "ep_len_mean": _mean(self.steps),
             "path_efficiency": self.path_efficiency,
-            "team_return": float(self.team_returns.mean()) if n else float("nan"),
-            "team_return_std": float(self.team_returns.std()) if n else float("nan"),
-            "forager_return": float(self.forager_returns.mean()) if n else float("nan"),
+            "team_return": _mean(self.team_returns),
+            "team_return_std": float(self.team_returns.std()) if n else math.nan,
+            "forager_return": _mean(self.forager_returns),
         }
         for k in range(self.n_agents):
-            out[f"forager_{k}/success_rate"] = self.forager_success_rate(k)
-            out[f"forager_{k}/steps_to_food"] = self.forager_steps_to_food(k)
-            out[f"forager_{k}/return"] = float(self.forager_returns[:, k].mean()) if n else float("nan")
+            out[f"forager_{k}/success_rate"] = _mean(reached[:, k])
+            out[f"forager_{k}/steps_to_food"] = _mean(self.arrival_steps[reached[:, k], k])
+            out[f"forager_{k}/return"] = _mean(self.forager_returns[:, k])
         return out
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean; nan for no values (without numpy's warning)."""
+    return float(np.mean(values)) if np.size(values) else math.nan
 
 
 @contextlib.contextmanager
