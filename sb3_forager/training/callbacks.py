@@ -33,7 +33,7 @@ from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
 from .evaluation import EpisodeBatch, evaluate_team, fmt_num, fmt_pct, no_rng_side_effects
-from .run_dir import RunPaths, atomic_save_model, atomic_save_npz, atomic_write_text
+from .run_dir import RunPaths, atomic_save_model, atomic_write_bytes, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +285,9 @@ class TeamEvalCallback(EvalCallback):
         if self.paths is None:
             return
         if self.history and self.history.get("timesteps"):
-            atomic_save_npz(self.paths.evaluations, **{k: _stack_rows(v) for k, v in self.history.items()})
+            buf = io.BytesIO()
+            np.savez(buf, **{k: _stack_rows(v) for k, v in self.history.items()})
+            atomic_write_bytes(self.paths.evaluations, buf.getvalue())
         else:
             self.paths.evaluations.unlink(missing_ok=True)
 

@@ -12,29 +12,17 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .callbacks import read_episodes_csv
+from .evaluation import EpisodeBatch
 from .run_dir import RunPaths, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["plot_training"]
-
-
-def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
-    if "arrival_steps" not in evals or "lower_bounds" not in evals:
-        return None
-    arrival = np.asarray(evals["arrival_steps"], dtype=np.float64)
-    bounds = np.asarray(evals["lower_bounds"], dtype=np.float64)
-    known = (arrival > 0) & (bounds >= 0)  # reached the food, with a known lower bound (as EpisodeBatch)
-    ratio = np.where(known, bounds / np.where(known, arrival, 1.0), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no forager reached the food: nan
-        return np.nanmean(ratio.reshape(ratio.shape[0], -1), axis=1)
 
 
 def plot_training(
@@ -96,13 +84,13 @@ def plot_training(
                 ms=4,
                 label="eval success (stochastic)",
             )
-        lengths = np.asarray(evals["ep_lengths"], dtype=np.float64)
-        ok = np.asarray(evals["successes"], dtype=np.float64) > 0.5
-        with np.errstate(invalid="ignore"):
-            mean_ok = np.nansum(np.where(ok, lengths, 0), axis=1) / ok.sum(axis=1)
-        ax_esteps.plot(ets, np.where(ok.any(axis=1), mean_ok, np.nan), "o-", label="eval steps to food", **det)
-        efficiency = _eval_efficiency(evals)
-        if efficiency is not None:
+        # each evaluation as an EpisodeBatch (the NaN padding of narrower rows: no success, no arrival)
+        pairs = zip(evals["successes"], evals["ep_lengths"])
+        steps = [EpisodeBatch(n_agents, np.asarray(ok) > 0.5, np.asarray(length)).steps_to_food for ok, length in pairs]
+        ax_esteps.plot(ets, steps, "o-", label="eval steps to food", **det)
+        if "arrival_steps" in evals and "lower_bounds" in evals:
+            pairs = zip(evals["arrival_steps"], evals["lower_bounds"])
+            efficiency = [EpisodeBatch(n_agents, arrival_steps=a, lower_bounds=b).path_efficiency for a, b in pairs]
             ax_eff = ax_esteps.twinx()
             ax_eff.plot(ets, efficiency, "d:", color="tab:brown", ms=4, label="eval path efficiency (right axis)")
             ax_eff.set_ylabel("path efficiency (1 = optimum)")

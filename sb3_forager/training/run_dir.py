@@ -19,8 +19,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
 from stable_baselines3.common.utils import get_latest_run_id
 
 logger = logging.getLogger(__name__)
@@ -28,8 +26,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RunPaths",
     "atomic_save_model",
-    "atomic_save_npz",
-    "atomic_save_yaml",
     "atomic_write_bytes",
     "atomic_write_text",
     "create_run_dir",
@@ -122,16 +118,6 @@ def atomic_save_model(model: Any, path: str | Path, vecnormalize_path: str | Pat
     if vn is not None:
         atomic_write_bytes(vecnormalize_path, pickle.dumps(vn))
     return saved
-
-
-def atomic_save_npz(path: str | Path, **arrays: Any) -> Path:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-def atomic_save_yaml(path: str | Path, data: Any) -> Path:
-    return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 # ---------------------------------------------------------------------- run folders

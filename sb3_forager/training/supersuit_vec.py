@@ -1,13 +1,9 @@
 """The SuperSuit -> SB3 fix-up layer for the cooperative pair (and any homogeneous ParallelEnv).
 
 ``supersuit.concat_vec_envs_v1(..., base_class="stable_baselines3")`` has gaps with SB3 2.x and
-Gymnasium 1.x: ``PPO(seed=)`` crashes, copies are
-never seeded apart, time-limit endings look like true terminals, ``dones`` are ``uint8`` (which
-breaks ``VecNormalize``), ``get_attr``/``set_attr``/``env_method`` are missing, and with worker
-processes a crash hangs the interpreter at exit. :class:`SuperSuitVecEnv` wraps SuperSuit's
-*Gymnasium* vector env (``base_class="gymnasium"``) as a proper SB3 ``VecEnv`` instead.
-
-Slots are world-major: copy ``i`` of a K-agent env owns slots ``i*K .. i*K+K-1``.
+Gymnasium 1.x (:class:`SuperSuitVecEnv` lists them); this module wraps SuperSuit's *Gymnasium*
+vector env (``base_class="gymnasium"``) as a proper SB3 ``VecEnv`` instead. Slots are
+world-major: copy ``i`` of a K-agent env owns slots ``i*K .. i*K+K-1``.
 """
 
 from __future__ import annotations

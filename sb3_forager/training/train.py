@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
 
 from .callbacks import (
@@ -46,12 +47,12 @@ from .plotting import plot_training
 from .run_dir import (
     RunPaths,
     atomic_save_model,
-    atomic_save_yaml,
+    atomic_write_text,
     check_logdir,
     create_run_dir,
-    resolve_resume,
     detect_algo,
     newest_model,
+    resolve_resume,
 )
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ def train(
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
         resumed_at = int(model.num_timesteps) if resume_zip is not None else None
-        atomic_save_yaml(paths.config, cfg.to_dict())
+        atomic_write_text(paths.config, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         children = (callback_after_eval, callback_on_new_best)
         return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, children)
     finally:
@@ -214,23 +215,12 @@ def train(
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
-    cls = algo_class(cfg.algo)
-    kwargs = build_algo_kwargs(cfg)
+    kwargs = {**build_algo_kwargs(cfg), "device": cfg.device, "tensorboard_log": str(run_dir), "verbose": cfg.verbose}
     if resume_zip is None:
-        return cls(
-            cfg.policy,
-            env,
-            seed=cfg.seed,
-            device=cfg.device,
-            tensorboard_log=str(run_dir),
-            verbose=cfg.verbose,
-            **kwargs,
-        )
+        return algo_class(cfg.algo)(cfg.policy, env, seed=cfg.seed, **kwargs)
     kwargs.pop("policy_kwargs", None)  # the network is the saved one
     logger.info("resuming from %s", resume_zip)
-    model = load_model(
-        resume_zip, cfg.algo, env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
-    )
+    model = load_model(resume_zip, cfg.algo, env=env, **kwargs)
     model.set_random_seed(cfg.seed + int(model.num_timesteps))
     return model
 
