@@ -1,13 +1,9 @@
 """SB3 callbacks: team metrics, evaluation with best-model saving, atomic checkpoints, hparams.
 
 Everything is logged through the SB3 logger, so TensorBoard shows it next to SB3's own scalars:
-
-* ``team/success_rate``, ``team/return_mean``, ``team/steps_to_food_mean``, ``team/ep_len_mean``,
-  ``team/episodes``: per *team* episode (a world's episode, both foragers together; for the single
-  forager the team is that one forager), over the last ``window`` training episodes;
-* ``eval/success_rate``, ``eval/steps_to_food``, ``eval/path_efficiency``, ``eval/team_return``,
-  ``eval/mean_reward`` (per forager), ``eval/mean_ep_length`` and the same with
-  ``eval/stochastic_`` for the stochastic policy, plus per-forager values for the pair.
+``team/*`` per *team* episode (a world's episode, all its foragers together) over the last
+``window`` training episodes, ``eval/*`` (``eval/stochastic_*``) of the deterministic
+(stochastic) policy, per-forager values of a team under ``eval_per_forager/``.
 
 The evaluation and checkpoint callbacks are SB3's ``EvalCallback`` and ``CheckpointCallback``
 with what differs overridden (team episodes, the best-model score, timestep frequencies, atomic

@@ -74,9 +74,8 @@ def section_key(env: str) -> str:
     return (m.gym_id or m.name) if m is not None else env
 
 
-def _gym_sections() -> set[str]:
-    """The Gymnasium-id sections, where RL Zoo reads ``n_envs`` (one env there is one world)."""
-    return {section_key(env) for env in ENVS} - set(ENVS)
+#: the Gymnasium-id sections, where RL Zoo reads ``n_envs`` (one env there is one world)
+_GYM_SECTIONS = {section_key(env) for env in ENVS} - set(ENVS)
 
 
 # ---------------------------------------------------------------------- value checks
@@ -329,10 +328,10 @@ def _read_section(section: Any, key: str) -> dict[str, Any]:
         raise ConfigError(f"the {key!r} section of the config file must be a mapping")
     out = dict(section)
     if "n_envs" in out:
-        if key not in _gym_sections() or "n_worlds" in out:
+        if key not in _GYM_SECTIONS or "n_worlds" in out:
             raise ConfigError(
                 f"{key}: n_envs is RL Zoo's key, read only in the Gymnasium-id sections "
-                f"({', '.join(sorted(_gym_sections()))}); this package counts worlds as n_worlds"
+                f"({', '.join(sorted(_GYM_SECTIONS))}); this package counts worlds as n_worlds"
             )
         out["n_worlds"] = out.pop("n_envs")
     return out
@@ -350,7 +349,7 @@ def default_hyperparams(env: str, algo: str) -> dict[str, Any]:
 def _section(data: Mapping[str, Any], env: str) -> dict[str, Any]:
     """A user file's settings for ``env``: its section (by env name or Gymnasium id) plus its
     ``pipeline`` entry if it has sections, else all of it (a flat file)."""
-    keys = set(ENVS) | _gym_sections() | set(models.RENAMED) | {"pipeline"}
+    keys = set(ENVS) | _GYM_SECTIONS | set(models.RENAMED) | {"pipeline"}
     if not any(key in keys for key in data):
         return _read_section(dict(data), "the config file")
     for old, new in models.RENAMED.items():

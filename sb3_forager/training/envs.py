@@ -83,11 +83,8 @@ def make_vec_env(
 ) -> VecEnv:
     """A monitored (and, with ``cfg.normalize``, normalised) VecEnv for training or evaluation.
 
-    Args:
-        cfg: the run config.
-        n_worlds: worlds (copies); default ``cfg.n_worlds``.
-        for_eval: an evaluation env: ``VecNormalize`` (if any) frozen and rewards left raw.
-        vecnormalize_path: load the normalisation statistics from this ``vecnormalize.pkl``.
+    ``n_worlds`` defaults to ``cfg.n_worlds``; an evaluation env (``for_eval``) has its ``VecNormalize``
+    (if any) frozen and rewards left raw; ``vecnormalize_path``: a ``vecnormalize.pkl`` to load.
     """
     venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_worlds if n_worlds is None else n_worlds, for_eval=for_eval))
     if cfg.normalize is False:

@@ -284,6 +284,7 @@ def record_replay(
 
     obs = venv.reset()
     episode = venv.get_attr("episode", indices=[0])[0] if venv.has_attr("episode") else None
+    food = tuple(episode.food) if episode is not None else FOOD
     frames = [np.asarray(raw_obs(obs)[:k], dtype=np.float64)]
     flags = [np.zeros(k, dtype=bool)]
     returns = np.zeros(k)
@@ -301,16 +302,12 @@ def record_replay(
             flags.append(np.array([infos[a].get("arrival_step", -1) >= 0 for a in range(k)]))
             info = infos[0]
             obstacles = info.get("obstacles") or (episode.obstacles if episode is not None else OBSTACLE_CENTRES)
-            food = tuple(info.get("food", episode.food if episode is not None else FOOD))
             return Replay(
                 k, frames, bool(info.get("is_success", False)), int(info.get("episode_steps", step)), returns,
-                tuple(obstacles), food, flags,
+                tuple(obstacles), tuple(info.get("food", food)), flags,
             )  # fmt: skip
         frame = np.asarray(raw_obs(obs)[:k], dtype=np.float64)
-        fx, fy = episode.food if episode is not None else FOOD
-        arrived |= (
-            np.hypot(frame[:, 0] * WORLD.world_size - fx, frame[:, 1] * WORLD.world_size - fy) < WORLD.food_radius
-        )
+        arrived |= np.hypot(*(frame[:, 0:2] * WORLD.world_size - food).T) < WORLD.food_radius
         frames.append(frame)
         flags.append(arrived.copy())
         episode_start = np.asarray(dones, dtype=bool)
@@ -321,15 +318,13 @@ def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -
     from ..sim.render import render_world
 
     obs = replay.observations[t]
-    n_s = WORLD.n_sensors
-    pos = obs[:, 0:2] * WORLD.world_size
     all_pos = replay.positions()
     trail = [[tuple(p) for p in all_pos[: t + 1, a]] for a in range(replay.n_agents)] if trails else None
     at_food = replay.at_food[t] if t < len(replay.at_food) else np.zeros(replay.n_agents, dtype=bool)
     return render_world(
         WORLD,
-        positions=[tuple(p) for p in pos.tolist()],
-        sensors=obs[:, 5 : 5 + n_s].tolist(),
+        positions=[tuple(p) for p in all_pos[t].tolist()],
+        sensors=obs[:, 5 : 5 + WORLD.n_sensors].tolist(),
         at_food=[bool(b) for b in at_food],
         step=t,
         size=size,

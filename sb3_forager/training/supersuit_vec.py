@@ -179,12 +179,8 @@ def _close_at_exit(ref: weakref.ref) -> None:
 
 
 def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: int = 0) -> SuperSuitVecEnv:
-    """``n_copies`` copies of the ParallelEnv made by ``env_fn`` as one SB3 VecEnv.
-
-    ParallelEnv -> ``pettingzoo_env_to_vec_env_v1`` -> ``concat_vec_envs_v1(base_class="gymnasium")``
-    -> :class:`SuperSuitVecEnv`. ``num_cpus=0`` (all copies in this process) is the fastest choice
-    on a 2-core machine (worker processes fight torch for the cores).
-    """
+    """``n_copies`` copies of the ParallelEnv made by ``env_fn`` as one SB3 VecEnv (through SuperSuit).
+    ``num_cpus=0`` (all copies in this process) is the fastest on a 2-core machine (workers fight torch)."""
     import supersuit as ss
 
     if int(n_copies) < 1:

@@ -1,19 +1,11 @@
 """Train PPO / RecurrentPPO on the forager envs: the library behind ``python -m sb3_forager train``.
 
 :func:`train` builds the envs, the model (or loads it to resume), the callbacks, runs ``learn``
-and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`).
-
-* Ctrl-C and SIGTERM (what ``timeout``, ``docker stop`` and SLURM send) save the current model and
-  return normally (``TrainResult.interrupted`` names the signal).
-* An exception during ``learn`` (a GAMA server that died, a model sending NaN) saves a checkpoint
-  first, unless the model's parameters are no longer finite or nothing was trained, and is
-  re-raised as :class:`TrainingError` saying what was saved and how to go on.
-* ``episodes.csv`` and ``evaluations.npz`` are made durable at every checkpoint, so a SIGKILL or
-  an out-of-memory kill loses at most the work since the last checkpoint.
-* Resuming (from a run folder's newest valid model, or an explicit older checkpoint) cuts the run's
-  history back to the resumed timestep: evaluations, episodes, the best score and
-  ``best_model.zip`` then describe one timeline, and TensorBoard writes a new event folder. A
-  resume that fails before training starts changes nothing in the run folder.
+and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`). Ctrl-C and
+SIGTERM save the current model and return normally (``TrainResult.interrupted``); an exception
+during ``learn`` saves a checkpoint when the model can be trusted and becomes a
+:class:`TrainingError` saying what was saved; a resume cuts the run's history (evaluations,
+episodes, best model) back to the resumed timestep and changes nothing if it fails before training.
 """
 
 from __future__ import annotations
