@@ -243,6 +243,7 @@ def make_objective(prepared: PreparedSweep) -> Callable[[optuna.Trial], float]:
                 run_name=run_dir.name,
                 final_eval_episodes=s.n_eval_episodes,
                 callback_after_eval=pruning,
+                progress_every=0,  # the sweep prints one line per trial
             )
         except TRIAL_ERRORS as exc:
             trial.set_user_attr("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
