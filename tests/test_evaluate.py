@@ -22,7 +22,8 @@ from sb3_forager.envs import ForagerVecEnv, make_forager_vec_env
 from sb3_forager.sim import FOOD, FORAGER, FORAGER_RANDOM, OBSTACLE_CENTRES, PAIR_STARTS, STRESS, Episode, ForagerSim, Scenario
 from sb3_forager.sim.paths import min_steps_lower_bound
 from sb3_forager.training import record_replay, resolve_config, train
-from sb3_forager.training.evaluation import GreedyPolicy, RandomPolicy, evaluate_team, save_gif, wilson_interval
+from sb3_forager.training.evaluation import GreedyPolicy, RandomPolicy, _frame, evaluate_team, save_gif, wilson_interval
+from sb3_forager.training.evaluation import save_trajectory_png
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "evaluate.py"
@@ -265,6 +266,13 @@ def test_replay_of_a_successful_episode(env, k, tmp_path):
     assert replay.at_food[-1].all() and not replay.at_food[0].any()
     with Image.open(save_gif(replay, tmp_path / "r.gif", size=120)) as im:
         assert im.n_frames == replay.steps + 1
+    # the path picture is the renderer's last frame, with the whole trails and the outcome
+    with Image.open(save_trajectory_png(replay, tmp_path / "r.png", size=120)) as im:
+        assert im.format == "PNG"
+        png = np.asarray(im.convert("RGB"))
+    last = _frame(replay, replay.steps, 120, trails=True, caption=f"/ {replay.steps}  success")
+    np.testing.assert_array_equal(png, last)
+    assert not np.array_equal(last, _frame(replay, replay.steps, 120, trails=False, caption=f"/ {replay.steps}  success"))
 
 
 def test_path_efficiency_counts_only_foragers_with_a_known_bound():

@@ -481,7 +481,7 @@ def test_resume_continues_the_count_and_the_curves(tmp_path):
 
     first = train(tiny_config("forager", n_timesteps=640, eval_freq=320), logdir=tmp_path, run_name="r")
     rows_before = read_episodes_csv(first.run_dir / "episodes.csv")["timesteps"].size
-    second = train(tiny_config("forager", n_timesteps=320, eval_freq=320), resume=first.run_dir)
+    second = train(tiny_config("forager", n_timesteps=960, eval_freq=320), resume=first.run_dir)  # the total
     assert second.run_dir == first.run_dir and second.num_timesteps == 960
     assert PPO.load(second.model_path, device="cpu").num_timesteps == 960
     # TensorBoard: the resumed part is its own event folder, starting after 640
@@ -506,7 +506,7 @@ def test_resume_from_an_older_checkpoint_cuts_the_history_back(tmp_path):
         assert ev["timesteps"].tolist() == [128, 256, 384, 512, 640, 768]
     best_at = __import__("json").loads((run / "best_model.json").read_text())["timesteps"]
     ckpt = run / "checkpoints" / "model_256_steps.zip"
-    second = train(tiny_config("forager", n_timesteps=256, eval_freq=128, checkpoint_freq=0), resume=ckpt)
+    second = train(tiny_config("forager", n_timesteps=512, eval_freq=128, checkpoint_freq=0), resume=ckpt)
     assert second.run_dir == run and second.num_timesteps == 512
     with np.load(run / "evaluations.npz") as ev:
         assert ev["timesteps"].tolist() == [128, 256, 384, 512]  # one timeline, no repeats
@@ -530,10 +530,24 @@ def test_a_resume_that_fails_changes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "make_vec_env", broken)
     with pytest.raises(ValueError, match="cannot be made"):
-        train(tiny_config("forager", n_timesteps=64, seed=9), resume=first.run_dir)
+        train(tiny_config("forager", n_timesteps=320, seed=9), resume=first.run_dir)
     after = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file()}
     assert after == before
 
+
+def test_a_resume_of_a_complete_run_trains_nothing(tmp_path, monkeypatch):
+    """The budget is the total: a run that has trained it is complete (nothing is built, trained or
+    written); a larger budget trains only the difference."""
+    first = train(tiny_config("forager", n_timesteps=256), logdir=tmp_path, run_name="r")
+    before = {p: p.read_bytes() for p in first.run_dir.rglob("*") if p.is_file()}
+    train_module = sys.modules["sb3_forager.training.train"]
+    with monkeypatch.context() as patched:
+        patched.setattr(train_module, "make_vec_env", None)  # nothing may be built
+        done = train(tiny_config("forager", n_timesteps=256), resume=first.run_dir)
+    assert done.already_complete and done.num_timesteps == 256 and done.model_path == first.model_path
+    assert {p: p.read_bytes() for p in first.run_dir.rglob("*") if p.is_file()} == before
+    more = train(tiny_config("forager", n_timesteps=320, eval_freq=0), resume=first.run_dir)
+    assert not more.already_complete and more.num_timesteps == 320
 
 def test_env_failure_during_learn_saves_a_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
@@ -615,7 +629,7 @@ def test_normalize_writes_vecnormalize_stats(tmp_path):
     assert (result.run_dir / "best_vecnormalize.pkl").is_file()
     count_before = stats.ret_rms.count
     resumed = train(
-        tiny_config("forager", n_timesteps=64, eval_freq=0, normalize={"norm_obs": False, "norm_reward": True}),
+        tiny_config("forager", n_timesteps=192, eval_freq=0, normalize={"norm_obs": False, "norm_reward": True}),
         resume=result.run_dir,
     )
     assert resumed.num_timesteps == 192

@@ -182,16 +182,82 @@ def test_plain_load_in_a_fresh_process(runs, tmp_path):
 
 
 def test_resume_from_the_command_line(runs, tmp_path):
+    """--timesteps is the run's total budget, also on a resume: 704 done of 768 leaves 64 to train;
+    a resume of a complete run says so, exits 0 and writes nothing."""
     import shutil
 
     run_dir = tmp_path / "resumed"
     shutil.copytree(runs["forager", "ppo"][0], run_dir)
-    proc = run_script("--resume", str(run_dir), "--timesteps", "64", "--eval-freq", "0")
+    proc = run_script("--resume", str(run_dir), "--timesteps", "768", "--eval-freq", "0")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "at 704 of 768 timesteps: 64 remain" in proc.stdout
     assert "768 timesteps" in proc.stdout.replace(",", "")
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("tb")) == ["tb_1", "tb_from_704_0"]
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    done = run_script("--resume", str(run_dir))  # config.yml's budget is now 768: complete
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "the run is already complete" in done.stdout and "768 of its 768 timesteps" in done.stdout
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
     bad = run_script("--resume", str(run_dir), "--env", "coop")
     assert bad.returncode == 2 and "does not match" in bad.stderr
+
+
+def test_resume_warnings_are_printed_once(runs, tmp_path):
+    """A damaged model.zip is skipped with a warning, and the checkpoint it falls back to is named,
+    once each (the command resolved the resume target twice, so both warnings came twice)."""
+    import shutil
+
+    run_dir = tmp_path / "damaged"
+    shutil.copytree(runs["forager", "ppo"][0], run_dir)
+    (run_dir / "model.zip").write_bytes((run_dir / "model.zip").read_bytes()[:3000])  # as a kill mid-write
+    proc = run_script("--resume", str(run_dir), "--timesteps", "768", "--eval-freq", "0")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert out.count(f"skipping {run_dir / 'model.zip'}") == 1, out
+    assert out.count("the newest valid model of") == 1, out
+    assert "at 640 of 768 timesteps: 128 remain" in out
+
+
+def test_progress_lines_off_a_terminal(runs):
+    """Without a terminal (here a pipe, and --no-progress-bar) the command prints progress lines:
+    the timesteps done of the budget, the speed and, after the first evaluation, its result."""
+    import re
+
+    for (env, algo), (_, proc) in runs.items():
+        steps, freq = BUDGET[env]
+        found = re.findall(r"^progress: ([\d,]+) / ([\d,]+) timesteps \(\d+%\), [\d,]+ fps(.*)$", proc.stdout, re.M)
+        assert len(found) >= 5, (env, algo, proc.stdout[-2000:])
+        done = [int(n.replace(",", "")) for n, _, _ in found]
+        assert done == sorted(done) and {t for _, t, _ in found} == {f"{int(steps):,}"}
+        assert int(steps) - done[-1] < int(steps) // 10  # a line every twentieth of the budget, to its end
+        after_eval = [rest for n, _, rest in found if int(n.replace(",", "")) >= int(freq)]
+        assert after_eval and all(rest.startswith(", last eval: success ") for rest in after_eval)
+
+
+def test_help_derives_the_share_of_random_layouts_from_ppo_yml(monkeypatch):
+    """The help's ``team`` line says what configs/ppo.yml trains on (it said half where the file
+    has a quarter)."""
+    cli = load_script_module()
+    from sb3_forager.training import config
+
+    shipped = config.default_hyperparams("team", "ppo")["scenario_mix"]
+    share = sum(entry["fraction"] for entry in shipped)
+    assert f"pairs from random starts, {share:.0%} of the worlds in random layouts" in cli.build_parser().format_help()
+    mixed = {"scenario_mix": [{"fraction": 0.5, "obstacles": "random"}]}
+    monkeypatch.setattr(config, "default_hyperparams", lambda env, algo: mixed)
+    assert "pairs from random starts, 50% of the worlds in random layouts" in cli.build_parser().format_help()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_cuda_without_cuda_is_refused_and_writes_nothing(tmp_path, capsys, device):
+    """SB3 would train on the CPU without a word: the command refuses with one error line, exit 2."""
+    cli = load_script_module()
+    logdir = tmp_path / "logs"
+    assert cli.main(["--env", "forager", "--device", device, "--logdir", str(logdir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("train_sb3.py: error: device ") and "CUDA is not available" in err[0]
+    assert not logdir.exists()
 
 
 def test_config_file_from_the_command_line(tmp_path):
@@ -366,7 +432,7 @@ def test_gama_with_nothing_listening_is_one_message_and_no_run_folder(tmp_path):
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").iterdir())
 
 
-def _start_training(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
+def _start_training(tmp_path: Path, name: str, *extra: str, budget: int = 100_000_000) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -374,7 +440,7 @@ def _start_training(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
             "--env",
             "forager",
             "--timesteps",
-            "100000000",
+            str(budget),
             "--logdir",
             str(tmp_path),
             "--run-name",
@@ -400,6 +466,28 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120.0) -> None
     while not predicate() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert predicate(), "training did not get there"
+
+
+@pytest.mark.timeout(240)
+def test_resume_after_ctrl_c_trains_the_remaining_budget(tmp_path):
+    """Ctrl-C at N of 40,960 timesteps, then --resume: it says how many remain and trains only
+    those (to the first rollout end at or after the budget), not the full budget again."""
+    budget, rollout = 40_960, 256  # 4 worlds x 64 steps
+    proc = _start_training(tmp_path, "int", "--eval-freq", "0", "--checkpoint-freq", "0", budget=budget)
+    _wait_for(lambda: (tmp_path / "int" / "tb_1").exists(), proc)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr[-3000:]
+    from stable_baselines3 import PPO
+
+    done = PPO.load(tmp_path / "int" / "model.zip", device="cpu").num_timesteps
+    assert 0 < done < budget
+    resumed = run_script("--resume", str(tmp_path / "int"), "--no-progress-bar")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"at {done:,} of {budget:,} timesteps: {budget - done:,} remain" in resumed.stdout
+    final = PPO.load(tmp_path / "int" / "model.zip", device="cpu").num_timesteps
+    assert budget <= final < budget + rollout
 
 
 @pytest.mark.timeout(240)
@@ -432,12 +520,13 @@ def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint_and_resume_kee
     rows = np.loadtxt(run / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
     assert rows.shape[0] > 0 and rows[:, 0].max() >= ckpts[-2]  # durable up to a checkpoint at least
     assert not (run / "model.zip").exists()
-    resumed = run_script("--resume", str(run), "--timesteps", "4096", "--eval-freq", "2048", "--eval-episodes", "2")
+    newest = max(c for c in ckpts)
+    budget = str(newest + 4096)  # the budget is the total: 4096 more than the newest checkpoint
+    resumed = run_script("--resume", str(run), "--timesteps", budget, "--eval-freq", "2048", "--eval-episodes", "2")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     with np.load(run / "evaluations.npz") as ev:
         steps = ev["timesteps"].tolist()
     assert steps == sorted(set(steps)), steps  # one timeline
-    newest = max(c for c in ckpts)
     assert max(steps) > newest and all(s % 2048 == 0 for s in steps)
     rows = np.loadtxt(run / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
     assert (np.diff(rows[:, 0]) >= 0).all()

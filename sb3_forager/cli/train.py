@@ -48,7 +48,9 @@ Timesteps count agent steps: one step of the pair is 2 timesteps. Hyperparameter
 sb3_forager/configs/<algo>.yml (RL Zoo style, one section per env); --config FILE overrides them
 and --hyperparams KEY=VALUE overrides both. Ctrl-C or SIGTERM saves the current model and exits
 (code 130 / 143); --resume goes on from the newest valid model, cutting the run's history back to
-it. episodes.csv and evaluations.npz are made durable at every checkpoint.
+it, and trains what remains of the budget (--timesteps sets the total; a complete run exits 0).
+Off a terminal (or with --no-progress-bar) progress lines replace the progress bar.
+episodes.csv and evaluations.npz are made durable at every checkpoint.
 Exit codes: 0 done, 1 training failed (what was saved is said), 2 bad arguments or backend missing.
 """
 
@@ -93,7 +95,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         metavar="N",
-        help="timesteps to train (agent steps; with --resume: additional timesteps); default from the config",
+        help="the run's budget in timesteps (agent steps; with --resume: the total, of which what remains is "
+        "trained); default from the config",
     )
     p.add_argument(
         "--n-worlds",
@@ -135,7 +138,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         default=None,
         metavar="RUN_DIR_OR_ZIP",
         help="continue a run (its newest valid model.zip or checkpoint, or the given zip): the timestep "
-        "count goes on and the run's history is cut back to the resumed timestep",
+        "count goes on up to the budget and the run's history is cut back to the resumed timestep",
     )
     p.add_argument(
         "--eval-freq",
@@ -165,7 +168,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="teams on the embedded backend: supersuit (PettingZoo -> SuperSuit, coop's default) or batched "
         "(the compiled ForagerVecEnv, faster)",
     )
-    p.add_argument("--device", default=None, help="torch device (default: cpu)")
+    p.add_argument("--device", default=None, help="torch device (default: cpu); cuda is refused where CUDA is missing")
     p.add_argument(
         "--torch-threads",
         type=positive_int,
@@ -173,7 +176,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="N",
         help="torch CPU threads (default 1: best on a small, shared CPU)",
     )
-    p.add_argument("--no-progress-bar", action="store_true", help="hide SB3's progress bar")
+    p.add_argument("--no-progress-bar", action="store_true", help="hide SB3's progress bar (progress lines instead)")
     p.add_argument(
         "--verbose",
         type=int,
@@ -185,8 +188,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return p
 
 
-def resolve_from_args(args: argparse.Namespace):
-    """The :class:`TrainConfig` the flags ask for (raises ConfigError / ValueError / FileNotFoundError)."""
+def resolve_from_args(args: argparse.Namespace, resumed: tuple[Path, Path] | None = None):
+    """The :class:`TrainConfig` the flags ask for (raises ConfigError / ValueError / FileNotFoundError);
+    ``resumed``: ``resolve_resume(args.resume)``, resolved once by the caller (it warns about what it skips)."""
     from ..training import TrainConfig, resolve_config
     from ..training.config import ConfigError, load_yaml, parse_hyperparam_overrides
     from ..training.run_dir import RunPaths, detect_algo, detect_env, resolve_resume
@@ -211,7 +215,7 @@ def resolve_from_args(args: argparse.Namespace):
     hyper = parse_hyperparam_overrides(args.hyperparams)
     base = None
     if args.resume is not None:
-        run_dir, zip_path = resolve_resume(args.resume)
+        run_dir, zip_path = resumed or resolve_resume(args.resume)
         cfg_file = RunPaths(run_dir).config
         if cfg_file.is_file():
             base = TrainConfig.from_dict(load_yaml(cfg_file))
@@ -264,13 +268,16 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     setup_logging()
     try:
         from ..training import BackendUnavailableError, ConfigError, TrainingError, train
+        from ..training.run_dir import resolve_resume
 
         try:
-            cfg = resolve_from_args(args)
+            resumed = resolve_resume(args.resume) if args.resume is not None else None
+            cfg = resolve_from_args(args, resumed)
         except (ConfigError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
-        try:
-            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=args.resume)
+        try:  # the resolved zip: train() resolves it again, quietly
+            resume = resumed[1] if resumed is not None else None
+            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=resume)
         except (BackendUnavailableError, ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
         except TrainingError as exc:
@@ -278,6 +285,8 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted before training started; nothing was trained", file=sys.stderr)
         return 130
+    if result.already_complete:  # said by the library's log line
+        return 0
     for line in describe_result(result, cfg.n_agents):
         print(line)
     if result.interrupted:

@@ -1,13 +1,9 @@
 """SB3 callbacks: team metrics, evaluation with best-model saving, atomic checkpoints, hparams.
 
 Everything is logged through the SB3 logger, so TensorBoard shows it next to SB3's own scalars:
-
-* ``team/success_rate``, ``team/return_mean``, ``team/steps_to_food_mean``, ``team/ep_len_mean``,
-  ``team/episodes``: per *team* episode (a world's episode, both foragers together; for the single
-  forager the team is that one forager), over the last ``window`` training episodes;
-* ``eval/success_rate``, ``eval/steps_to_food``, ``eval/path_efficiency``, ``eval/team_return``,
-  ``eval/mean_reward`` (per forager), ``eval/mean_ep_length`` and the same with
-  ``eval/stochastic_`` for the stochastic policy, plus per-forager values for the pair.
+``team/*`` per *team* episode (a world's episode, all its foragers together) over the last
+``window`` training episodes, ``eval/*`` (``eval/stochastic_*``) of the deterministic
+(stochastic) policy, per-forager values of a team under ``eval_per_forager/``.
 
 The evaluation and checkpoint callbacks are SB3's ``EvalCallback`` and ``CheckpointCallback``
 with what differs overridden (team episodes, the best-model score, timestep frequencies, atomic
@@ -22,7 +18,6 @@ import json
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,14 +28,8 @@ from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback,
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
-from .evaluation import EpisodeBatch, evaluate_team, no_rng_side_effects
-from .run_dir import (
-    RunPaths,
-    atomic_save_model,
-    atomic_save_npz,
-    atomic_save_pickle,
-    atomic_write_text,
-)
+from .evaluation import EpisodeBatch, evaluate_team, fmt_num, fmt_pct, no_rng_side_effects
+from .run_dir import RunPaths, atomic_save_model, atomic_write_bytes, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +47,9 @@ __all__ = [
 EVAL_SEED = 1_000_003
 
 
-def write_best_marker(paths: RunPaths, timesteps: int, score: tuple[float, ...]) -> None:
-    """``best_model.json``: the timestep and score of ``best_model.zip`` (SB3 keeps them only in
-    memory: a resume needs them to go on comparing, and to drop a best model the resume discards)."""
-    atomic_write_text(paths.best_marker, json.dumps({"timesteps": int(timesteps), "score": list(score)}))
-
-
 def read_best_marker(paths: RunPaths) -> tuple[int, list[float]] | None:
-    """``(timesteps, score)`` of ``best_model.zip``, or None (no best model, or no readable marker)."""
+    """``(timesteps, score)`` of ``best_model.zip`` from ``best_model.json`` (SB3 keeps them only in
+    memory; a resume needs them), or None (no best model, or no readable marker)."""
     if not paths.best_model.is_file() or not paths.best_marker.is_file():
         return None
     try:
@@ -73,11 +57,6 @@ def read_best_marker(paths: RunPaths) -> tuple[int, list[float]] | None:
         return int(data["timesteps"]), [float(x) for x in data["score"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def remove_best(paths: RunPaths) -> None:
-    for path in (paths.best_model, paths.best_vecnormalize, paths.best_marker):
-        path.unlink(missing_ok=True)
 
 
 def _episodes_header(n_agents: int) -> list[str]:
@@ -102,7 +81,8 @@ class TeamMetricsCallback(BaseCallback):
     A world's episode ends on the same step for all its K slots; its team return is the sum of
     the slots' ``VecMonitor`` returns (raw rewards, even under ``VecNormalize``), its success is
     ``is_success`` and its length ``episode_steps``. Every team episode also becomes a row of
-    ``episodes.csv`` (written atomically at each :meth:`flush`; the rows of a resumed run are kept).
+    ``episodes.csv`` (written atomically at each :meth:`flush`). The rows of a resumed run are
+    kept, up to ``resume_timesteps`` (the rest belonged to the branch the resume discards).
     """
 
     def __init__(
@@ -113,28 +93,24 @@ class TeamMetricsCallback(BaseCallback):
         verbose: int = 0,
         resume_timesteps: int | None = None,
     ) -> None:
-        """``resume_timesteps``: a resumed run keeps only the rows up to that timestep (the rest
-        belonged to a branch that the resume discards)."""
         super().__init__(verbose)
         self.n_agents = int(n_agents)
         self.episodes_path = None if episodes_path is None else Path(episodes_path)
         self.window = int(window)
-        self.recent: deque[tuple[float, bool, int]] = deque(maxlen=self.window)
+        #: per team episode: timesteps, team return, success, steps, time_s, the foragers' returns
         self.rows: list[list[float]] = []
-        self.n_team_episodes = 0
         self._t0 = time.time()
-        self._time_offset = 0.0
-        if self.episodes_path is not None and self.episodes_path.is_file():
-            old = read_episodes_csv(self.episodes_path)
-            header = _episodes_header(self.n_agents)
-            if old and list(old) == header:
-                self.rows = [list(r) for r in zip(*(old[h] for h in header))]
-                if resume_timesteps is not None:
-                    self.rows = [r for r in self.rows if r[0] <= resume_timesteps]
-                self.n_team_episodes = len(self.rows)
-                self._time_offset = float(self.rows[-1][4]) if self.rows else 0.0
-                for r in self.rows[-self.window :]:
-                    self.recent.append((r[1], bool(r[2]), int(r[3])))
+        old = read_episodes_csv(self.episodes_path) if self.episodes_path is not None else {}
+        header = _episodes_header(self.n_agents)
+        if old and list(old) == header:
+            self.rows = [list(r) for r in zip(*(old[h] for h in header))]
+            if resume_timesteps is not None:
+                self.rows = [r for r in self.rows if r[0] <= resume_timesteps]
+        self._time_offset = float(self.rows[-1][4]) if self.rows else 0.0
+
+    @property
+    def n_team_episodes(self) -> int:
+        return len(self.rows)
 
     def _on_training_start(self) -> None:
         self._t0 = time.time()
@@ -155,8 +131,6 @@ class TeamMetricsCallback(BaseCallback):
             team_return = float(sum(returns))
             success = bool(slot_infos[0].get("is_success", False))
             steps = int(slot_infos[0].get("episode_steps", episodes[0]["l"]))
-            self.recent.append((team_return, success, steps))
-            self.n_team_episodes += 1
             elapsed = self._time_offset + time.time() - self._t0
             self.rows.append(
                 [float(self.num_timesteps), team_return, float(success), float(steps), round(elapsed, 3), *returns]
@@ -168,9 +142,9 @@ class TeamMetricsCallback(BaseCallback):
 
     def record_to(self, sb3_logger: Any) -> None:
         """Record the window's team metrics into an SB3 logger (dumped with SB3's next dump)."""
-        if not self.recent:
+        if not self.rows:
             return
-        returns, success, steps = (np.asarray(x) for x in zip(*self.recent))
+        returns, success, steps = np.asarray(self.rows[-self.window :])[:, 1:4].T
         sb3_logger.record("team/success_rate", float(success.mean()))
         sb3_logger.record("team/return_mean", float(returns.mean()))
         sb3_logger.record("team/ep_len_mean", float(steps.mean()))
@@ -213,23 +187,17 @@ def _score(det: Mapping[str, float], stoch: Mapping[str, float] | None) -> tuple
 
 
 def format_eval_line(
-    num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, n_agents: int, best: bool = False
+    num_timesteps: int, det: Mapping[str, float], stoch: Mapping[str, float] | None, best: bool = False
 ) -> str:
     """The one-line summary printed per evaluation (at most 100 columns): the deterministic
     policy's team success (the stochastic one's in brackets), steps to food, path efficiency and
     (team) return."""
-
-    def pct(x: float) -> str:
-        return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
-
-    def num(x: float, fmt: str = ".1f") -> str:
-        return "n/a" if math.isnan(x) else format(x, fmt)
-
-    success = f"success {pct(det['success_rate'])}" + (f" (stoch {pct(stoch['success_rate'])})" if stoch else "")
-    parts = [f"eval @ {num_timesteps:,}", success, f"steps {num(det['steps_to_food'])}"]
+    success = f"success {fmt_pct(det['success_rate'])}"
+    success += f" (stoch {fmt_pct(stoch['success_rate'])})" if stoch else ""
+    parts = [f"eval @ {num_timesteps:,}", success, f"steps {fmt_num(det['steps_to_food'])}"]
     if not math.isnan(det.get("path_efficiency", math.nan)):
         parts.append(f"efficiency {det['path_efficiency']:.3f}")
-    parts.append(f"return {num(det['team_return'])}")
+    parts.append(f"return {fmt_num(det['team_return'])}")
     if best:
         parts.append("best")
     return " | ".join(parts)
@@ -238,21 +206,15 @@ def format_eval_line(
 class TeamEvalCallback(EvalCallback):
     """SB3's ``EvalCallback``, per team episode: evaluate every ``eval_freq`` timesteps, keep the best model.
 
-    What differs from SB3's: :func:`evaluate_team` plays ``n_eval_episodes`` deterministic and
-    (if ``stochastic``) as many stochastic team episodes; the best model is chosen by
-    :func:`_score` (deterministic success, stochastic success, path efficiency, fewer steps,
-    return), not by the mean reward; ``evaluations.npz`` holds RL Zoo's keys (``timesteps``,
-    ``results``, ``ep_lengths``, ``successes``) plus per-team ones (``forager_returns``,
+    What differs: :func:`evaluate_team` plays deterministic and (if ``stochastic``) stochastic
+    team episodes; the best model is ranked by :func:`_score`, not the mean reward;
+    ``evaluations.npz`` holds RL Zoo's keys plus per-team ones (``forager_returns``,
     ``arrival_steps``, ``lower_bounds``, ``scores``, ``stochastic_*``).
 
-    As in SB3, ``callback_on_new_best`` runs after a new best model is saved and
-    ``callback_after_eval`` after every evaluation (their ``parent`` is this callback; returning
-    False stops training). ``last_mean_reward`` / ``best_mean_reward``, which SB3's
-    ``StopTrainingOnNoModelImprovement`` and ``StopTrainingOnRewardThreshold`` read, are the
-    deterministic team success rate (the score's first component) of the last evaluation and of
-    the best model: a new best that only wins a tie-break (fewer steps at the same success) is no
-    improvement to the former. ``last_summary`` / ``last_stochastic_summary`` hold the last
-    :meth:`EpisodeBatch.summary` dicts for the children (e.g. an Optuna pruning callback).
+    ``callback_on_new_best`` / ``callback_after_eval`` run as in SB3. ``last_mean_reward`` /
+    ``best_mean_reward`` (what SB3's stop callbacks read) are the deterministic team success
+    rates, so a new best that only wins a tie-break is no improvement to them;
+    ``last_summary`` / ``last_stochastic_summary`` hold the last :meth:`EpisodeBatch.summary` dicts.
     """
 
     def __init__(
@@ -302,25 +264,26 @@ class TeamEvalCallback(EvalCallback):
         if resume_timesteps is not None and "timesteps" in self.history:
             keep = [i for i, t in enumerate(self.history["timesteps"]) if int(t) <= resume_timesteps]
             self.history = {key: [values[i] for i in keep] for key, values in self.history.items()}
-        best = read_best_marker(self.paths) if self.paths is not None else None
+        best = read_best_marker(self.paths)
         if best is not None and (resume_timesteps is None or best[0] <= resume_timesteps):
             self.best_score = tuple(best[1])
             self.best_mean_reward = self.best_score[0]
-        elif best is not None and self.paths is not None:
+        elif best is not None:
             logger.warning(
                 "best_model.zip (from timestep %d) belongs to the part of the run the resume discards "
-                "(after timestep %d): removed; the next evaluation sets a new best",
-                best[0],
-                resume_timesteps,
-            )
-            remove_best(self.paths)
+                "(after timestep %d): removed; the next evaluation sets a new best", best[0], resume_timesteps,
+            )  # fmt: skip
+            for path in (self.paths.best_model, self.paths.best_vecnormalize, self.paths.best_marker):
+                path.unlink(missing_ok=True)
 
     def write_history(self) -> None:
         """Write ``evaluations.npz`` as the history is now (removed when it is empty)."""
         if self.paths is None:
             return
         if self.history and self.history.get("timesteps"):
-            atomic_save_npz(self.paths.evaluations, **{k: _stack_rows(v) for k, v in self.history.items()})
+            buf = io.BytesIO()
+            np.savez(buf, **{k: _stack_rows(v) for k, v in self.history.items()})
+            atomic_write_bytes(self.paths.evaluations, buf.getvalue())
         else:
             self.paths.evaluations.unlink(missing_ok=True)
 
@@ -379,18 +342,16 @@ class TeamEvalCallback(EvalCallback):
             self.best_mean_reward = score[0]
             if self.paths is not None:
                 self._save_best(score)
-        logger.info(format_eval_line(self.num_timesteps, det, stoch, self.n_agents, best=new_best))
+        logger.info(format_eval_line(self.num_timesteps, det, stoch, best=new_best))
         self.logger.dump(self.num_timesteps)
         return new_best
 
     def _save_best(self, score: tuple[float, ...]) -> None:
         """``best_model.zip``, its VecNormalize stats and ``best_model.json``, each written atomically
         (SB3 writes the zip in place: a kill mid-write would leave no usable best model)."""
-        atomic_save_model(self.model, self.paths.best_model)
-        vn = self.model.get_vec_normalize_env()
-        if vn is not None:
-            atomic_save_pickle(vn, self.paths.best_vecnormalize)
-        write_best_marker(self.paths, self.num_timesteps, score)
+        atomic_save_model(self.model, self.paths.best_model, self.paths.best_vecnormalize)
+        marker = {"timesteps": int(self.num_timesteps), "score": list(score)}
+        atomic_write_text(self.paths.best_marker, json.dumps(marker))
 
     def _record(self, summary: Mapping[str, float], prefix: str) -> None:
         """Log a summary under SB3's names (``mean_reward`` per forager); NaN values are left out."""
@@ -459,11 +420,6 @@ class AtomicCheckpointCallback(CheckpointCallback):
         if self._last is None:
             self._last = int(self.model.num_timesteps)
 
-    def _checkpoint_path(self, checkpoint_type: str = "", extension: str = "") -> str:
-        # RL Zoo's names (vecnormalize_<n>_steps.pkl, not SB3's model_vecnormalize_<n>_steps.pkl)
-        n = self.num_timesteps
-        return str(self.paths.checkpoint_vecnormalize(n) if checkpoint_type else self.paths.checkpoint(n))
-
     def _on_step(self) -> bool:
         # timesteps, not SB3's calls: a call is num_envs timesteps, and a resume goes on from its timestep
         if self.save_freq > 0 and self.num_timesteps - int(self._last or 0) >= self.save_freq:
@@ -477,10 +433,8 @@ class AtomicCheckpointCallback(CheckpointCallback):
 def save_checkpoint(model: Any, paths: RunPaths) -> Path:
     """Save the model (and VecNormalize stats, if any) as a checkpoint at its current timestep,
     atomically (SB3 writes in place: a kill mid-write would leave a truncated newest checkpoint)."""
-    path = atomic_save_model(model, paths.checkpoint(model.num_timesteps))
-    vn = model.get_vec_normalize_env()
-    if vn is not None:
-        atomic_save_pickle(vn, paths.checkpoint_vecnormalize(model.num_timesteps))
+    n = model.num_timesteps
+    path = atomic_save_model(model, paths.checkpoint(n), paths.checkpoint_vecnormalize(n))
     logger.debug("checkpoint saved to %s", path)
     return path
 
@@ -504,9 +458,7 @@ TENSORBOARD_LAYOUT = {
 
 
 def _hparam_value(value: Any) -> bool | str | float | int:
-    if isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
 class HParamCallback(BaseCallback):

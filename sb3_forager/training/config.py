@@ -1,28 +1,16 @@
 """Training configuration: shipped RL-Zoo-style YAML defaults, user files, CLI overrides, validation.
 
 A hyperparameter file (``sb3_forager/configs/<algo>.yml``, or a user's ``--config FILE``) maps an
-env to its settings, RL Zoo style. The single-forager envs are keyed by their Gymnasium id, so RL
-Zoo reads the same file (``python -m rl_zoo3.train --env sb3_forager/Forager-v0 -conf ...``); the
-teams, which RL Zoo cannot train, by this package's env name::
+env to its settings, RL Zoo style: the single foragers are keyed by their Gymnasium id (RL Zoo
+reads the same file; its ``n_envs`` is read as ``n_worlds`` there, one env being one world), the
+teams by this package's env name (their sections may also hold pipeline settings such as
+``vec_env`` and ``scenario_mix``); the pipeline settings of the Gymnasium-id sections sit under
+``pipeline: {<env>: ...}``, which RL Zoo ignores. A user file may also be flat (no env key).
 
-    sb3_forager/ForagerRandom-v0:     # RL Zoo keys only: n_timesteps, n_envs, policy, normalize,
-      n_timesteps: 1500000            # policy_kwargs, and the algorithm's own arguments
-      n_envs: 32                      # RL Zoo's key: read as n_worlds (one env is one world)
-      policy: MlpPolicy
-      n_steps: 128
-      learning_rate: lin_1e-3         # RL Zoo's linear schedule, to 0
-    team:                             # this package's sections may also hold pipeline settings
-      n_timesteps: 3000000
-      n_worlds: 32
-      vec_env: batched
-      scenario_mix: [{fraction: 0.5, obstacles: random}]
-    pipeline:                         # pipeline settings of the Gymnasium-id sections (RL Zoo ignores this)
-      forager-random: {eval_freq: 100000}
-
-A user file may also be flat (the settings without an env key). Merge order: shipped defaults,
-then the user file, then explicit CLI flags; then :meth:`TrainConfig.validate` checks every value
-(names, types, ranges) and raises :class:`ConfigError` naming the first bad one. The resolved
-:class:`TrainConfig` is what ``config.yml`` in the run folder holds, and what ``--resume`` starts from.
+Merge order: shipped defaults, then the user file, then explicit CLI flags; then
+:meth:`TrainConfig.validate` checks every value (names, types, ranges) and raises
+:class:`ConfigError` naming the first bad one. The resolved :class:`TrainConfig` is what
+``config.yml`` in the run folder holds, and what ``--resume`` starts from.
 """
 
 from __future__ import annotations
@@ -31,7 +19,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import import_module, resources
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +42,7 @@ __all__ = [
     "default_hyperparams",
     "load_yaml",
     "parse_hyperparam_overrides",
+    "policies",
     "resolve_config",
     "section_key",
 ]
@@ -65,10 +54,10 @@ class ConfigError(ValueError):
 
 #: the env names of the training pipeline: the trainable models of :data:`sb3_forager.models.MODELS`
 ENVS: tuple[str, ...] = models.TRAINABLE
-ALGOS = ("ppo", "recurrent_ppo")
+#: the algorithms: name -> (module, class), imported when first asked for
+_ALGO_CLASSES = {"ppo": ("stable_baselines3", "PPO"), "recurrent_ppo": ("sb3_contrib", "RecurrentPPO")}
+ALGOS = tuple(_ALGO_CLASSES)
 VEC_ENVS = ("supersuit", "batched")
-#: the policies that fit these envs' flat Box observations, per algorithm
-POLICIES = {"ppo": ("MlpPolicy",), "recurrent_ppo": ("MlpLstmPolicy",)}
 #: at most this many worlds (SuperSuit builds one Python env per copy: fewer there)
 MAX_WORLDS = 65_536
 MAX_SUPERSUIT_COPIES = 1024
@@ -85,9 +74,8 @@ def section_key(env: str) -> str:
     return (m.gym_id or m.name) if m is not None else env
 
 
-def _gym_sections() -> set[str]:
-    """The Gymnasium-id sections, where RL Zoo reads ``n_envs`` (one env there is one world)."""
-    return {section_key(env) for env in ENVS} - set(ENVS)
+#: the Gymnasium-id sections, where RL Zoo reads ``n_envs`` (one env there is one world)
+_GYM_SECTIONS = {section_key(env) for env in ENVS} - set(ENVS)
 
 
 # ---------------------------------------------------------------------- value checks
@@ -108,16 +96,20 @@ _float = _checked(checks.number)
 _model = _checked(lambda env: models.model(env, ENVS))
 
 
-def _schedule_value(value: Any, name: str) -> float:
-    """A number or an RL Zoo ``lin_<number>`` schedule; returns its (start) value."""
-    if isinstance(value, str):
-        if not value.startswith("lin_"):
-            raise ConfigError(f"{name} must be a number or lin_<number>, got {value!r}")
+def _positive_schedule(value: Any, name: str) -> float:
+    """A number > 0 or an RL Zoo ``lin_<number>`` schedule; returns its (start) value."""
+    if not isinstance(value, str):
+        x = _float(value, name)
+    elif not value.startswith("lin_"):
+        raise ConfigError(f"{name} must be a number or lin_<number>, got {value!r}")
+    else:
         try:
-            return float(value[4:])
+            x = float(value[4:])
         except ValueError:
             raise ConfigError(f"{name}: cannot read a number from {value!r}") from None
-    return _float(value, name)
+    if not x > 0:
+        raise ConfigError(f"{name} must be > 0, got {value!r}")
+    return x
 
 
 #: the algorithm arguments whose values the pipeline checks: name -> ``check(value, name)``
@@ -130,8 +122,8 @@ _HYPER_CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "ent_coef": lambda v, n: _float(v, n, 0.0),
     "vf_coef": lambda v, n: _float(v, n, 0.0),
     "max_grad_norm": lambda v, n: _float(v, n, 0.0, low_open=True),
-    "learning_rate": lambda v, n: _positive_schedule(v, n),
-    "clip_range": lambda v, n: _positive_schedule(v, n),
+    "learning_rate": _positive_schedule,
+    "clip_range": _positive_schedule,
     "clip_range_vf": lambda v, n: None if v is None else _positive_schedule(v, n),
     "target_kl": lambda v, n: None if v is None else _float(v, n, 0.0, low_open=True),
     "normalize_advantage": lambda v, n: _bool(v, n),
@@ -139,13 +131,6 @@ _HYPER_CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "sde_sample_freq": lambda v, n: _int(v, n, -1),
     "stats_window_size": lambda v, n: _int(v, n, 1),
 }
-
-
-def _positive_schedule(value: Any, name: str) -> float:
-    x = _schedule_value(value, name)
-    if not x > 0:
-        raise ConfigError(f"{name} must be > 0, got {value!r}")
-    return x
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -239,10 +224,6 @@ class TrainConfig:
     def n_agents(self) -> int:
         return self.model.n_agents
 
-    @property
-    def is_team(self) -> bool:
-        return self.model.is_team
-
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first value that is unknown, mistyped or out of range."""
         self.model  # noqa: B018 (checks env)
@@ -266,8 +247,8 @@ class TrainConfig:
             raise ConfigError(
                 f"normalize must be true, false or a dict of VecNormalize arguments, got {self.normalize!r}"
             )
-        if self.policy not in POLICIES[self.algo]:
-            raise ConfigError(f"policy for {self.algo} must be one of {list(POLICIES[self.algo])}, got {self.policy!r}")
+        if self.policy not in policies(self.algo):
+            raise ConfigError(f"policy for {self.algo} must be one of {policies(self.algo)}, got {self.policy!r}")
         if not isinstance(self.gama_servers, list) or not self.gama_servers:
             raise ConfigError("gama_servers must list at least one host:port")
         for server in self.gama_servers:
@@ -278,7 +259,7 @@ class TrainConfig:
     @property
     def uses_supersuit(self) -> bool:
         """Whether the training envs go through SuperSuit (teams on the embedded backend)."""
-        return self.is_team and self.backend == "embedded" and self.vec_env == "supersuit" and not self.scenario_mix
+        return self.model.is_team and self.backend == "embedded" and self.vec_env == "supersuit" and not self.scenario_mix
 
     # ------------------------------------------------------------------ scenarios
     def base_scenario(self) -> Scenario:
@@ -342,38 +323,33 @@ def _shipped(algo: str) -> dict[str, Any]:
 
 
 def _read_section(section: Any, key: str) -> dict[str, Any]:
-    """A section's settings; RL Zoo's ``n_envs`` is read as ``n_worlds`` in the Gymnasium-id sections
-    (RL Zoo reads it there, and one env is one world), and refused elsewhere."""
+    """A section's settings; RL Zoo's ``n_envs`` is read as ``n_worlds`` in the Gymnasium-id sections only."""
     if not isinstance(section, dict):
         raise ConfigError(f"the {key!r} section of the config file must be a mapping")
     out = dict(section)
     if "n_envs" in out:
-        if key not in _gym_sections() or "n_worlds" in out:
+        if key not in _GYM_SECTIONS or "n_worlds" in out:
             raise ConfigError(
                 f"{key}: n_envs is RL Zoo's key, read only in the Gymnasium-id sections "
-                f"({', '.join(sorted(_gym_sections()))}); this package counts worlds as n_worlds"
+                f"({', '.join(sorted(_GYM_SECTIONS))}); this package counts worlds as n_worlds"
             )
         out["n_worlds"] = out.pop("n_envs")
     return out
 
 
 def default_hyperparams(env: str, algo: str) -> dict[str, Any]:
-    """The shipped settings of ``env`` in ``sb3_forager/configs/<algo>.yml`` (its section, plus its
-    ``pipeline`` entry for the Gymnasium-id sections)."""
+    """The shipped settings of ``env`` in ``sb3_forager/configs/<algo>.yml`` (as :func:`_section` reads them)."""
     _model(env)
     data = _shipped(algo)
-    key = section_key(env)
-    if key not in data:
-        raise ConfigError(f"sb3_forager/configs/{algo}.yml has no section for env {env!r} ({key!r})")
-    out = _read_section(data[key], key)
-    out.update(_read_section((data.get("pipeline") or {}).get(env) or {}, f"pipeline.{env}"))
-    return out
+    if section_key(env) not in data:
+        raise ConfigError(f"sb3_forager/configs/{algo}.yml has no section for env {env!r} ({section_key(env)!r})")
+    return _section(data, env)
 
 
 def _section(data: Mapping[str, Any], env: str) -> dict[str, Any]:
     """A user file's settings for ``env``: its section (by env name or Gymnasium id) plus its
     ``pipeline`` entry if it has sections, else all of it (a flat file)."""
-    keys = set(ENVS) | _gym_sections() | set(models.RENAMED) | {"pipeline"}
+    keys = set(ENVS) | _GYM_SECTIONS | set(models.RENAMED) | {"pipeline"}
     if not any(key in keys for key in data):
         return _read_section(dict(data), "the config file")
     for old, new in models.RENAMED.items():
@@ -423,9 +399,7 @@ def resolve_config(
     if base is not None:
         cfg = base.to_dict()
     else:
-        _model(env)
         cfg = TrainConfig(env=env, algo=algo).to_dict()
-        cfg["hyperparams"] = {}
         _apply_section(cfg, default_hyperparams(env, algo))
     if config_file is not None:
         _apply_section(cfg, _section(load_yaml(config_file), cfg["env"]))
@@ -455,25 +429,15 @@ def parse_hyperparam_overrides(items: list[str] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------------- algorithm arguments
 def algo_class(algo: str) -> type:
     """The SB3 / sb3-contrib class of ``algo``."""
-    if algo == "ppo":
-        from stable_baselines3 import PPO
-
-        return PPO
-    if algo == "recurrent_ppo":
-        from sb3_contrib import RecurrentPPO
-
-        return RecurrentPPO
-    raise ConfigError(f"algo must be one of {list(ALGOS)}, got {algo!r}")
+    if algo not in _ALGO_CLASSES:
+        raise ConfigError(f"algo must be one of {list(ALGOS)}, got {algo!r}")
+    module, name = _ALGO_CLASSES[algo]
+    return getattr(import_module(module), name)
 
 
-def _schedule(name: str, value: Any) -> Any:
-    """RL Zoo schedule strings: ``lin_<x>`` decays linearly from x to 0 (SB3's LinearSchedule)."""
-    if isinstance(value, str):
-        start = _schedule_value(value, name)
-        from stable_baselines3.common.utils import LinearSchedule
-
-        return LinearSchedule(start, 0.0, 1.0)
-    return value
+def policies(algo: str) -> list[str]:
+    """The policies of ``algo`` (its SB3 ``policy_aliases``) that fit these envs' flat Box observations."""
+    return [name for name in algo_class(algo).policy_aliases if name.startswith("Mlp")]
 
 
 def _policy_kwargs(raw: Mapping[str, Any], algo: str) -> dict[str, Any]:
@@ -483,16 +447,9 @@ def _policy_kwargs(raw: Mapping[str, Any], algo: str) -> dict[str, Any]:
 
     if not isinstance(raw, Mapping):
         raise ConfigError(f"policy_kwargs must be a mapping, got {raw!r}")
-    if algo == "ppo":
-        from stable_baselines3.common.policies import ActorCriticPolicy as policy_cls
-    else:
-        from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy as policy_cls
-    accepted = set(inspect.signature(policy_cls.__init__).parameters) - {
-        "self",
-        "observation_space",
-        "action_space",
-        "lr_schedule",
-    }
+    policy_cls = algo_class(algo).policy_aliases[policies(algo)[0]]
+    set_by_sb3 = {"self", "observation_space", "action_space", "lr_schedule"}
+    accepted = set(inspect.signature(policy_cls.__init__).parameters) - set_by_sb3
     unknown = sorted(set(raw) - accepted)
     if unknown:
         raise ConfigError(f"policy_kwargs: unknown argument(s) {unknown}; accepted: {sorted(accepted)}")
@@ -515,11 +472,10 @@ def _policy_kwargs(raw: Mapping[str, Any], algo: str) -> dict[str, Any]:
 
 
 def build_algo_kwargs(cfg: TrainConfig) -> dict[str, Any]:
-    """The keyword arguments for the algorithm's constructor (minus env/policy/seed/device/logging).
+    """The keyword arguments for the algorithm's constructor (minus env/policy/seed/device/logging);
+    :class:`ConfigError` for a name the algorithm does not take, or a mistyped or out-of-range value."""
+    from stable_baselines3.common.utils import LinearSchedule
 
-    Raises :class:`ConfigError` for a name the algorithm does not take (typos fail loudly) and
-    for a value of the wrong type or out of range.
-    """
     cls = algo_class(cfg.algo)
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     if not isinstance(cfg.hyperparams, dict):
@@ -536,8 +492,8 @@ def build_algo_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         if check is not None:
             check(value, key)
     for key in ("learning_rate", "clip_range", "clip_range_vf"):
-        if key in kwargs and kwargs[key] is not None:
-            kwargs[key] = _schedule(key, kwargs[key])
+        if isinstance(kwargs.get(key), str):  # RL Zoo's lin_<x>: from x linearly to 0
+            kwargs[key] = LinearSchedule(_positive_schedule(kwargs[key], key), 0.0, 1.0)
     if cfg.policy_kwargs:
         kwargs["policy_kwargs"] = _policy_kwargs(cfg.policy_kwargs, cfg.algo)
     return kwargs

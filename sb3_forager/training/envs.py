@@ -27,7 +27,6 @@ __all__ = [
     "BackendUnavailableError",
     "make_base_vec_env",
     "make_vec_env",
-    "normalize_kwargs",
     "probe_backend",
 ]
 
@@ -53,9 +52,7 @@ def probe_backend(cfg: TrainConfig) -> None:
             raise BackendUnavailableError(str(exc)) from None
 
 
-def make_base_vec_env(
-    cfg: TrainConfig, n_worlds: int, render_mode: str | None = None, for_eval: bool = False
-) -> VecEnv:
+def make_base_vec_env(cfg: TrainConfig, n_worlds: int, for_eval: bool = False) -> VecEnv:
     """The bare SB3 VecEnv of ``n_worlds`` worlds of ``cfg.env`` on ``cfg.backend`` (no wrappers).
 
     Training worlds follow the training distribution (:meth:`TrainConfig.training_scenarios`);
@@ -70,20 +67,11 @@ def make_base_vec_env(
                                  scenario=scenarios)  # fmt: skip
     from ..envs.vec_env import ForagerVecEnv
 
-    if cfg.uses_supersuit and not for_eval and render_mode is None:
+    if cfg.uses_supersuit and not for_eval:
         from .supersuit_vec import make_team_supersuit_vec_env
 
         return make_team_supersuit_vec_env(n, scenario=scenarios[0], num_cpus=0)
-    return ForagerVecEnv(n, scenarios, render_mode=render_mode)
-
-
-def normalize_kwargs(cfg: TrainConfig) -> dict[str, Any] | None:
-    """``VecNormalize`` keyword arguments from ``cfg.normalize`` (None: no normalisation)."""
-    if cfg.normalize is False:
-        return None
-    kwargs: dict[str, Any] = {} if cfg.normalize is True else dict(cfg.normalize)
-    kwargs.setdefault("gamma", float(cfg.hyperparams.get("gamma", 0.99)))
-    return kwargs
+    return ForagerVecEnv(n, scenarios)
 
 
 def make_vec_env(
@@ -93,21 +81,19 @@ def make_vec_env(
     for_eval: bool = False,
     vecnormalize_path: str | Path | None = None,
 ) -> VecEnv:
-    """A monitored (and possibly normalised) VecEnv for training or evaluation.
+    """A monitored (and, with ``cfg.normalize``, normalised) VecEnv for training or evaluation.
 
-    Args:
-        cfg: the run config.
-        n_worlds: worlds (copies); default ``cfg.n_worlds``.
-        for_eval: an evaluation env: ``VecNormalize`` (if any) frozen and rewards left raw.
-        vecnormalize_path: load the normalisation statistics from this ``vecnormalize.pkl``.
+    ``n_worlds`` defaults to ``cfg.n_worlds``; an evaluation env (``for_eval``) has its ``VecNormalize``
+    (if any) frozen and rewards left raw; ``vecnormalize_path``: a ``vecnormalize.pkl`` to load.
     """
     venv: VecEnv = VecMonitor(make_base_vec_env(cfg, cfg.n_worlds if n_worlds is None else n_worlds, for_eval=for_eval))
-    kwargs = normalize_kwargs(cfg)
-    if kwargs is None:
+    if cfg.normalize is False:
         return venv
     if vecnormalize_path is not None and Path(vecnormalize_path).is_file():
         venv = VecNormalize.load(str(vecnormalize_path), venv)
     else:
+        kwargs: dict[str, Any] = {} if cfg.normalize is True else dict(cfg.normalize)
+        kwargs.setdefault("gamma", float(cfg.hyperparams.get("gamma", 0.99)))
         venv = VecNormalize(venv, **kwargs)
     if for_eval:
         venv.training = False

@@ -41,6 +41,16 @@ __all__ = [
 ]
 
 
+def fmt_pct(x: float | None) -> str:
+    """A rate as ``42%``; ``n/a`` for None or nan."""
+    return "n/a" if x is None or math.isnan(x) else f"{100 * float(x):.0f}%"
+
+
+def fmt_num(x: float | None, spec: str = ".1f") -> str:
+    """A number formatted by ``spec``; ``n/a`` for None or nan."""
+    return "n/a" if x is None or math.isnan(x) else format(float(x), spec)
+
+
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """The Wilson score interval of a success rate (95 % by default); (nan, nan) for n = 0."""
     if n <= 0:
@@ -76,17 +86,12 @@ class EpisodeBatch:
 
     @property
     def success_rate(self) -> float:
-        return float(self.success.mean()) if self.n_episodes else float("nan")
-
-    @property
-    def success_interval(self) -> tuple[float, float]:
-        """The 95 % Wilson interval of the team success rate."""
-        return wilson_interval(int(self.success.sum()), self.n_episodes)
+        return _mean(self.success)
 
     @property
     def steps_to_food(self) -> float:
         """Mean steps until every forager is at the food, over successful episodes (nan: none)."""
-        return float(self.steps[self.success].mean()) if self.success.any() else float("nan")
+        return _mean(self.steps[self.success])
 
     @property
     def efficiencies(self) -> np.ndarray:
@@ -98,39 +103,36 @@ class EpisodeBatch:
     @property
     def path_efficiency(self) -> float:
         """Mean of :attr:`efficiencies` (nan: no forager reached the food with a known bound)."""
-        eff = self.efficiencies
-        return float(eff.mean()) if eff.size else float("nan")
-
-    def forager_success_rate(self, k: int) -> float:
-        return float((self.arrival_steps[:, k] >= 0).mean()) if self.n_episodes else float("nan")
-
-    def forager_steps_to_food(self, k: int) -> float:
-        reached = self.arrival_steps[:, k] >= 0
-        return float(self.arrival_steps[reached, k].mean()) if reached.any() else float("nan")
+        return _mean(self.efficiencies)
 
     def summary(self) -> dict[str, float]:
         """Team and per-forager means (the keys the CLI and the callbacks print and log)."""
         n = self.n_episodes
-        lo, hi = self.success_interval
+        lo, hi = wilson_interval(int(self.success.sum()), n)
         reached = self.arrival_steps >= 0
         out = {
             "episodes": float(n),
             "success_rate": self.success_rate,
             "success_low": lo,
             "success_high": hi,
-            "forager_success_rate": float(reached.mean()) if n else float("nan"),
+            "forager_success_rate": _mean(reached),
             "steps_to_food": self.steps_to_food,
-            "ep_len_mean": float(self.steps.mean()) if n else float("nan"),
+            "ep_len_mean": _mean(self.steps),
             "path_efficiency": self.path_efficiency,
-            "team_return": float(self.team_returns.mean()) if n else float("nan"),
-            "team_return_std": float(self.team_returns.std()) if n else float("nan"),
-            "forager_return": float(self.forager_returns.mean()) if n else float("nan"),
+            "team_return": _mean(self.team_returns),
+            "team_return_std": float(self.team_returns.std()) if n else math.nan,
+            "forager_return": _mean(self.forager_returns),
         }
         for k in range(self.n_agents):
-            out[f"forager_{k}/success_rate"] = self.forager_success_rate(k)
-            out[f"forager_{k}/steps_to_food"] = self.forager_steps_to_food(k)
-            out[f"forager_{k}/return"] = float(self.forager_returns[:, k].mean()) if n else float("nan")
+            out[f"forager_{k}/success_rate"] = _mean(reached[:, k])
+            out[f"forager_{k}/steps_to_food"] = _mean(self.arrival_steps[reached[:, k], k])
+            out[f"forager_{k}/return"] = _mean(self.forager_returns[:, k])
         return out
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean; nan for no values (without numpy's warning)."""
+    return float(np.mean(values)) if np.size(values) else math.nan
 
 
 @contextlib.contextmanager
@@ -282,6 +284,7 @@ def record_replay(
 
     obs = venv.reset()
     episode = venv.get_attr("episode", indices=[0])[0] if venv.has_attr("episode") else None
+    food = tuple(episode.food) if episode is not None else FOOD
     frames = [np.asarray(raw_obs(obs)[:k], dtype=np.float64)]
     flags = [np.zeros(k, dtype=bool)]
     returns = np.zeros(k)
@@ -299,16 +302,12 @@ def record_replay(
             flags.append(np.array([infos[a].get("arrival_step", -1) >= 0 for a in range(k)]))
             info = infos[0]
             obstacles = info.get("obstacles") or (episode.obstacles if episode is not None else OBSTACLE_CENTRES)
-            food = tuple(info.get("food", episode.food if episode is not None else FOOD))
             return Replay(
                 k, frames, bool(info.get("is_success", False)), int(info.get("episode_steps", step)), returns,
-                tuple(obstacles), food, flags,
+                tuple(obstacles), tuple(info.get("food", food)), flags,
             )  # fmt: skip
         frame = np.asarray(raw_obs(obs)[:k], dtype=np.float64)
-        fx, fy = episode.food if episode is not None else FOOD
-        arrived |= (
-            np.hypot(frame[:, 0] * WORLD.world_size - fx, frame[:, 1] * WORLD.world_size - fy) < WORLD.food_radius
-        )
+        arrived |= np.hypot(*(frame[:, 0:2] * WORLD.world_size - food).T) < WORLD.food_radius
         frames.append(frame)
         flags.append(arrived.copy())
         episode_start = np.asarray(dones, dtype=bool)
@@ -319,15 +318,13 @@ def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -
     from ..sim.render import render_world
 
     obs = replay.observations[t]
-    n_s = WORLD.n_sensors
-    pos = obs[:, 0:2] * WORLD.world_size
     all_pos = replay.positions()
     trail = [[tuple(p) for p in all_pos[: t + 1, a]] for a in range(replay.n_agents)] if trails else None
     at_food = replay.at_food[t] if t < len(replay.at_food) else np.zeros(replay.n_agents, dtype=bool)
     return render_world(
         WORLD,
-        positions=[tuple(p) for p in pos.tolist()],
-        sensors=obs[:, 5 : 5 + n_s].tolist(),
+        positions=[tuple(p) for p in all_pos[t].tolist()],
+        sensors=obs[:, 5 : 5 + WORLD.n_sensors].tolist(),
         at_food=[bool(b) for b in at_food],
         step=t,
         size=size,
@@ -340,67 +337,40 @@ def _frame(replay: Replay, t: int, size: int, trails: bool, caption: str = "") -
     )
 
 
+def _write_images(images: list[Any], path: str | Path, **save_kwargs: Any) -> Path:
+    """Encode PIL images (one: a PNG; several: an animated GIF) in memory, then write them atomically."""
+    import io
+
+    from .run_dir import atomic_write_bytes
+
+    buf = io.BytesIO()
+    images[0].save(buf, append_images=images[1:], **save_kwargs)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _caption(replay: Replay, t: int) -> str:
+    """``/ <steps>`` (after the renderer's ``t = <t>``), and the outcome on the last frame."""
+    last = t == len(replay.observations) - 1
+    return f"/ {replay.steps}" + (f"  {'success' if replay.success else 'no success'}" if last else "")
+
+
 def save_gif(replay: Replay, path: str | Path, size: int = 400, fps: int = 10, hold_s: float = 1.0) -> Path:
     """An animated GIF of the replay (sensor rays, trails, start rings, food, a legend), written
     atomically; the last frame is held for ``hold_s`` seconds."""
-    import io
-
     from PIL import Image
 
-    from .run_dir import atomic_write_bytes
-
     n = len(replay.observations)
-    outcome = "success" if replay.success else "no success"
-    images = [
-        Image.fromarray(
-            _frame(replay, t, size, trails=True, caption=f"/ {replay.steps}" + (f"  {outcome}" if t == n - 1 else ""))
-        )
-        for t in range(n)
-    ]
+    images = [Image.fromarray(_frame(replay, t, size, trails=True, caption=_caption(replay, t))) for t in range(n)]
     frame_ms = int(1000 / fps)
     durations = [frame_ms] * (n - 1) + [max(frame_ms, int(1000 * hold_s))]
-    buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    return atomic_write_bytes(path, buf.getvalue())
+    return _write_images(images, path, format="GIF", save_all=True, duration=durations, loop=0)
 
 
-def save_trajectory_png(replay: Replay, path: str | Path, title: str = "") -> Path:
-    """A matplotlib plot of the foragers' paths over the world (obstacles, food, start/end)."""
-    import io
+def save_trajectory_png(replay: Replay, path: str | Path, title: str = "", size: int = 600) -> Path:
+    """A PNG of the foragers' whole paths: the replay's last frame drawn with its trails, start
+    rings, food and legend (:func:`sb3_forager.sim.render.render_world`), written atomically."""
+    from PIL import Image
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Circle, Rectangle
-
-    from ..sim.render import forager_colour
-    from .run_dir import atomic_write_bytes
-
-    fig, ax = plt.subplots(figsize=(6, 6))
-    for lx, ly, hx, hy in WORLD.obstacle_boxes(replay.obstacles) if replay.obstacles else []:
-        ax.add_patch(Rectangle((lx, ly), hx - lx, hy - ly, color="0.35"))
-    ax.add_patch(Circle(replay.food, WORLD.food_radius, color=(0.2, 0.7, 0.2), alpha=0.8, label="food"))
-    pos = replay.positions()
-    for a in range(replay.n_agents):
-        colour = tuple(c / 255 for c in forager_colour(a))
-        label = f"forager_{a}" if replay.n_agents <= 10 else None
-        ax.plot(pos[:, a, 0], pos[:, a, 1], "-", color=colour, lw=1.8, label=label)
-        ax.plot(pos[0, a, 0], pos[0, a, 1], "o", color=colour, ms=7, mfc="none", mew=2)
-        ax.plot(pos[-1, a, 0], pos[-1, a, 1], "*", color=colour, ms=12)
-    ax.set_xlim(0, WORLD.world_size)
-    ax.set_ylim(WORLD.world_size, 0)  # y down, as in GAMA
-    ax.set_aspect("equal")
-    outcome = "success" if replay.success else "no success"
-    ax.set_title(title or f"{outcome} in {replay.steps} steps")
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], ls="", marker="o", mfc="none", mec="k", mew=2, label="start"),
-        Line2D([], [], ls="", marker="*", color="k", ms=10, label="end"),
-    ]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=2)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    t = len(replay.observations) - 1
+    frame = _frame(replay, t, size, trails=True, caption=title or _caption(replay, t))
+    return _write_images([Image.fromarray(frame)], path, format="PNG")

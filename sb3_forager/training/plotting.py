@@ -17,39 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from .callbacks import read_episodes_csv
+from .evaluation import EpisodeBatch
 from .run_dir import RunPaths, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["moving_average", "plot_training"]
-
-
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over up to ``window`` values (the first points average what exists so far)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return values
-    csum = np.cumsum(np.insert(values, 0, 0.0))
-    idx = np.arange(1, values.size + 1)
-    lo = np.maximum(idx - int(window), 0)
-    return (csum[idx] - csum[lo]) / (idx - lo)
-
-
-def _eval_efficiency(evals: dict[str, np.ndarray]) -> np.ndarray | None:
-    if "arrival_steps" not in evals or "lower_bounds" not in evals:
-        return None
-    arrival = np.asarray(evals["arrival_steps"], dtype=np.float64)
-    bounds = np.asarray(evals["lower_bounds"], dtype=np.float64)
-    known = (arrival > 0) & (bounds >= 0)  # reached the food, with a known lower bound (as EpisodeBatch)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(known, bounds / np.where(known, arrival, 1.0), np.nan)
-    flat = ratio.reshape(ratio.shape[0], -1)
-    out = np.full(flat.shape[0], np.nan)
-    for i, row in enumerate(flat):
-        ok = row[np.isfinite(row)]
-        if ok.size:
-            out[i] = ok.mean()
-    return out
+__all__ = ["plot_training"]
 
 
 def plot_training(
@@ -60,6 +33,7 @@ def plot_training(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from stable_baselines3.common.results_plotter import window_func  # SB3's rolling mean
 
     paths = RunPaths(Path(run_dir))
     episodes = read_episodes_csv(paths.episodes)
@@ -78,7 +52,6 @@ def plot_training(
         n = episodes["team_return"].size
         idx = np.arange(1, n + 1)
         window = int(max(10, min(100, n // 10 or 1)))
-        full = idx >= window
         avg = f"mean of the last {window} episodes"
         for ax, key, colour, label in (
             (ax_ret, "team_return", "tab:blue", ret_label),
@@ -88,8 +61,9 @@ def plot_training(
             values = episodes[key]
             if key != "success":
                 ax.plot(idx, values, ".", ms=2, alpha=0.25, color=colour, label=f"each training episode's {label}")
-            ma = moving_average(values, window)
-            ax.plot(idx[full], ma[full], color=colour, lw=2, label=f"training {label} ({avg})")
+            if n >= window:  # the average from the point where its window is full
+                x, mean = window_func(idx, values, window, np.mean)
+                ax.plot(x, mean, color=colour, lw=2, label=f"training {label} ({avg})")
             ax.axvspan(0.5, min(window, n) + 0.5, color="0.85", alpha=0.6, lw=0)
         ax_succ.text(
             0.01, 0.03, "shaded: the first window (the first episodes to finish are the short ones)",
@@ -110,13 +84,13 @@ def plot_training(
                 ms=4,
                 label="eval success (stochastic)",
             )
-        lengths = np.asarray(evals["ep_lengths"], dtype=np.float64)
-        ok = np.asarray(evals["successes"], dtype=np.float64) > 0.5
-        with np.errstate(invalid="ignore"):
-            mean_ok = np.nansum(np.where(ok, lengths, 0), axis=1) / ok.sum(axis=1)
-        ax_esteps.plot(ets, np.where(ok.any(axis=1), mean_ok, np.nan), "o-", label="eval steps to food", **det)
-        efficiency = _eval_efficiency(evals)
-        if efficiency is not None:
+        # each evaluation as an EpisodeBatch (the NaN padding of narrower rows: no success, no arrival)
+        pairs = zip(evals["successes"], evals["ep_lengths"])
+        steps = [EpisodeBatch(n_agents, np.asarray(ok) > 0.5, np.asarray(length)).steps_to_food for ok, length in pairs]
+        ax_esteps.plot(ets, steps, "o-", label="eval steps to food", **det)
+        if "arrival_steps" in evals and "lower_bounds" in evals:
+            pairs = zip(evals["arrival_steps"], evals["lower_bounds"])
+            efficiency = [EpisodeBatch(n_agents, arrival_steps=a, lower_bounds=b).path_efficiency for a, b in pairs]
             ax_eff = ax_esteps.twinx()
             ax_eff.plot(ets, efficiency, "d:", color="tab:brown", ms=4, label="eval path efficiency (right axis)")
             ax_eff.set_ylabel("path efficiency (1 = optimum)")

@@ -11,82 +11,47 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
 from stable_baselines3.common.utils import get_latest_run_id
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "RunPaths",
     "atomic_save_model",
-    "atomic_save_npz",
-    "atomic_save_pickle",
-    "atomic_save_yaml",
     "atomic_write_bytes",
     "atomic_write_text",
     "create_run_dir",
     "detect_algo",
     "detect_env",
+    "newest_model",
     "resolve_resume",
     "zip_metadata",
 ]
 
 
-@dataclass(frozen=True)
 class RunPaths:
     """The files of one run folder."""
 
-    root: Path
-
-    @property
-    def model(self) -> Path:
-        """The final (or Ctrl-C) model."""
-        return self.root / "model.zip"
-
-    @property
-    def best_model(self) -> Path:
-        return self.root / "best_model.zip"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yml"
-
-    @property
-    def vecnormalize(self) -> Path:
-        return self.root / "vecnormalize.pkl"
-
-    @property
-    def best_vecnormalize(self) -> Path:
-        return self.root / "best_vecnormalize.pkl"
-
-    @property
-    def best_marker(self) -> Path:
-        """The timestep and evaluation score of ``best_model.zip``."""
-        return self.root / "best_model.json"
-
-    @property
-    def evaluations(self) -> Path:
-        return self.root / "evaluations.npz"
-
-    @property
-    def episodes(self) -> Path:
-        """One row per finished training episode (per team episode for the pair)."""
-        return self.root / "episodes.csv"
-
-    @property
-    def plot(self) -> Path:
-        return self.root / "training_rewards.png"
+    def __init__(self, root: str | Path) -> None:
+        self.root = root = Path(root)
+        self.model = root / "model.zip"  #: the final (or Ctrl-C) model
+        self.best_model = root / "best_model.zip"
+        self.best_vecnormalize = root / "best_vecnormalize.pkl"
+        self.best_marker = root / "best_model.json"  #: the timestep and evaluation score of best_model.zip
+        self.checkpoints = root / "checkpoints"
+        self.config = root / "config.yml"
+        self.vecnormalize = root / "vecnormalize.pkl"
+        self.evaluations = root / "evaluations.npz"
+        self.episodes = root / "episodes.csv"  #: one row per finished training (team) episode
+        self.plot = root / "training_rewards.png"
 
     def checkpoint(self, num_timesteps: int) -> Path:
         return self.checkpoints / f"model_{int(num_timesteps)}_steps.zip"
@@ -143,26 +108,16 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_save_model(model: Any, path: str | Path) -> Path:
-    """``model.save`` into memory, then :func:`atomic_write_bytes`."""
+def atomic_save_model(model: Any, path: str | Path, vecnormalize_path: str | Path | None = None) -> Path:
+    """``model.save`` into memory, then :func:`atomic_write_bytes`; with ``vecnormalize_path``, also
+    the model's VecNormalize statistics if it has any (pickled, as ``VecNormalize.save`` writes them)."""
     buf = io.BytesIO()
     model.save(buf)
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-def atomic_save_pickle(obj: Any, path: str | Path) -> Path:
-    """Pickle ``obj`` atomically (what ``VecNormalize.save`` writes; ``VecNormalize.load`` reads it)."""
-    return atomic_write_bytes(path, pickle.dumps(obj))
-
-
-def atomic_save_npz(path: str | Path, **arrays: Any) -> Path:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-def atomic_save_yaml(path: str | Path, data: Any) -> Path:
-    return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+    saved = atomic_write_bytes(path, buf.getvalue())
+    vn = model.get_vec_normalize_env() if vecnormalize_path is not None else None
+    if vn is not None:
+        atomic_write_bytes(vecnormalize_path, pickle.dumps(vn))
+    return saved
 
 
 # ---------------------------------------------------------------------- run folders
@@ -234,10 +189,6 @@ def detect_env(path: str | Path) -> str | None:
     return next((name for name in TRAINABLE if shape == (MODELS[name].scenario.obs_dim,)), None)
 
 
-def _num_timesteps(path: Path) -> int:
-    return int(zip_metadata(path).get("num_timesteps", 0))
-
-
 def check_model_zip(path: str | Path) -> None:
     """Raise ``ValueError`` unless ``path`` is a complete SB3 model zip (readable, CRCs intact,
     with ``data`` and ``policy.pth``)."""
@@ -254,34 +205,35 @@ def check_model_zip(path: str | Path) -> None:
         raise ValueError(f"{path} has no policy.pth")
 
 
+def newest_model(paths: RunPaths, with_final: bool = True) -> Path | None:
+    """The valid one of ``model.zip`` (if ``with_final``) and ``checkpoints/*.zip`` that has trained
+    the most timesteps (``model.zip`` on a tie); a truncated or damaged zip is skipped with a warning."""
+    candidates = []
+    for p in ([paths.model] if with_final else []) + sorted(paths.checkpoints.glob("*.zip")):
+        if not p.is_file():
+            continue
+        try:
+            check_model_zip(p)
+            candidates.append((int(zip_metadata(p).get("num_timesteps", 0)), p == paths.model, p))
+        except ValueError as exc:
+            logger.warning("skipping %s: %s", p, exc)
+    return max(candidates)[2] if candidates else None
+
+
 def resolve_resume(target: str | Path) -> tuple[Path, Path]:
     """``--resume`` target -> ``(run_dir, model_zip)``.
 
-    A run folder resumes from whichever valid one of ``model.zip`` and ``checkpoints/*.zip`` has
-    trained the most timesteps (a truncated or damaged zip, e.g. from a kill, is skipped with a
-    warning); a zip resumes from that zip, in the run folder that holds it (its parent, or the
-    parent's parent for a checkpoint).
+    A run folder resumes from its :func:`newest_model`; a zip resumes from that zip, in the run
+    folder that holds it (its parent, or the parent's parent for a checkpoint).
     """
-    import logging
-
-    log = logging.getLogger(__name__)
     target = Path(target)
     if target.is_dir():
         paths = RunPaths(target)
-        candidates = []
-        for p in [paths.model, *sorted(paths.checkpoints.glob("*.zip"))]:
-            if not p.is_file():
-                continue
-            try:
-                check_model_zip(p)
-                candidates.append((_num_timesteps(p), p == paths.model, p))
-            except ValueError as exc:
-                log.warning("skipping %s: %s", p, exc)
-        if not candidates:
+        best = newest_model(paths)
+        if best is None:
             raise FileNotFoundError(f"{target} holds no valid model.zip and no valid checkpoints/*.zip to resume from")
-        best = max(candidates)[2]
         if paths.model.is_file() and best != paths.model:
-            log.warning("resuming from %s, the newest valid model of %s", best, target)
+            logger.warning("resuming from %s, the newest valid model of %s", best, target)
         return target, best
     if target.is_file():
         check_model_zip(target)  # fail early on a file that is not a (complete) model

@@ -27,7 +27,7 @@ import yaml
 
 from .config import ALGOS, ENVS, ConfigError, TrainConfig, resolve_config
 
-__all__ = ["Param", "SearchSpace", "TuneError", "load_search_space", "split_params", "trial_config"]
+__all__ = ["Param", "SearchSpace", "TuneError", "load_search_space", "trial_config"]
 
 #: run settings a search space may sample (everything else is an algorithm argument or policy_kwargs.<key>)
 TUNABLE_RUN_KEYS = ("n_worlds", "normalize")
@@ -194,8 +194,9 @@ def load_search_space(
     return SearchSpace(algo=algo, env=env, params=tuple(params), source=source)
 
 
-def split_params(params: Mapping[str, Any], base: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sampled ``name -> value`` -> (run-setting overrides, algorithm keyword overrides)."""
+def trial_config(base: TrainConfig, params: Mapping[str, Any], **run_overrides: Any) -> TrainConfig:
+    """``base`` with the sampled ``params`` (run settings, ``policy_kwargs.<key>`` entries, algorithm
+    arguments) and the given run settings (such as ``n_timesteps``) applied."""
     overrides: dict[str, Any] = {}
     hyper: dict[str, Any] = {}
     policy_kwargs = dict(base.policy_kwargs or {})
@@ -207,11 +208,5 @@ def split_params(params: Mapping[str, Any], base: TrainConfig) -> tuple[dict[str
             overrides[name] = value
         else:
             hyper[name] = value
-    return overrides, hyper
-
-
-def trial_config(base: TrainConfig, params: Mapping[str, Any], **run_overrides: Any) -> TrainConfig:
-    """``base`` with the sampled ``params`` (and run settings such as ``n_timesteps``) applied."""
-    overrides, hyper = split_params(params, base)
     overrides.update({k: v for k, v in run_overrides.items() if v is not None})
     return resolve_config(base=base, overrides=overrides, hyperparam_overrides=hyper)

@@ -10,7 +10,6 @@ again (``RetryHeartbeatStaleTrialCallback``, Optuna's new name of ``RetryFailedT
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import os
@@ -19,6 +18,7 @@ import shlex
 import time
 import warnings
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +92,12 @@ def parse_storage(text: str | None, study_dir: str | Path) -> StorageSpec:
             f"malformed storage URL {text!r}: expected an SQLAlchemy URL such as sqlite:///path/study.db or "
             "postgresql+psycopg://user:password@host/db, or journal:PATH"
         ) from exc
-    if url.drivername == "postgresql" and not _importable("psycopg2") and _importable("psycopg"):
+    if url.drivername == "postgresql" and not find_spec("psycopg2") and find_spec("psycopg"):
         url = url.set(drivername="postgresql+psycopg")
     display = url.render_as_string(hide_password=True)
     if url.port is not None and not 0 < int(url.port) < 65536:
         raise TuneError(f"malformed storage URL {display!r}: port {url.port} out of range")
     return StorageSpec("rdb", url.render_as_string(hide_password=False), display)
-
-
-def _importable(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 def _check_file(path: Path, what: str, study_dir: Path | None, header: bool | None) -> None:

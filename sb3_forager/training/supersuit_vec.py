@@ -1,13 +1,9 @@
 """The SuperSuit -> SB3 fix-up layer for the cooperative pair (and any homogeneous ParallelEnv).
 
 ``supersuit.concat_vec_envs_v1(..., base_class="stable_baselines3")`` has gaps with SB3 2.x and
-Gymnasium 1.x: ``PPO(seed=)`` crashes, copies are
-never seeded apart, time-limit endings look like true terminals, ``dones`` are ``uint8`` (which
-breaks ``VecNormalize``), ``get_attr``/``set_attr``/``env_method`` are missing, and with worker
-processes a crash hangs the interpreter at exit. :class:`SuperSuitVecEnv` wraps SuperSuit's
-*Gymnasium* vector env (``base_class="gymnasium"``) as a proper SB3 ``VecEnv`` instead.
-
-Slots are world-major: copy ``i`` of a K-agent env owns slots ``i*K .. i*K+K-1``.
+Gymnasium 1.x (:class:`SuperSuitVecEnv` lists them); this module wraps SuperSuit's *Gymnasium*
+vector env (``base_class="gymnasium"``) as a proper SB3 ``VecEnv`` instead. Slots are
+world-major: copy ``i`` of a K-agent env owns slots ``i*K .. i*K+K-1``.
 """
 
 from __future__ import annotations
@@ -183,12 +179,8 @@ def _close_at_exit(ref: weakref.ref) -> None:
 
 
 def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: int = 0) -> SuperSuitVecEnv:
-    """``n_copies`` copies of the ParallelEnv made by ``env_fn`` as one SB3 VecEnv.
-
-    ParallelEnv -> ``pettingzoo_env_to_vec_env_v1`` -> ``concat_vec_envs_v1(base_class="gymnasium")``
-    -> :class:`SuperSuitVecEnv`. ``num_cpus=0`` (all copies in this process) is the fastest choice
-    on a 2-core machine (worker processes fight torch for the cores).
-    """
+    """``n_copies`` copies of the ParallelEnv made by ``env_fn`` as one SB3 VecEnv (through SuperSuit).
+    ``num_cpus=0`` (all copies in this process) is the fastest on a 2-core machine (workers fight torch)."""
     import supersuit as ss
 
     if int(n_copies) < 1:

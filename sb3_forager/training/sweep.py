@@ -28,6 +28,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from ..common import checks
 from .config import ALGOS, ENVS, ConfigError, TrainConfig, resolve_config
+from .evaluation import fmt_num, fmt_pct
 from .run_dir import atomic_write_text
 from .search_space import SearchSpace, TuneError, load_search_space, trial_config
 from .study import StorageSpec, check_storage, make_pruner, make_sampler, open_study, parse_storage
@@ -242,6 +243,7 @@ def make_objective(prepared: PreparedSweep) -> Callable[[optuna.Trial], float]:
                 run_name=run_dir.name,
                 final_eval_episodes=s.n_eval_episodes,
                 callback_after_eval=pruning,
+                progress_every=0,  # the sweep prints one line per trial
             )
         except TRIAL_ERRORS as exc:
             trial.set_user_attr("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
@@ -283,20 +285,12 @@ def write_best_hyperparameters(study: optuna.Study, path: str | Path, env: str) 
     a = best.user_attrs
     header = (
         f"# Best hyperparameters of the Optuna study {study.study_name}: trial {best.number},\n"
-        f"# objective {best.value:.6f} (success {_pct(a.get('success_rate'))}, steps to food "
-        f"{_steps(a.get('steps_to_food'))}) after {a.get('num_timesteps', '?')} timesteps of training.\n"
+        f"# objective {best.value:.6f} (success {fmt_pct(a.get('success_rate'))}, steps to food "
+        f"{fmt_num(a.get('steps_to_food'), '.0f')}) after {a.get('num_timesteps', '?')} timesteps of training.\n"
         f"# Objective: {OBJECTIVE}.\n"
         f"# Train with: python scripts/train_sb3.py --env {env} --config {path}\n"
     )
     return atomic_write_text(path, header + yaml.safe_dump({env: a["section"]}, sort_keys=False, default_flow_style=None))
-
-
-def _pct(x: Any) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{100 * float(x):.0f}%"
-
-
-def _steps(x: Any) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{float(x):.0f}"
 
 
 def format_trial_line(trial: optuna.trial.FrozenTrial, is_best: bool = False) -> str:
@@ -306,8 +300,8 @@ def format_trial_line(trial: optuna.trial.FrozenTrial, is_best: bool = False) ->
     params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(trial.params.items()))
     if state == "COMPLETE":
         head = (
-            f"trial {trial.number} complete: value {trial.value:.6f} (success {_pct(attrs.get('success_rate'))}, "
-            f"steps to food {_steps(attrs.get('steps_to_food'))})"
+            f"trial {trial.number} complete: value {trial.value:.6f} (success {fmt_pct(attrs.get('success_rate'))}, "
+            f"steps to food {fmt_num(attrs.get('steps_to_food'), '.0f')})"
         )
     elif state == "PRUNED":
         last = trial.last_step

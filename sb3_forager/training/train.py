@@ -1,27 +1,22 @@
 """Train PPO / RecurrentPPO on the forager envs: the library behind ``python -m sb3_forager train``.
 
 :func:`train` builds the envs, the model (or loads it to resume), the callbacks, runs ``learn``
-and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`).
-
-* Ctrl-C and SIGTERM (what ``timeout``, ``docker stop`` and SLURM send) save the current model and
-  return normally (``TrainResult.interrupted`` names the signal).
-* An exception during ``learn`` (a GAMA server that died, a model sending NaN) saves a checkpoint
-  first, unless the model's parameters are no longer finite or nothing was trained, and is
-  re-raised as :class:`TrainingError` saying what was saved and how to go on.
-* ``episodes.csv`` and ``evaluations.npz`` are made durable at every checkpoint, so a SIGKILL or
-  an out-of-memory kill loses at most the work since the last checkpoint.
-* Resuming (from a run folder's newest valid model, or an explicit older checkpoint) cuts the run's
-  history back to the resumed timestep: evaluations, episodes, the best score and
-  ``best_model.zip`` then describe one timeline, and TensorBoard writes a new event folder. A
-  resume that fails before training starts changes nothing in the run folder.
+and writes the run folder (``logs/<run>/``, RL Zoo layout; see :class:`RunPaths`). Ctrl-C and
+SIGTERM save the current model and return normally (``TrainResult.interrupted``); an exception
+during ``learn`` saves a checkpoint when the model can be trusted and becomes a
+:class:`TrainingError` saying what was saved. A resume trains what remains of ``cfg.n_timesteps``
+(nothing if the run is complete), cuts the run's history (evaluations, episodes, best model) back
+to the resumed timestep, and changes nothing if it fails before training.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
-from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
 from .callbacks import (
     AtomicCheckpointCallback,
@@ -40,16 +35,18 @@ from .callbacks import (
     TeamMetricsCallback,
     save_checkpoint,
 )
-from .config import TrainConfig, algo_class, build_algo_kwargs
+from .evaluation import fmt_num, fmt_pct
+from .config import ConfigError, TrainConfig, algo_class, build_algo_kwargs
 from .envs import make_vec_env, probe_backend
 from .plotting import plot_training
 from .run_dir import (
     RunPaths,
     atomic_save_model,
-    atomic_save_pickle,
-    atomic_save_yaml,
+    atomic_write_text,
     check_logdir,
     create_run_dir,
+    detect_algo,
+    newest_model,
     resolve_resume,
     zip_metadata,
 )
@@ -87,6 +84,8 @@ class TrainResult:
     final_eval: tuple[dict[str, float], dict[str, float] | None] | None = None
     #: the resolved config of the run
     config: dict[str, Any] = field(default_factory=dict)
+    #: a resume of a run that had already trained ``n_timesteps``: nothing was trained or written
+    already_complete: bool = False
 
 
 def load_model(path: str | Path, algo: str | None = None, **kwargs: Any) -> Any:
@@ -95,8 +94,6 @@ def load_model(path: str | Path, algo: str | None = None, **kwargs: Any) -> Any:
     Raises ``ValueError`` (naming the file) when it is not a loadable SB3 model (truncated zip,
     corrupt ``policy.pth``, policy of another algorithm).
     """
-    from .run_dir import detect_algo
-
     cls = algo_class(algo or detect_algo(path))
     try:
         return cls.load(str(path), **kwargs)
@@ -112,6 +109,22 @@ def model_is_finite(model: Any) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in model.policy.parameters())
 
 
+def check_device(device: str) -> None:
+    """Raise :class:`ConfigError` unless torch can train on ``device`` here: SB3 would train on the
+    CPU without a word when a CUDA device is asked for and CUDA is not available."""
+    try:
+        dev = torch.device("cpu" if device == "auto" else device)  # SB3's "auto": CUDA if available
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {device}: CUDA is not available here (torch.cuda.is_available() is False); "
+            "train on the CPU with --device cpu"
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during training (``signal_name`` says which)."""
 
@@ -120,36 +133,26 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
 
 
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Interrupted` like Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise Interrupted("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _raise_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted("SIGTERM")
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while the final files are written (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    prev_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    prev_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def _signals(on_int: Any, on_term: Any) -> Iterator[None]:
+    """These SIGINT and SIGTERM handlers (None: left as is) for the block, in the main thread only.
+    Training: SIGTERM raises :class:`Interrupted` like Ctrl-C does; the final writes ignore both."""
+    wanted = ((signal.SIGINT, on_int), (signal.SIGTERM, on_term))
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig, handler in wanted if handler is not None and main}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, prev_int)
-        signal.signal(signal.SIGTERM, prev_term)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_signals_interrupt = functools.partial(_signals, None, _raise_sigterm)
+_signals_deferred = functools.partial(_signals, signal.SIG_IGN, signal.SIG_IGN)
 
 
 def train(
@@ -162,6 +165,7 @@ def train(
     final_eval_episodes: int | None = None,
     callback_after_eval: BaseCallback | None = None,
     callback_on_new_best: BaseCallback | None = None,
+    progress_every: int | None = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -169,18 +173,19 @@ def train(
         cfg: the resolved config (:func:`~sb3_forager.training.config.resolve_config`).
         logdir: the parent folder of run folders.
         run_name: the run folder's name (default ``<env>_<algo>_<k>``).
-        resume: a run folder or model zip to continue (``cfg.n_timesteps`` more timesteps, the
-            timestep count continued, the history cut back to the resumed timestep).
+        resume: a run folder or model zip to continue: the timestep count goes on up to
+            ``cfg.n_timesteps`` (nothing is trained if it is reached), the history is cut back to
+            the resumed timestep.
         extra_callbacks: more SB3 callbacks (appended after the pipeline's own).
         final_eval_episodes: episodes of the final evaluation (default ``cfg.eval_episodes``).
         callback_after_eval: an SB3 callback run after each periodic evaluation, as in SB3's
-            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`, whose
-            ``last_summary`` / ``last_stochastic_summary`` hold the :meth:`EpisodeBatch.summary`
-            dicts and ``last_mean_reward`` / ``best_mean_reward`` the team success rates), e.g.
-            SB3's ``StopTrainingOnNoModelImprovement``; returning False stops training early
+            ``EvalCallback`` (its ``parent`` is the :class:`TeamEvalCallback`), e.g. SB3's
+            ``StopTrainingOnNoModelImprovement``; returning False stops training early
             (``TrainResult.stopped_early``), the run folder being written as usual.
         callback_on_new_best: an SB3 callback run when an evaluation gives a new best model
             (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
+        progress_every: timesteps between progress lines (logged when SB3's progress bar is off or
+            stderr is not a terminal); default a twentieth of ``cfg.n_timesteps``, 0 for none.
 
     Raises:
         ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
@@ -188,12 +193,22 @@ def train(
         TrainingError: training started and then failed.
     """
     cfg.validate()
-    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
-    torch.set_num_threads(int(cfg.torch_threads))
+    check_device(cfg.device)
     resume_zip: Path | None = None
     if resume is not None:
         run_dir, resume_zip = resolve_resume(resume)
-    else:
+        done, total = int(zip_metadata(resume_zip).get("num_timesteps", 0)), int(cfg.n_timesteps)
+        if done >= total:
+            logger.info(
+                "the run is already complete: %s has trained %s of its %s timesteps, nothing to train "
+                "(a larger --timesteps trains more)", resume_zip, f"{done:,}", f"{total:,}",
+            )  # fmt: skip
+            return TrainResult(run_dir, resume_zip, done, 0.0, config=cfg.to_dict(), already_complete=True)
+        logger.info("resuming from %s at %s of %s timesteps: %s remain", resume_zip, f"{done:,}", f"{total:,}",
+                    f"{total - done:,}")  # fmt: skip
+    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    torch.set_num_threads(int(cfg.torch_threads))
+    if resume_zip is None:
         check_logdir(logdir)
         run_dir = create_run_dir(logdir, f"{cfg.env}_{cfg.algo}", run_name)
     paths = RunPaths(run_dir)
@@ -215,9 +230,11 @@ def train(
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
         resumed_at = int(model.num_timesteps) if resume_zip is not None else None
-        atomic_save_yaml(paths.config, cfg.to_dict())
+        atomic_write_text(paths.config, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         children = (callback_after_eval, callback_on_new_best)
-        return _learn(cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, children)
+        return _learn(
+            cfg, model, env, eval_env, paths, resumed_at, extra_callbacks, final_eval_episodes, children, progress_every
+        )
     finally:
         for venv in (env, eval_env):
             if venv is not None:
@@ -228,23 +245,11 @@ def train(
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
-    cls = algo_class(cfg.algo)
-    kwargs = build_algo_kwargs(cfg)
+    kwargs = {**build_algo_kwargs(cfg), "device": cfg.device, "tensorboard_log": str(run_dir), "verbose": cfg.verbose}
     if resume_zip is None:
-        return cls(
-            cfg.policy,
-            env,
-            seed=cfg.seed,
-            device=cfg.device,
-            tensorboard_log=str(run_dir),
-            verbose=cfg.verbose,
-            **kwargs,
-        )
+        return algo_class(cfg.algo)(cfg.policy, env, seed=cfg.seed, **kwargs)
     kwargs.pop("policy_kwargs", None)  # the network is the saved one
-    logger.info("resuming from %s", resume_zip)
-    model = load_model(
-        resume_zip, cfg.algo, env=env, device=cfg.device, tensorboard_log=str(run_dir), verbose=cfg.verbose, **kwargs
-    )
+    model = load_model(resume_zip, cfg.algo, env=env, **kwargs)
     model.set_random_seed(cfg.seed + int(model.num_timesteps))
     return model
 
@@ -259,6 +264,7 @@ def _learn(
     extra_callbacks: list[BaseCallback] | None,
     final_eval_episodes: int | None,
     children: tuple[BaseCallback | None, BaseCallback | None] = (None, None),
+    progress_every: int | None = None,
 ) -> TrainResult:
     metrics = TeamMetricsCallback(cfg.n_agents, episodes_path=paths.episodes, resume_timesteps=resumed_at)
     callbacks: list[BaseCallback] = [HParamCallback(cfg.to_dict()), metrics]
@@ -279,7 +285,11 @@ def _learn(
     metrics.flush()
     if cfg.checkpoint_freq > 0:
         callbacks.append(AtomicCheckpointCallback(cfg.checkpoint_freq, paths, on_save=[metrics.flush]))
-    progress = ProgressBarCallback() if cfg.progress_bar else None
+    progress: BaseCallback | None = None
+    if cfg.progress_bar and sys.stderr.isatty():
+        progress = ProgressBarCallback()
+    elif progress_every != 0:  # SB3's bar shows nothing useful off a terminal: lines instead
+        progress = ProgressLines(cfg.n_timesteps, progress_every or max(1, cfg.n_timesteps // 20), evaluator)
     if progress is not None:
         callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
@@ -289,8 +299,8 @@ def _learn(
     t0 = time.perf_counter()
     try:
         with _signals_interrupt():
-            model.learn(
-                total_timesteps=int(cfg.n_timesteps),
+            model.learn(  # a resume trains what remains of the budget (SB3 adds the timesteps done)
+                total_timesteps=int(cfg.n_timesteps) - (resumed_at or 0),
                 callback=CallbackList(callbacks),
                 tb_log_name=tb_name,
                 reset_num_timesteps=resumed_at is None,
@@ -312,10 +322,7 @@ def _learn(
                 f"parameters: nothing was saved as model.zip; the checkpoints in {paths.checkpoints} are from "
                 "before (lower the learning rate, or check what the env sent)"
             )
-        atomic_save_model(model, paths.model)
-        vn = unwrap_vec_normalize(env)
-        if vn is not None:
-            atomic_save_pickle(vn, paths.vecnormalize)
+        atomic_save_model(model, paths.model, paths.vecnormalize)
         metrics.flush()
     final_eval = None
     if evaluator is not None and interrupted is None:
@@ -343,6 +350,34 @@ def _learn(
     )
 
 
+class ProgressLines(BaseCallback):
+    """Progress as log lines, for output that is not a terminal: every ``every`` timesteps (at the
+    end of a rollout), the timesteps done of the budget, the speed and the latest evaluation."""
+
+    def __init__(self, total: int, every: int, evaluator: TeamEvalCallback | None = None) -> None:
+        super().__init__()
+        self.total, self.every, self.evaluator = int(total), max(1, int(every)), evaluator
+
+    def _on_training_start(self) -> None:
+        self._t0, self._start = time.perf_counter(), int(self.num_timesteps)
+        self._last = self._start
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.num_timesteps - self._last < self.every:
+            return
+        self._last = n = int(self.num_timesteps)
+        fps = (n - self._start) / max(time.perf_counter() - self._t0, 1e-9)
+        line = f"progress: {n:,} / {self.total:,} timesteps ({n / self.total:.0%}), {fps:,.0f} fps"
+        summary = self.evaluator.last_summary if self.evaluator is not None else None
+        if summary is not None:
+            line += f", last eval: success {fmt_pct(summary['success_rate'])}"
+            line += f", steps {fmt_num(summary['steps_to_food'])}"
+        logger.info(line)
+
+
 def _resume_tb_name(paths: RunPaths, resumed_at: int) -> str:
     """A TensorBoard run name of its own for a resume from ``resumed_at`` (SB3 writes ``<name>_0``):
     ``tb_from_<T>``, or ``tb_from_<T>_<k>`` when that timestep was resumed from before."""
@@ -364,7 +399,7 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
         if model.num_timesteps <= 0:
             return TrainingError(f"{what}\nNothing was trained, so nothing was saved.")
         if not model_is_finite(model):
-            last = _newest_checkpoint(paths)
+            last = newest_model(paths, with_final=False)
             where = f"; the newest earlier checkpoint is {last}" if last else ""
             return TrainingError(
                 f"{what}\nThe network's parameters are no longer finite (NaN or infinite), so no checkpoint "
@@ -378,18 +413,6 @@ def _failure(model: Any, paths: RunPaths, metrics: TeamMetricsCallback, exc: Exc
     return TrainingError(f"{what}\nThe model so far was saved to {ckpt}; continue with --resume {paths.root}", ckpt)
 
 
-def _newest_checkpoint(paths: RunPaths) -> Path | None:
-    found = []
-    for path in paths.checkpoints.glob("model_*_steps.zip"):
-        with contextlib.suppress(ValueError):  # unreadable: not a checkpoint to offer
-            found.append((int(zip_metadata(path).get("num_timesteps", -1)), path))
-    return max(found)[1] if found else None
-
-
 def _close_progress(progress: ProgressBarCallback | None) -> None:
-    bar = getattr(progress, "pbar", None)
-    if bar is not None:
-        try:
-            bar.close()
-        except Exception:
-            pass
+    with contextlib.suppress(Exception):  # no progress bar (None, or not started yet), or a broken one
+        progress.pbar.close()
