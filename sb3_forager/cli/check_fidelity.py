@@ -1,10 +1,6 @@
 """``python -m sb3_forager check-fidelity`` (also ``scripts/check_fidelity.py``): check that GAMA
-servers run the same models as the embedded simulation (the engine: :mod:`sb3_forager.fidelity`).
-
-Prints, per server, the largest difference per field for each group of cases. Exit codes: 0 every
-difference within the tolerance (default 1e-4: GAMA's JSON rounds floats to 8 decimals), 1 a
-difference above it (the field and where are printed) or a GAMA failure during the check, 2 bad
-arguments or no GAMA server to check.
+servers run the same models as the embedded simulation (the engine: :mod:`sb3_forager.fidelity`),
+printing per server the largest difference per field for each group of cases (exit codes: EPILOG).
 
     python -m sb3_forager check-fidelity --gama-port 1001              # a GAMA server on this machine
     python -m sb3_forager check-fidelity --gama-servers host-a:1001,host-b:1001 --gaml-dir /srv/gaml
