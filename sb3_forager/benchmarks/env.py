@@ -100,12 +100,11 @@ def parallel_runner(make: Callable[[], Any]) -> Callable[[int], int]:
     return _runner(step, actions)
 
 
-def core_runner(n_worlds: int, team: bool = False) -> Callable[[int], int]:
-    from ..sim import COOP, FORAGER, ForagerSim
+def core_runner(n_worlds: int) -> Callable[[int], int]:
+    from ..sim import FORAGER, ForagerSim
 
-    scenario = COOP if team else FORAGER
-    sim = ForagerSim.for_scenario(scenario, n_worlds)
-    k = scenario.n_foragers
+    sim = ForagerSim.for_scenario(FORAGER, n_worlds)
+    k = FORAGER.n_foragers
     rng = np.random.default_rng(0)
 
     def step(actions: np.ndarray) -> None:

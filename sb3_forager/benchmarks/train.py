@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,24 +61,19 @@ class Check:
 
 @dataclass
 class Target:
-    env: str
     budget_s: float
-    evaluations: list[tuple[str, dict[str, Any], int, list[tuple[str, str, float, bool, str]]]] = field(
-        default_factory=list
-    )
+    evaluations: list[tuple[str, dict[str, Any], int, list[tuple[str, str, float, bool, str]]]]
 
 
 #: env -> budget and evaluations: (label, scenario kwargs on the eval preset, episodes, checks)
 #: a check is (name, summary key, target, higher is better, format)
 TARGETS: dict[str, Target] = {
     "coop": Target(
-        "coop",
         300.0,
         [("tutorial pair (deterministic)", {"preset": "coop"}, 1,
           [("team success", "success_rate", 1.0, True, "pct"), ("steps to food", "steps_to_food", 42.0, False, "num")])],
     ),
     "team": Target(
-        "team",
         300.0,
         [
             ("pairs, random starts", {"preset": "team"}, 1000,
@@ -93,7 +88,6 @@ TARGETS: dict[str, Target] = {
         ],
     ),
     "forager-random": Target(
-        "forager-random",
         180.0,
         [("random starts", {"preset": "forager-random"}, 1000,
           [("success", "success_rate", 0.99, True, "pct"), ("path efficiency", "path_efficiency", 0.96, True, "ratio")])],

@@ -156,24 +156,20 @@ def gama_servers_from_args(args: argparse.Namespace) -> list[str] | None:
 
 
 class _StdoutHandler(logging.StreamHandler):
-    """Log to whatever ``sys.stdout`` is at the time (the progress bar redirects it)."""
+    """Plain messages (warnings prefixed) to whatever ``sys.stdout`` is at the time (the progress bar redirects it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stdout
         super().emit(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return f"warning: {text}" if record.levelno >= logging.WARNING else text
+
 
 def setup_logging(level: int = logging.INFO) -> None:
     """The package's log lines on stdout, as plain messages (warnings prefixed)."""
-    handler = _StdoutHandler()
-
-    class Fmt(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            text = record.getMessage()
-            return f"warning: {text}" if record.levelno >= logging.WARNING else text
-
-    handler.setFormatter(Fmt())
     log = logging.getLogger("sb3_forager")
-    log.handlers[:] = [h for h in log.handlers if not isinstance(h, _StdoutHandler)] + [handler]
+    log.handlers[:] = [h for h in log.handlers if not isinstance(h, _StdoutHandler)] + [_StdoutHandler()]
     log.setLevel(level)
     log.propagate = False
