@@ -235,6 +235,3 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         return bench_train.main(training, prog=prog)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
 from typing import Any
 
@@ -158,6 +157,3 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
     return run_on_gama(prog, run, "the benchmark failed", also=(RuntimeError, OSError))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

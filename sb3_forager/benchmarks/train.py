@@ -216,6 +216,3 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
             print(f"  speed-up: {min(times[str(other)]) / min(times['this checkout']):.2f}x")
     return 1 if missed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

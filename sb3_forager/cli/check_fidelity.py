@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import textwrap
 
 from .. import fidelity
@@ -82,6 +81,3 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
     return run_on_gama(prog, run, "the check failed")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -316,6 +316,3 @@ def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -
         venv.norm_reward = False
     return venv
 
-
-if __name__ == "__main__":
-    sys.exit(main())
