@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.common import CliParser, float_arg, int_arg
+from ..cli.common import CliParser, fail, float_arg, int_arg
 
 PROG = "bench_env.py"
 
@@ -182,8 +182,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
-        print(f"{prog}: error: --sizes takes worlds like 1,16,256, got {args.sizes!r}", file=sys.stderr)
-        return 2
+        return fail(prog, f"--sizes takes worlds like 1,16,256, got {args.sizes!r}")
     training = None
     if args.training_before is not None:
         training = ["--targets", "--compare", args.training_before, "--compare-args", args.training_args]

@@ -101,7 +101,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def _check_writable(path: str, flag: str) -> None:
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent  # Path("x").parent is Path(".")
     if target.is_dir():
         raise ValueError(f"{flag} {path} is a folder, not a file")
     if not folder.is_dir():
