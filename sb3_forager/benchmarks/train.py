@@ -44,9 +44,7 @@ class Check:
     fmt: str = "pct"
 
     @property
-    def ok(self) -> bool:
-        if math.isnan(self.value):
-            return False
+    def ok(self) -> bool:  # a NaN value compares False: missed
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
     def text(self) -> str:
