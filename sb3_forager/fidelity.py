@@ -219,57 +219,42 @@ def _positions(obs: np.ndarray) -> np.ndarray:
     return np.asarray(obs, dtype=np.float64)[:, :2] * 100.0
 
 
-def compare_single(
+def compare(
     embedded: Any, gama: Any, policy: Policy, name: str, report: Report, max_steps: int = 400,
     group: str = "forager", seed: int = 0,
 ) -> None:  # fmt: skip
-    """Run ``policy`` through both single-forager envs (reset with ``seed``) and record the differences."""
-    e_obs, _ = embedded.reset(seed=seed)
-    g_obs, _ = gama.reset(seed=seed)
-    report.note(group, "obs", float(np.abs(e_obs - g_obs).max()), f"{name}, reset")
-    for t in range(max_steps):
-        action = policy(_positions(e_obs[None, :]), t)[0]
-        e = embedded.step(action)
-        g = gama.step(action)
-        where = f"{name}, step {t + 1}"
-        report.note(group, "obs", float(np.abs(e[0] - g[0]).max()), where)
-        report.note(group, "reward", abs(float(e[1]) - float(g[1])), where)
-        report.note(group, "terminated", float(bool(e[2]) != bool(g[2])), where)
-        report.note(group, "truncated", float(bool(e[3]) != bool(g[3])), where)
-        report.steps[group] = report.steps.get(group, 0) + 1
-        e_obs = e[0]
-        if e[2] or e[3] or g[2] or g[3]:
-            break
+    """Run ``policy`` through both envs of model ``group`` (single-forager Gymnasium envs, or team
+    PettingZoo parallel envs), both reset with ``seed``, and record the differences."""
+    team = MODELS[group].is_team
+    agents = list(embedded.possible_agents) if team else [None]
 
+    def per_agent(value: Any) -> dict:  # a team's {agent: value}; a single forager's value as {None: value}
+        return value if team else {None: value}
 
-def compare_team(
-    embedded: Any, gama: Any, policy: Policy, name: str, report: Report, max_steps: int = 400,
-    group: str = "coop", seed: int = 0,
-) -> None:  # fmt: skip
-    """Run ``policy`` through both team envs (PettingZoo parallel, reset with ``seed``) and record the differences."""
-    agents = list(embedded.possible_agents)
-    e_obs, _ = embedded.reset(seed=seed)
-    g_obs, _ = gama.reset(seed=seed)
+    e_obs, g_obs = per_agent(embedded.reset(seed=seed)[0]), per_agent(gama.reset(seed=seed)[0])
     report.note(group, "obs", max(float(np.abs(e_obs[a] - g_obs[a]).max()) for a in agents), f"{name}, reset")
     for t in range(max_steps):
         actions = policy(_positions(np.stack([e_obs[a] for a in agents])), t)
-        act = {a: actions[k] for k, a in enumerate(agents) if a in embedded.agents}
-        e = embedded.step(act)
-        g = gama.step(act)
+        act = {a: actions[k] for k, a in enumerate(agents) if a in embedded.agents} if team else actions[0]
+        e, g = [[per_agent(value) for value in env.step(act)[:4]] for env in (embedded, gama)]
         where = f"{name}, step {t + 1}"
         if set(e[0]) != set(g[0]):
             report.note(group, "terminated", 1.0, f"{where}: agents {sorted(e[0])} vs {sorted(g[0])}")
             break
         for a in e[0]:
-            report.note(group, "obs", float(np.abs(e[0][a] - g[0][a]).max()), f"{where}, {a}")
-            report.note(group, "reward", abs(float(e[1][a]) - float(g[1][a])), f"{where}, {a}")
-            report.note(group, "terminated", float(bool(e[2][a]) != bool(g[2][a])), f"{where}, {a}")
-            report.note(group, "truncated", float(bool(e[3][a]) != bool(g[3][a])), f"{where}, {a}")
+            at = f"{where}, {a}" if team else where
+            report.note(group, "obs", float(np.abs(e[0][a] - g[0][a]).max()), at)
+            report.note(group, "reward", abs(float(e[1][a]) - float(g[1][a])), at)
+            report.note(group, "terminated", float(bool(e[2][a]) != bool(g[2][a])), at)
+            report.note(group, "truncated", float(bool(e[3][a]) != bool(g[3][a])), at)
         report.steps[group] = report.steps.get(group, 0) + 1
-        if bool(embedded.agents) != bool(gama.agents):
+        if not team:
+            if e[2][None] or e[3][None] or g[2][None] or g[3][None]:
+                break
+        elif bool(embedded.agents) != bool(gama.agents):
             report.note(group, "terminated", 1.0, f"{where}: episode ended on one backend only")
             break
-        if not embedded.agents:
+        elif not embedded.agents:
             break
         e_obs = e[0]
 
@@ -325,7 +310,6 @@ def check(
             key = (case.group, case.scenario)
             if key not in envs:
                 envs[key] = make_gama(case.model, case.scenario)
-            compare = compare_team if case.model.is_team else compare_single
             embedded = make_env(case.model, case.scenario)
             compare(embedded, envs[key], case.policy(), case.name, report, case.max_steps, case.group, case.seed)
             if progress is not None:

@@ -10,9 +10,8 @@ them. ``backend="embedded"`` (default) runs the compiled simulation; ``backend="
 
 from __future__ import annotations
 
-from .envs.team_env import ForagerTeamEnv
 from .make import pettingzoo_api
 
-__all__ = ["ForagerTeamEnv", "env", "parallel_env", "raw_env"]
+__all__ = ["env", "parallel_env", "raw_env"]
 
 parallel_env, raw_env, env = pettingzoo_api("coop")

@@ -8,9 +8,8 @@ a policy trained on pairs. Scenario keyword arguments as for :mod:`sb3_forager.f
 
 from __future__ import annotations
 
-from .envs.team_env import ForagerTeamEnv
 from .make import pettingzoo_api
 
-__all__ = ["ForagerTeamEnv", "env", "parallel_env", "raw_env"]
+__all__ = ["env", "parallel_env", "raw_env"]
 
 parallel_env, raw_env, env = pettingzoo_api("stress")

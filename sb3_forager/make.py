@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .common import checks
 from .envs.forager_env import ForagerEnv, single_scenario
 from .envs.team_env import ForagerAECEnv, ForagerTeamEnv, team_scenario
-from .models import MODELS, Model, by_gaml, model
+from .models import MODELS, Model, model
 from .sim import Scenario
 from .sim.core import count
 
@@ -62,7 +62,8 @@ def gama_backend(
         )  # fmt: skip
         for i, sc in enumerate(scenarios)
     ]
-    own = by_gaml(m.gaml_file, experiment)  # the model's tutorial scenario: sent as no parameters
+    # the first model this experiment runs: its tutorial scenario is sent as no parameters
+    own = next((r for r in MODELS.values() if (r.gaml_file, r.experiment) == (m.gaml_file, experiment)), None)
     return GamaWorlds(worlds, own.scenario if own is not None else None)
 
 

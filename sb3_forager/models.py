@@ -84,8 +84,3 @@ def model(name: str, among: tuple[str, ...] = NAMES) -> Model:
         hint = f" ({name!r} is now called {RENAMED[name]!r})" if name in RENAMED else ""
         raise ValueError(f"env must be one of {list(among)}, got {name!r}{hint}")
     return MODELS[name]
-
-
-def by_gaml(gaml_file: str, experiment: str) -> Model | None:
-    """The first model run by ``experiment`` of ``gaml_file`` (its tutorial scenario), if any."""
-    return next((m for m in MODELS.values() if (m.gaml_file, m.experiment) == (gaml_file, experiment)), None)

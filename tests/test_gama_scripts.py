@@ -198,7 +198,7 @@ def test_check_fidelity_notices_a_difference_and_fails(gama, capsys, monkeypatch
     env = Shifted(fidelity.make_env(model, model.scenario, dict(port=gama.port)))
     assert isinstance(env.env, gym.Env) and env.env.unwrapped is env.env  # the raw env, as the embedded one
     embedded = fidelity.make_env(model, model.scenario)
-    fidelity.compare_single(embedded, env, fidelity.random_policy(0), "random", report, 20)
+    fidelity.compare(embedded, env, fidelity.random_policy(0), "random", report, 20)
     env.close()
     assert report.diffs["forager"]["reward"] == pytest.approx(1e-3, rel=1e-3)
     assert report.largest() > 1e-4

@@ -17,16 +17,18 @@ the older defaults); that is ``bench_train.py --targets --compare``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ..cli.common import CliParser, float_arg, int_arg
+from ..cli.common import CliParser, fail, float_arg, int_arg
 
 PROG = "bench_env.py"
 
@@ -52,6 +54,20 @@ def paired(a: Callable[[int], int], b: Callable[[int], int], seconds: float, rep
 
 
 # ---------------------------------------------------------------------- workloads
+def _runner(step: Callable[[Any], Any], actions: list[Any], units: int = 1, per_call: int = 1) -> Callable[[int], int]:
+    """``run(n)`` for :func:`_rate`: ``max(1, n // per_call)`` calls of ``step`` on the next of
+    ``actions`` (cycled), returning the units done (``units`` per call)."""
+    cycle = itertools.cycle(actions)
+
+    def run(n: int) -> int:
+        calls = max(1, n // max(1, per_call))
+        for _ in range(calls):
+            step(next(cycle))
+        return calls * units
+
+    return run
+
+
 def gym_runner(env_id: str) -> Callable[[int], int]:
     import gymnasium as gym
 
@@ -59,80 +75,52 @@ def gym_runner(env_id: str) -> Callable[[int], int]:
 
     env = gym.make(env_id)
     env.reset(seed=0)
-    space = env.action_space
-    space.seed(0)
-    actions = [space.sample() for _ in range(256)]
-    state = {"i": 0}
+    env.action_space.seed(0)
 
-    def run(n: int) -> int:
-        for _ in range(n):
-            i = state["i"] = (state["i"] + 1) % 256
-            _, _, term, trunc, _ = env.step(actions[i])
-            if term or trunc:
-                env.reset()
-        return n
+    def step(action: Any) -> None:
+        _, _, term, trunc, _ = env.step(action)
+        if term or trunc:
+            env.reset()
 
-    return run
+    return _runner(step, [env.action_space.sample() for _ in range(256)])
 
 
-def parallel_runner(make: Callable[[], object]) -> Callable[[int], int]:
+def parallel_runner(make: Callable[[], Any]) -> Callable[[int], int]:
     env = make()
     env.reset(seed=0)
-    agents = list(env.possible_agents)
     rng = np.random.default_rng(0)
-    spaces = {a: env.action_space(a) for a in agents}
+    spaces = {a: env.action_space(a) for a in env.possible_agents}
+
+    def step(actions: dict) -> None:
+        env.step(actions)
+        if not env.agents:
+            env.reset()
+
     actions = [{a: rng.uniform(s.low, s.high).astype(np.float32) for a, s in spaces.items()} for _ in range(64)]
-    state = {"i": 0}
-
-    def run(n: int) -> int:
-        for _ in range(n):
-            i = state["i"] = (state["i"] + 1) % 64
-            env.step(actions[i])
-            if not env.agents:
-                env.reset()
-        return n
-
-    return run
+    return _runner(step, actions)
 
 
-def core_runner(n_worlds: int, team: bool = False) -> Callable[[int], int]:
-    from ..sim import COOP, FORAGER, ForagerSim
+def core_runner(n_worlds: int) -> Callable[[int], int]:
+    from ..sim import FORAGER, ForagerSim
 
-    scenario = COOP if team else FORAGER
-    sim = ForagerSim.for_scenario(scenario, n_worlds)
-    k = scenario.n_foragers
+    sim = ForagerSim.for_scenario(FORAGER, n_worlds)
+    k = FORAGER.n_foragers
     rng = np.random.default_rng(0)
-    actions = [rng.uniform(-1, 1, (n_worlds, k, 2)) for _ in range(16)]
-    state = {"i": 0}
 
-    def run(n: int) -> int:
-        steps = max(1, n // max(1, n_worlds // 64))
-        for _ in range(steps):
-            i = state["i"] = (state["i"] + 1) % 16
-            r = sim.step(actions[i])
-            if r.episode_over.any():
-                sim.reset(r.episode_over)
-        return steps * n_worlds * k
+    def step(actions: np.ndarray) -> None:
+        r = sim.step(actions)
+        if r.episode_over.any():
+            sim.reset(r.episode_over)
 
-    return run
+    return _runner(step, [rng.uniform(-1, 1, (n_worlds, k, 2)) for _ in range(16)], n_worlds * k, n_worlds // 64)
 
 
 def naive_runner(n_worlds: int) -> Callable[[int], int]:
     from .naive import NaiveWorlds
 
-    worlds = NaiveWorlds(n_worlds)
     rng = np.random.default_rng(0)
     actions = [rng.uniform(-1, 1, (n_worlds, 2)) for _ in range(16)]
-    state = {"i": 0}
-
-    def run(n: int) -> int:
-        steps = max(1, n // max(1, n_worlds // 4))
-        for _ in range(steps):
-            i = state["i"] = (state["i"] + 1) % 16
-            worlds.step(actions[i])
-        return steps * n_worlds
-
-    return run
+    return _runner(NaiveWorlds(n_worlds).step, actions, n_worlds, n_worlds // 4)
 
 
 def vec_runner(n_worlds: int) -> Callable[[int], int]:
@@ -142,16 +130,7 @@ def vec_runner(n_worlds: int) -> Callable[[int], int]:
     venv.reset()
     rng = np.random.default_rng(0)
     actions = [rng.uniform(-1, 1, (n_worlds, 2)).astype(np.float32) for _ in range(16)]
-    state = {"i": 0}
-
-    def run(n: int) -> int:
-        steps = max(1, n // max(1, n_worlds // 64))
-        for _ in range(steps):
-            i = state["i"] = (state["i"] + 1) % 16
-            venv.step(actions[i])
-        return steps * n_worlds
-
-    return run
+    return _runner(venv.step, actions, n_worlds, n_worlds // 64)
 
 
 def check_naive_agrees(n_steps: int = 200) -> float:
@@ -203,8 +182,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
-        print(f"{prog}: error: --sizes takes worlds like 1,16,256, got {args.sizes!r}", file=sys.stderr)
-        return 2
+        return fail(prog, f"--sizes takes worlds like 1,16,256, got {args.sizes!r}")
     training = None
     if args.training_before is not None:
         training = ["--targets", "--compare", args.training_before, "--compare-args", args.training_args]
@@ -256,6 +234,3 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         return bench_train.main(training, prog=prog)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from ..cli.common import CliParser, fail, positive_int, seed_arg
+from ..cli.common import CliParser, positive_int, run_on_gama, seed_arg
 from ..common import checks
 from ..models import MODELS
 
@@ -139,34 +138,22 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     except ValueError as exc:
         parser.error(f"argument --gama-servers: {exc}")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    from ..gama import GamaConnectionError, GamaConnectionLostError, GamaError
 
-    rows = []
-    try:
-        for n in args.n:
+    def run() -> int:
+        rows = []
+        for n in args.n:  # measure everything, then print the table
             ours = bench_ours(servers, n, args.steps, args.seed, args.gaml)
-            stock = None if args.no_stock else bench_stock(servers, n, args.steps, args.seed, args.gaml)
-            rows.append((n, ours, stock))
-    except GamaConnectionLostError as exc:
-        return fail(prog, f"the benchmark failed: {exc}", code=1)
-    except GamaConnectionError as exc:
-        return fail(prog, str(exc))
-    except (GamaError, RuntimeError, OSError) as exc:
-        return fail(prog, f"the benchmark failed: {exc}", code=1)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    print(f"GAMA server{'s' * (len(servers) > 1)} {', '.join(map(_address, servers))}, {args.steps} env steps per cell")
-    print()
-    print("| experiments | sb3_forager GAMA backend (steps/s) | stock gama_gymnasium GamaEnv (steps/s) | speed-up |")
-    print("|---:|---:|---:|---:|")
-    for n, ours, stock in rows:
-        if stock is None:
-            print(f"| {n} | {ours:,.0f} | - | - |")
-        else:
-            print(f"| {n} | {ours:,.0f} | {stock:,.0f} | {ours / stock:.1f}x |")
-    return 0
+            rows.append((n, ours, None if args.no_stock else bench_stock(servers, n, args.steps, args.seed, args.gaml)))
+        print(f"GAMA server{'s' * (len(servers) > 1)} {', '.join(map(_address, servers))}, {args.steps} env steps per cell")
+        print()
+        print("| experiments | sb3_forager GAMA backend (steps/s) | stock gama_gymnasium GamaEnv (steps/s) | speed-up |")
+        print("|---:|---:|---:|---:|")
+        for n, ours, stock in rows:
+            if stock is None:
+                print(f"| {n} | {ours:,.0f} | - | - |")
+            else:
+                print(f"| {n} | {ours:,.0f} | {stock:,.0f} | {ours / stock:.1f}x |")
+        return 0
 
+    return run_on_gama(prog, run, "the benchmark failed", also=(RuntimeError, OSError))
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """The command-line interface: ``python -m sb3_forager <command>`` (and the ``sb3-forager-*``
-console scripts, and the thin ``scripts/*.py`` shims). One module per command, each with
-``build_parser()`` and ``main(argv) -> int``."""
+console scripts, and the thin ``scripts/*.py`` shims). One module per command (``bench``:
+:mod:`sb3_forager.benchmarks`), each with ``main(argv, prog) -> int``; add a command with one row below."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tune": ("sb3_forager.cli.tune", "Optuna hyperparameter sweep (one machine or many)"),
     "check-fidelity": ("sb3_forager.cli.check_fidelity", "compare a GAMA server's models with the embedded simulation"),
     "export": ("sb3_forager.cli.export", "export a trained PPO policy to ONNX (for GAMA's ONNX plugin)"),
-    "bench": ("sb3_forager.cli.bench", "speed benchmarks (env, gama, train)"),
+    "bench": ("sb3_forager.benchmarks", "speed benchmarks (env, gama, train)"),
 }

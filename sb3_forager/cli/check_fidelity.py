@@ -1,10 +1,6 @@
 """``python -m sb3_forager check-fidelity`` (also ``scripts/check_fidelity.py``): check that GAMA
-servers run the same models as the embedded simulation (the engine: :mod:`sb3_forager.fidelity`).
-
-Prints, per server, the largest difference per field for each group of cases. Exit codes: 0 every
-difference within the tolerance (default 1e-4: GAMA's JSON rounds floats to 8 decimals), 1 a
-difference above it (the field and where are printed) or a GAMA failure during the check, 2 bad
-arguments or no GAMA server to check.
+servers run the same models as the embedded simulation (the engine: :mod:`sb3_forager.fidelity`),
+printing per server the largest difference per field for each group of cases (exit codes: EPILOG).
 
     python -m sb3_forager check-fidelity --gama-port 1001              # a GAMA server on this machine
     python -m sb3_forager check-fidelity --gama-servers host-a:1001,host-b:1001 --gaml-dir /srv/gaml
@@ -14,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import textwrap
 
 from .. import fidelity
 from ..common import checks
 from ..models import GAML_FILES
-from .common import CliParser, fail, float_arg, gama_servers_from_args, int_arg, nonnegative_int, seed_arg
+from .common import CliParser, float_arg, gama_servers_from_args, int_arg, nonnegative_int, run_on_gama, seed_arg
 from .common import setup_logging
 
 PROG = "check_fidelity.py"
@@ -71,29 +66,18 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     setup_logging(logging.WARNING)
-    from ..gama import GamaConnectionError, GamaConnectionLostError, GamaError
-
     gaml = {f: f"{args.gaml_dir.rstrip('/')}/{f}" for f in GAML_FILES} if args.gaml_dir else {}
     progress = (lambda text: print(f"  done: {text}", flush=True)) if args.verbose else None
-    ok = True
-    for host, port in servers:
-        try:
+
+    def run() -> int:
+        ok = True
+        for host, port in servers:
             make_gama = fidelity.gama_factory(host, port, args.gama_timeout, gaml)
             report = fidelity.check(make_gama, args.seed, args.episodes, tuple(dict.fromkeys(args.groups)), progress)
-        except GamaConnectionLostError as exc:  # connected, then lost: the check failed on the way
-            return fail(prog, f"the check failed: {exc}", code=1)
-        except GamaConnectionError as exc:  # nothing to check against
-            return fail(prog, str(exc))
-        except GamaError as exc:
-            return fail(prog, f"the check failed: {exc}", code=1)
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr)
-            return 130
-        text, passed = report.summary(f"the GAMA server at {host}:{port}", args.tolerance)
-        print(text, flush=True)
-        ok = ok and passed
-    return 0 if ok else 1
+            text, passed = report.summary(f"the GAMA server at {host}:{port}", args.tolerance)
+            print(text, flush=True)
+            ok = ok and passed
+        return 0 if ok else 1
 
+    return run_on_gama(prog, run, "the check failed")
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..common import checks
@@ -25,50 +27,77 @@ def fail(prog: str, message: str, code: int = 2) -> int:
     return code
 
 
-def _bounded(check: Any, value: Any, **bounds: Any) -> Any:
-    """``check`` of :mod:`sb3_forager.common.checks` as an argparse error (argparse names the flag)."""
+def dispatch(table: dict[str, tuple[str, str]], argv: list[str] | None, prog: str, what: str, usage: str) -> int:
+    """Run ``main(rest, prog=...)`` of the module that ``table`` (name -> (module, summary)) gives
+    for ``argv[0]``, one ``what`` (a command, a benchmark); none or ``--help``: ``usage`` and the table."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        width = max(len(name) for name in table)
+        for name, (_, summary) in table.items():
+            print(f"  {name:<{width}}  {summary}")
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in table:
+        print(f"{prog}: error: unknown {what} {name!r}; the {what}s are {', '.join(table)}", file=sys.stderr)
+        return 2
+    return int(importlib.import_module(table[name][0]).main(rest, prog=f"{prog} {name}"))
+
+
+def run_on_gama(prog: str, run: Callable[[], int], failed: str, also: tuple[type[Exception], ...] = ()) -> int:
+    """``run()``, a GAMA failure (or one of ``also``) as one error line and Ctrl-C as exit 130:
+    exit 2 when no server could be reached, 1 when the work failed on the way (``<failed>: ...``)."""
+    from ..gama import GamaConnectionError, GamaConnectionLostError, GamaError
+
     try:
-        return check(value, "", **bounds)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).strip()) from None
+        return run()
+    except GamaConnectionError as exc:
+        if not isinstance(exc, GamaConnectionLostError):  # nothing to run against
+            return fail(prog, str(exc))
+        return fail(prog, f"{failed}: {exc}", code=1)  # connected, then lost: it failed on the way
+    except (GamaError, *also) as exc:
+        return fail(prog, f"{failed}: {exc}", code=1)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _arg(convert: Callable[[str], Any], expected: str, check: Callable[..., Any], **bounds: Any) -> Any:
+    """An argparse type: ``convert`` the text (else "<expected> expected"), then ``check`` of
+    :mod:`sb3_forager.common.checks` with ``bounds``, its error as an argparse error (argparse names the flag)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{expected} expected, got {text!r}") from None
+        try:
+            return check(value, "", **bounds)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).strip()) from None
+
+    return parse
 
 
 def int_arg(low: int | None = None, high: int | None = None, what: str = "an integer") -> Any:
     """An argparse type: an integer in ``[low, high]``."""
+    return _arg(int, what, checks.integer, low=low, high=high)
 
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} expected, got {text!r}") from None
-        return _bounded(checks.integer, value, low=low, high=high)
 
-    return parse
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"a finite number expected, got {text!r}")
+    return value
 
 
 def float_arg(low: float | None = None, low_open: bool = True) -> Any:
     """An argparse type: a finite float above ``low``."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"a number expected, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"a finite number expected, got {text!r}")
-        return _bounded(checks.number, value, low=low, low_open=low_open)
-
-    return parse
+    return _arg(_finite, "a number", checks.number, low=low, low_open=low_open)
 
 
-def seed_arg(text: str) -> int:
-    """An argparse type: a seed (:func:`sb3_forager.common.checks.seed`)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"an integer seed expected, got {text!r}") from None
-    return _bounded(checks.seed, value)
-
+#: an argparse type: a seed (:func:`sb3_forager.common.checks.seed`)
+seed_arg = _arg(int, "an integer seed", checks.seed)
 
 positive_int = int_arg(1)
 nonnegative_int = int_arg(0)
@@ -127,24 +156,20 @@ def gama_servers_from_args(args: argparse.Namespace) -> list[str] | None:
 
 
 class _StdoutHandler(logging.StreamHandler):
-    """Log to whatever ``sys.stdout`` is at the time (the progress bar redirects it)."""
+    """Plain messages (warnings prefixed) to whatever ``sys.stdout`` is at the time (the progress bar redirects it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stdout
         super().emit(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return f"warning: {text}" if record.levelno >= logging.WARNING else text
+
 
 def setup_logging(level: int = logging.INFO) -> None:
     """The package's log lines on stdout, as plain messages (warnings prefixed)."""
-    handler = _StdoutHandler()
-
-    class Fmt(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            text = record.getMessage()
-            return f"warning: {text}" if record.levelno >= logging.WARNING else text
-
-    handler.setFormatter(Fmt())
     log = logging.getLogger("sb3_forager")
-    log.handlers[:] = [h for h in log.handlers if not isinstance(h, _StdoutHandler)] + [handler]
+    log.handlers[:] = [h for h in log.handlers if not isinstance(h, _StdoutHandler)] + [_StdoutHandler()]
     log.setLevel(level)
     log.propagate = False

@@ -101,7 +101,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def _check_writable(path: str, flag: str) -> None:
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent  # Path("x").parent is Path(".")
     if target.is_dir():
         raise ValueError(f"{flag} {path} is a folder, not a file")
     if not folder.is_dir():
@@ -305,18 +305,10 @@ def _main(args: argparse.Namespace, prog: str) -> int:
 def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -> Any:
     from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
-    if cfg.backend == "gama":
-        from ..make import make_gama_vec_env
+    from ..make import make_vec_env
 
-        # the model that runs env's GAML file (the scenario is sent as experiment parameters)
-        gama_env = next(m.name for m in MODELS.values() if m.gaml_file == MODELS[env].gaml_file)
-        base = make_gama_vec_env(
-            gama_env, n_worlds, servers=cfg.gama_servers, timeout=cfg.gama_timeout, scenario=scenario
-        )
-    else:
-        from ..envs.vec_env import ForagerVecEnv
-
-        base = ForagerVecEnv(n_worlds, scenario)
+    # on GAMA the scenario is sent as experiment parameters to the GAML model of env
+    base = make_vec_env(env, n_worlds, cfg.backend, scenario, servers=cfg.gama_servers, timeout=cfg.gama_timeout)
     venv = VecMonitor(base)
     if cfg.normalize and vn_path.is_file():
         venv = VecNormalize.load(str(vn_path), venv)
@@ -324,6 +316,3 @@ def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -
         venv.norm_reward = False
     return venv
 
-
-if __name__ == "__main__":
-    sys.exit(main())

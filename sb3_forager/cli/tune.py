@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from .common import CliParser, env_arg, fail, setup_logging
@@ -137,6 +136,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return fail(prog, "every trial of this worker failed (see trials.csv, column user_attrs_error)", code=1)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -40,11 +40,9 @@ def number(value: Any, name: str, low: float | None = None, high: float | None =
 
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
     """An integer in ``[low, high]``; an integral float (``300.0``) is accepted, ``1.7`` and bools are not."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+    integral = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
+    if isinstance(value, bool) or not integral:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
     n = int(value)
     if (low is not None and n < low) or (high is not None and n > high):
         bound = f">= {low}" if high is None else (f"<= {high}" if low is None else f"in [{low}, {high}]")
