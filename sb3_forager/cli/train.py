@@ -17,6 +17,7 @@ from .common import (
     add_gama_arguments,
     env_arg,
     fail,
+    gama_launcher,
     gama_servers_from_args,
     nonnegative_int,
     positive_int,
@@ -193,7 +194,7 @@ def resolve_from_args(args: argparse.Namespace):
 
     servers = gama_servers_from_args(args)
     overrides = {
-        "backend": args.backend,
+        "backend": "gama" if args.gama_launch is not None else args.backend,
         "seed": args.seed,
         "n_timesteps": args.timesteps,
         "n_worlds": args.n_worlds,
@@ -266,13 +267,21 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         from ..training import BackendUnavailableError, ConfigError, TrainingError, train
 
         try:
+            gama = gama_launcher(args)  # --gama-launch: started in <run>/gama/ by train()
             cfg = resolve_from_args(args)
         except (ConfigError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
+        launch_errors: tuple[type[Exception], ...] = ()
+        if gama is not None:
+            from ..gama.launcher import GamaLaunchError
+
+            launch_errors = (GamaLaunchError,)
         try:
-            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=args.resume)
+            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=args.resume, gama=gama)
         except (BackendUnavailableError, ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
+        except launch_errors as exc:  # a server did not start: nothing was trained
+            return fail(prog, str(exc), code=1)
         except TrainingError as exc:
             return fail(prog, str(exc), code=1)
     except KeyboardInterrupt:

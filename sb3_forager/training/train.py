@@ -162,6 +162,7 @@ def train(
     final_eval_episodes: int | None = None,
     callback_after_eval: BaseCallback | None = None,
     callback_on_new_best: BaseCallback | None = None,
+    gama: Any = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -181,6 +182,9 @@ def train(
             (``TrainResult.stopped_early``), the run folder being written as usual.
         callback_on_new_best: an SB3 callback run when an evaluation gives a new best model
             (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
+        gama: managed GAMA servers (a :class:`~sb3_forager.gama.GamaServers`, not started) to train
+            on: started in ``<run>/gama/`` once the run folder exists (``cfg.gama_servers`` set to
+            them), stopped when training ends however it ends.
 
     Raises:
         ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
@@ -188,7 +192,10 @@ def train(
         TrainingError: training started and then failed.
     """
     cfg.validate()
-    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    if gama is None:
+        probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    else:
+        cfg.backend = "gama"
     torch.set_num_threads(int(cfg.torch_threads))
     resume_zip: Path | None = None
     if resume is not None:
@@ -203,6 +210,8 @@ def train(
     try:
         try:
             # the VecNormalize statistics of the model resumed from (None: start fresh)
+            if gama is not None:  # the servers' folders and logs in the run folder
+                cfg.gama_servers = gama.start(paths.root / "gama").addresses
             stats = paths.vecnormalize_for(resume_zip) if resume_zip is not None else None
             env = make_vec_env(cfg, vecnormalize_path=stats)
             if cfg.eval_freq > 0 or final_eval_episodes:
@@ -225,6 +234,8 @@ def train(
                     venv.close()
                 except Exception:  # closing must never hide the real outcome
                     logger.debug("closing an env raised", exc_info=True)
+        if gama is not None:
+            gama.close()
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
