@@ -346,10 +346,10 @@ class GamaServers:
         """Start every server and wait until all accept connections; raise :class:`GamaLaunchError`
         (every server stopped again) when one does not."""
         with self._lock:
-            if self.started:
-                return self
             if self.closed:
                 raise RuntimeError("these GAMA servers were closed; make a new GamaServers")
+            if self.started:
+                return self
             if workdir is not None:
                 self.workdir = Path(workdir)
             if self.workdir is None:
@@ -620,6 +620,7 @@ def run_recovering(
     first one after all worlds are done, as :func:`~sb3_forager.gama.backend.gather_all` does."""
     idx = list(idx)
     results: list[Any] = run(_settle(make(w) for w in idx))
+    restarted: dict[tuple[GamaServers, int], int] = {}
     for _ in range(RETRY_ROUNDS):
         failed = [k for k, r in enumerate(results) if isinstance(r, BaseException)]
         owners = _dead_owners(worlds, idx, results, failed)
@@ -632,6 +633,7 @@ def run_recovering(
                     i, servers.addresses[i], servers.exit_code(i), len(ks),
                 )  # fmt: skip
                 servers.restart(i)
+                restarted[servers, i] = restarted.get((servers, i), 0) + 1
         except GamaLaunchError as exc:
             first = results[failed[0]]
             raise type(first)(f"{first}; {exc}") from exc
@@ -647,7 +649,12 @@ def run_recovering(
     if failures:
         for other in failures[1:]:
             log.warning("another GAMA world failed in the same operation: %r", other)
-        raise failures[0]
+        first = failures[0]
+        if restarted and isinstance(first, GamaConnectionError):
+            again = ", ".join(f"server {i} {k} time(s) (log: {servers._servers[i].log_path})"
+                              for (servers, i), k in restarted.items())  # fmt: skip
+            raise type(first)(f"{first}; it failed again after restarting the managed GAMA {again}") from first
+        raise first
     return results
 
 
