@@ -474,3 +474,20 @@ def test_a_server_that_does_not_start_fails_the_command_with_its_log(tmp_path, c
     err = capsys.readouterr().err
     assert "error: the GAMA server 0" in err and "exited with code 5" in err and "could not start the JVM" in err
     assert not (tmp_path / "r").exists()  # nothing was trained: the run folder is removed, as for any early failure
+
+
+def test_servers_started_from_a_short_lived_thread_outlive_it(tmp_path):
+    """Linux's parent-death signal follows the thread that forked the server, not the process."""
+    import threading
+
+    box: list[GamaServers] = []
+    starter = threading.Thread(target=lambda: box.append(GamaServers(FAKE, workdir=tmp_path, start_timeout=90).start()))
+    starter.start()
+    starter.join()
+    servers = box[0]
+    try:
+        time.sleep(1.0)
+        assert servers.exit_code(0) is None
+        probe_servers(servers.addresses, connect_timeout=5.0)
+    finally:
+        servers.close()

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import logging
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -136,6 +138,36 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return preexec
+
+
+_spawner: tuple[int, "queue.Queue[Any]"] | None = None
+_spawner_lock = threading.Lock()
+
+
+def _from_lasting_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread that lives as long as the process: the main thread, or else one daemon
+    thread of ours. (Linux's parent-death signal follows the *thread* that forked: a server started
+    from a short-lived thread would be killed when that thread ends.)"""
+    global _spawner
+    if threading.current_thread() is threading.main_thread():
+        return fn()
+    with _spawner_lock:
+        if _spawner is None or _spawner[0] != os.getpid():
+            jobs: queue.Queue[Any] = queue.Queue()
+
+            def serve() -> None:
+                while True:
+                    job, done = jobs.get()
+                    try:
+                        done.set_result(job())
+                    except BaseException as exc:  # handed to the caller
+                        done.set_exception(exc)
+
+            threading.Thread(target=serve, name="sb3_forager-gama-spawner", daemon=True).start()
+            _spawner = (os.getpid(), jobs)
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+    _spawner[1].put((fn, done))
+    return done.result()
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -469,9 +501,10 @@ class GamaServers:
                 kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
             else:
                 kwargs["start_new_session"] = True  # its own process group: stopped as a whole
-                kwargs["preexec_fn"] = _die_with_parent(os.getpid())
-            s.proc = subprocess.Popen(cmd, cwd=s.folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                      close_fds=True, **kwargs)  # fmt: skip
+                kwargs["preexec_fn"] = _die_with_parent(os.getpid())  # tied to the thread that forks: see below
+            s.proc = _from_lasting_thread(lambda: subprocess.Popen(
+                cmd, cwd=s.folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=True, **kwargs
+            ))  # fmt: skip
         s.pgid = s.proc.pid if not _WINDOWS else None
         if self._watchdog is not None and s.pgid is not None:
             self._watchdog.tell(f"+{s.pgid}")
