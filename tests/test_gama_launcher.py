@@ -386,7 +386,8 @@ def _train_args(logdir: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_sigterm_of_a_training_process_saves_and_stops_its_servers(tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_of_a_training_process_saves_and_stops_its_servers(tmp_path, sig, code):
     cmd = [sys.executable, "-m", "sb3_forager", "train", *_train_args(tmp_path, "--timesteps", "10000000",
                                                                          "--gama-n-servers", "2")]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env())
@@ -397,9 +398,9 @@ def test_sigterm_of_a_training_process_saves_and_stops_its_servers(tmp_path):
         pids = [p for i in range(2) for p in server_pids(run / "gama" / f"gama-server-{i}")]
         pgids = [int((run / "gama" / f"gama-server-{i}" / ".workspace" / "script.pid").read_text()) for i in range(2)]
         assert len(pids) == 4 and all(alive(p) for p in pids)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 143, out
+        assert proc.returncode == code, out
         assert (run / "model.zip").is_file() and "continue with --resume" in out
         assert_no_survivors(pgids, pids)
     finally:
@@ -428,6 +429,19 @@ def test_train_and_evaluate_through_gama_launch(tmp_path, monkeypatch, capsys):
     assert evaluate.main(argv) == 0
     out = capsys.readouterr().out
     assert "started 1 GAMA server(s) at 127.0.0.1:" in out and "gama backend" in out
+
+
+def test_check_fidelity_and_bench_gama_through_gama_launch(capsys):
+    from sb3_forager.benchmarks import gama as bench_gama
+    from sb3_forager.cli import check_fidelity
+
+    assert check_fidelity.main(["--gama-launch", str(FAKE), "--groups", "forager", "--episodes", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "started 1 GAMA server(s)" in out and "OK: every difference is within" in out
+    argv = ["--gama-launch", str(FAKE), "--gama-n-servers", "2", "--n", "2", "--steps", "20", "--no-stock"]
+    assert bench_gama.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "started 2 GAMA server(s)" in out and "| 2 |" in out
 
 
 def _cli(name: str):
