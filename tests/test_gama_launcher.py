@@ -37,11 +37,32 @@ FAULTS = ("NEVER_READY", "EXIT_EARLY", "DIE_AFTER_STEPS", "DIE_ALWAYS", "PORT_TA
 
 @pytest.fixture(autouse=True)
 def fake_env(monkeypatch):
-    """The fake runs this Python (with this checkout's sb3_forager); no fault unless a test sets one."""
+    """The fake runs this Python (with this checkout's sb3_forager); no fault unless a test sets one.
+    After the test, no process of any fake may be left (they are killed, and the test fails)."""
     monkeypatch.setenv("FAKE_GAMA_PYTHON", sys.executable)
     for name in FAULTS:
         monkeypatch.delenv(f"FAKE_GAMA_{name}", raising=False)
     monkeypatch.delenv("GAMA_HEADLESS", raising=False)
+    yield
+    left = fake_processes()
+    kill_leftovers([], left)
+    assert left == [], f"processes of the fake gama-headless.sh survived the test: {left}"
+
+
+def fake_processes() -> list[int]:
+    """Live processes of any fake: its scripts (by command line) and their servers (by the variable the
+    script exports to them)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+                env = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if (str(FAKE).encode() in cmd or b"\0FAKE_GAMA_HERE=" in b"\0" + env) and alive(int(entry)):
+                found.append(int(entry))
+    return found
 
 
 # ------------------------------------------------------------------------------------- helpers
