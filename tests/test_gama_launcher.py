@@ -44,6 +44,7 @@ def fake_env(monkeypatch):
         monkeypatch.delenv(f"FAKE_GAMA_{name}", raising=False)
     monkeypatch.delenv("GAMA_HEADLESS", raising=False)
     yield
+    wait_for(lambda: not fake_processes(), 5.0)  # a process killed just now may take a moment to go
     left = fake_processes()
     kill_leftovers([], left)
     assert left == [], f"processes of the fake gama-headless.sh survived the test: {left}"
@@ -397,6 +398,7 @@ def test_pdeathsig_alone_kills_each_launch_script(tmp_path):
         assert children and all(alive(p) for p in children)  # what PDEATHSIG alone leaves behind
     finally:
         kill_leftovers(pgids, pids)
+        wait_for(lambda: not any(alive(p) for p in pids), 10.0)
 
 
 def _train_args(logdir: Path, *extra: str) -> list[str]:
