@@ -282,23 +282,19 @@ class _Server:
         self.log_offset = 0  # where this run's output starts in gama.log
         self.restarts = 0
 
-    def tail(self, n: int = LOG_TAIL) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(self.log_offset)
-                text = f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return "    (no log)"
-        lines = [line for line in text.splitlines() if line.strip()][-n:]
-        return "\n".join(f"    {line}" for line in lines) if lines else "    (the log is empty)"
-
     def log_text(self) -> str:
+        """What the current run of the server wrote to its log."""
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(self.log_offset)
                 return f.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
+
+    def tail(self, n: int = LOG_TAIL) -> str:
+        """The last ``n`` non-blank lines of :meth:`log_text`, indented, for error messages."""
+        lines = [line for line in self.log_text().splitlines() if line.strip()][-n:]
+        return "\n".join(f"    {line}" for line in lines) if lines else "    (the log is empty)"
 
 
 class GamaServers:
