@@ -528,3 +528,15 @@ def test_servers_started_from_a_short_lived_thread_outlive_it(tmp_path):
         probe_servers(servers.addresses, connect_timeout=5.0)
     finally:
         servers.close()
+
+
+def test_other_bad_input_of_evaluate_starts_no_server(tmp_path, capsys):
+    from sb3_forager.cli import evaluate
+
+    marker = tmp_path / "started"
+    launcher = tmp_path / "gama-headless.sh"
+    launcher.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 60\n")
+    launcher.chmod(0o755)
+    assert evaluate.main([str(tmp_path / "no-run"), "--gama-launch", str(launcher)]) == 2
+    assert f"{tmp_path / 'no-run'} does not exist" in capsys.readouterr().err
+    assert not marker.exists()

@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.common import CliParser, add_gama_launch_arguments, fail, positive_int, run_with_gama_launch, seed_arg
+from ..cli.common import (
+    CliParser,
+    add_gama_launch_arguments,
+    fail,
+    launched_gama_servers,
+    positive_int,
+    run_with_gama_launch,
+    seed_arg,
+)
 from ..common import checks
 from ..models import MODELS
 
@@ -142,7 +150,8 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str) -> int:
     try:
-        servers = checks.servers(DEFAULT_SERVERS if args.gama_servers is None else args.gama_servers)
+        given = launched_gama_servers(args) or args.gama_servers
+        servers = checks.servers(DEFAULT_SERVERS if given is None else given)
     except ValueError as exc:
         parser.error(f"argument --gama-servers: {exc}")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")

@@ -173,8 +173,9 @@ def gama_launcher(args: argparse.Namespace) -> Any:
 
 
 def run_with_gama_launch(args: argparse.Namespace, prog: str, body: Any) -> int:
-    """``body()`` with the servers ``--gama-launch`` asks for started first (in a temporary folder,
-    removed afterwards) and ``args.gama_servers`` set to them; they are stopped however ``body``
+    """``body()`` for a command with the GAMA flags: with ``--gama-launch``, the servers are started
+    when the command first asks for its servers (:func:`launched_gama_servers`, in a temporary folder
+    removed afterwards: the command's own bad input starts nothing) and stopped however ``body``
     ends. A server that does not start: its error (with its log's last lines), exit 1."""
     try:
         servers = gama_launcher(args)
@@ -184,18 +185,32 @@ def run_with_gama_launch(args: argparse.Namespace, prog: str, body: Any) -> int:
         return body()
     from ..gama.launcher import GamaLaunchError
 
+    args.gama_launched, args.backend = servers, "gama"
     try:
-        with servers:
-            print(f"started {servers.n_servers} GAMA server(s) at {', '.join(servers.addresses)}", flush=True)
-            args.gama_servers, args.gama_port = ",".join(servers.addresses), None
-            args.backend = "gama"
-            return body()
+        return body()
     except GamaLaunchError as exc:
         return fail(prog, str(exc), code=1)
+    finally:
+        servers.close()
+
+
+def launched_gama_servers(args: argparse.Namespace) -> list[str] | None:
+    """The addresses of the ``--gama-launch`` servers (started now if they are not yet), or None."""
+    servers = getattr(args, "gama_launched", None)
+    if servers is None:
+        return None
+    if not servers.started:
+        servers.start()
+        print(f"started {servers.n_servers} GAMA server(s) at {', '.join(servers.addresses)}", flush=True)
+    return servers.addresses
 
 
 def gama_servers_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The server list the GAMA flags ask for (None: the config's default); both flags is an error."""
+    """The server list the GAMA flags ask for (None: the config's default); both flags is an error.
+    Under :func:`run_with_gama_launch`, the ``--gama-launch`` servers (started now)."""
+    launched = launched_gama_servers(args)
+    if launched is not None:
+        return launched
     if args.gama_port is not None and args.gama_servers is not None:
         raise ValueError("give --gama-servers or --gama-port, not both")
     if args.gama_servers is not None:
