@@ -67,6 +67,15 @@ def gama_backend(
     return GamaWorlds(worlds, own.scenario if own is not None else None)
 
 
+def _first_server(servers: Any, host: str, port: int) -> tuple[str, int]:
+    """``(host, port)``, or the first address of ``servers`` (managed servers or addresses) when given."""
+    if servers is None:
+        return host, int(port)
+    from .gama.launcher import split_servers
+
+    return checks.servers(split_servers(servers))[0]
+
+
 def forager_env(
     backend: str = "embedded",
     render_mode: str | None = None,
@@ -79,13 +88,16 @@ def forager_env(
     experiment: str | None = None,
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
+    servers: Any = None,
     **scenario_kwargs: Any,
 ) -> ForagerEnv:
-    """The single forager (``Forager-v0``'s env) on ``backend`` (``embedded`` or ``gama``)."""
+    """The single forager (``Forager-v0``'s env) on ``backend`` (``embedded`` or ``gama``); ``servers``
+    (managed :class:`~sb3_forager.gama.GamaServers` or addresses) replaces ``host``/``port`` by its first."""
     sc = single_scenario(scenario, scenario_kwargs)
     b = None
     if checks.backend(backend) == "gama":
-        b = gama_backend(MODELS["forager"], [sc], [(host, int(port))], gaml_path, experiment, timeout, connect_timeout)
+        address = _first_server(servers, host, port)
+        b = gama_backend(MODELS["forager"], [sc], [address], gaml_path, experiment, timeout, connect_timeout)
     return ForagerEnv(render_mode, render_size, scenario=sc, backend=b)
 
 
@@ -107,14 +119,16 @@ def team_env(
     experiment: str | None = None,
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
+    servers: Any = None,
     **scenario_kwargs: Any,
 ) -> ForagerTeamEnv:
-    """The team of model ``name`` (``coop``, ``team``, ``stress``) as a ParallelEnv on ``backend``."""
+    """The team of model ``name`` (``coop``, ``team``, ``stress``) as a ParallelEnv on ``backend``
+    (``servers``: as for :func:`forager_env`)."""
     m = model(name)
     sc = team_scenario(scenario, scenario_kwargs, m.scenario)
     b = None
     if checks.backend(backend) == "gama":
-        b = gama_backend(m, [sc], [(host, int(port))], gaml_path, experiment, timeout, connect_timeout)
+        b = gama_backend(m, [sc], [_first_server(servers, host, port)], gaml_path, experiment, timeout, connect_timeout)
     env = ForagerTeamEnv(render_mode, render_size, scenario=sc, backend=b)
     env.metadata = dict(env.metadata, name=m.pettingzoo_module)
     return env
@@ -172,7 +186,7 @@ def make_vec_env(
     scenario: Scenario | Sequence[Scenario] | None = None,
     render_mode: str | None = None,
     *,
-    servers: str | Sequence[str] = (f"127.0.0.1:{checks.DEFAULT_GAMA_PORT}",),
+    servers: Any = (f"127.0.0.1:{checks.DEFAULT_GAMA_PORT}",),
     gaml_path: str | None = None,
     experiment: str | None = None,
     timeout: float = 30.0,
@@ -182,7 +196,8 @@ def make_vec_env(
 
     ``scenario``: the worlds' scenario (default: the model's preset), or a list of one per world
     (same rules, number of foragers and teammate rule). On GAMA: one experiment per world, spread
-    round-robin over ``servers`` (``"host:port"`` each, or one comma-separated string).
+    round-robin over ``servers`` (``"host:port"`` each, one comma-separated string, or managed
+    :class:`~sb3_forager.gama.GamaServers`, whose dead servers are then restarted and their worlds restored).
     """
     from .envs.vec_env import ForagerVecEnv, world_scenarios
 
@@ -194,7 +209,10 @@ def make_vec_env(
             raise ValueError(f"a {sc.rules} scenario cannot run on the {env!r} model")
     b = None
     if checks.backend(backend) == "gama":
-        b = gama_backend(m, scenarios, checks.servers(servers), gaml_path, experiment, timeout, connect_timeout)
+        from .gama.launcher import split_servers
+
+        b = gama_backend(m, scenarios, checks.servers(split_servers(servers)), gaml_path, experiment, timeout,
+                         connect_timeout)  # fmt: skip
     return ForagerVecEnv(n, scenarios, render_mode, backend=b)
 
 

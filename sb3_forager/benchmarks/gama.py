@@ -20,11 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.common import CliParser, positive_int, run_on_gama, seed_arg
+from ..cli.common import (
+    CliParser,
+    add_gama_launch_arguments,
+    launched_gama_servers,
+    positive_int,
+    run_on_gama,
+    run_with_gama_launch,
+    seed_arg,
+)
 from ..common import checks
 from ..models import MODELS
 
 PROG = "bench_gama.py"
+DEFAULT_SERVERS = "127.0.0.1:1001"
 WARMUP = 30  # steps before timing, per env
 MODEL = MODELS["forager"]
 Server = tuple[str, int]
@@ -117,7 +126,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "GamaEnv, for N experiments of the single forager.",
         epilog="Exit codes: 0 done, 1 the benchmark failed, 2 bad arguments or nothing to benchmark against.",
     )
-    p.add_argument("--gama-servers", default="127.0.0.1:1001", metavar="HOST:PORT[,HOST:PORT...]",
+    p.add_argument("--gama-servers", default=None, metavar="HOST:PORT[,HOST:PORT...]",
                    help="the GAMA server(s) to measure, experiments spread round-robin (default 127.0.0.1:1001)")
     p.add_argument("--gaml", default=None, metavar="PATH", help="forager_gym.gaml as the servers see it "
                    "(default: the packaged file, for a server on this machine)")
@@ -127,14 +136,21 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    help="numbers of experiments (default 1 8)")
     p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random actions (default 0)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock gama-gymnasium GamaEnv")
+    add_gama_launch_arguments(p)
     return p  # fmt: skip
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    # --gama-launch: the servers in a temporary folder, stopped however the benchmark ends
+    return run_with_gama_launch(args, prog, lambda: _bench(parser, args, prog))
+
+
+def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str) -> int:
     try:
-        servers = checks.servers(args.gama_servers)
+        given = launched_gama_servers(args) or args.gama_servers
+        servers = checks.servers(DEFAULT_SERVERS if given is None else given)
     except ValueError as exc:
         parser.error(f"argument --gama-servers: {exc}")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")

@@ -15,8 +15,8 @@ import textwrap
 from .. import fidelity
 from ..common import checks
 from ..models import GAML_FILES
-from .common import CliParser, float_arg, gama_servers_from_args, int_arg, nonnegative_int, run_on_gama, seed_arg
-from .common import setup_logging
+from .common import CliParser, float_arg, gama_servers_from_args, int_arg, nonnegative_int, run_on_gama
+from .common import add_gama_launch_arguments, run_with_gama_launch, seed_arg, setup_logging
 
 PROG = "check_fidelity.py"
 EPILOG = """\
@@ -46,6 +46,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     gama.add_argument("--gaml-dir", default=None, metavar="DIR",
                       help=f"the folder holding {', '.join(GAML_FILES)} as the servers see it "
                       "(default: the packaged files, for a server on this machine)")  # fmt: skip
+    add_gama_launch_arguments(gama)
     p.add_argument("--groups", nargs="+", choices=fidelity.GROUPS, default=list(fidelity.GROUPS), metavar="GROUP",
                    help=f"which groups of cases (default: all of {', '.join(fidelity.GROUPS)})")  # fmt: skip
     p.add_argument("--episodes", type=nonnegative_int, default=3, metavar="N",
@@ -61,6 +62,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    # --gama-launch: the servers in a temporary folder, stopped however the check ends
+    return run_with_gama_launch(args, prog, lambda: _check(parser, args, prog))
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str) -> int:
     try:
         servers = checks.servers(gama_servers_from_args(args) or ["127.0.0.1:1001"])
     except ValueError as exc:

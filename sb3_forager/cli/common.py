@@ -139,10 +139,107 @@ def add_gama_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="timeout of each GAMA request (default 30)",
     )
+    add_gama_launch_arguments(gama)
+
+
+def add_gama_launch_arguments(group: Any) -> None:
+    """``--gama-launch [PATH]``, ``--gama-n-servers K``, ``--gama-start-timeout S``: managed GAMA servers."""
+    group.add_argument(
+        "--gama-launch",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="start the GAMA server(s) here: GAMA's headless/gama-headless.sh (or .bat); without PATH the "
+        "GAMA_HEADLESS variable's; stopped at the end (implies --backend gama)",
+    )
+    group.add_argument(
+        "--gama-n-servers",
+        type=int_arg(1, 256, "an integer"),
+        default=None,
+        metavar="K",
+        help="with --gama-launch: how many servers, each on a free loopback port (default 1)",
+    )
+    group.add_argument(
+        "--gama-start-timeout",
+        type=float_arg(0.0),
+        default=120.0,
+        metavar="SECONDS",
+        help="with --gama-launch: how long a server may take to start (default 120)",
+    )
+
+
+def gama_launch_from_args(args: argparse.Namespace) -> tuple[Any, int] | None:
+    """``(launch script, K)`` that ``--gama-launch`` / ``--gama-n-servers`` ask for, None without them;
+    raises ValueError naming the value (nothing is started)."""
+    launch, n_text = getattr(args, "gama_launch", None), getattr(args, "gama_n_servers", None)
+    if launch is None:
+        if n_text is not None:
+            raise ValueError(f"--gama-n-servers {n_text} needs --gama-launch (the servers it starts)")
+        return None
+    given = [flag for flag, name in (("--gama-servers", "gama_servers"), ("--gama-port", "gama_port"))
+             if getattr(args, name, None) is not None]  # fmt: skip
+    if given:
+        raise ValueError(f"give --gama-launch or {given[0]}, not both (--gama-launch starts its own servers)")
+    n = 1 if n_text is None else int(n_text)
+    from ..gama.launcher import resolve_launch
+
+    try:
+        path = resolve_launch(launch)
+    except ValueError as exc:
+        raise ValueError(f"argument --gama-launch: {exc}") from None
+    return path, n
+
+
+def gama_launcher(args: argparse.Namespace) -> Any:
+    """The (not started) :class:`~sb3_forager.gama.GamaServers` the flags ask for, or None."""
+    spec = gama_launch_from_args(args)
+    if spec is None:
+        return None
+    from ..gama.launcher import GamaServers
+
+    return GamaServers(spec[0], spec[1], start_timeout=args.gama_start_timeout)
+
+
+def run_with_gama_launch(args: argparse.Namespace, prog: str, body: Any) -> int:
+    """``body()`` for a command with the GAMA flags: with ``--gama-launch``, the servers are started
+    when the command first asks for its servers (:func:`launched_gama_servers`, in a temporary folder
+    removed afterwards: the command's own bad input starts nothing) and stopped however ``body``
+    ends. A server that does not start: its error (with its log's last lines), exit 1."""
+    try:
+        servers = gama_launcher(args)
+    except ValueError as exc:
+        return fail(prog, str(exc))
+    if servers is None:
+        return body()
+    from ..gama.launcher import GamaLaunchError
+
+    args.gama_launched, args.backend = servers, "gama"
+    try:
+        return body()
+    except GamaLaunchError as exc:
+        return fail(prog, str(exc), code=1)
+    finally:
+        servers.close()
+
+
+def launched_gama_servers(args: argparse.Namespace) -> list[str] | None:
+    """The addresses of the ``--gama-launch`` servers (started now if they are not yet), or None."""
+    servers = getattr(args, "gama_launched", None)
+    if servers is None:
+        return None
+    if not servers.started:
+        servers.start()
+        print(f"started {servers.n_servers} GAMA server(s) at {', '.join(servers.addresses)}", flush=True)
+    return servers.addresses
 
 
 def gama_servers_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The server list the GAMA flags ask for (None: the config's default); both flags is an error."""
+    """The server list the GAMA flags ask for (None: the config's default); both flags is an error.
+    Under :func:`run_with_gama_launch`, the ``--gama-launch`` servers (started now)."""
+    launched = launched_gama_servers(args)
+    if launched is not None:
+        return launched
     if args.gama_port is not None and args.gama_servers is not None:
         raise ValueError("give --gama-servers or --gama-port, not both")
     if args.gama_servers is not None:

@@ -19,6 +19,7 @@ from .common import (
     env_arg,
     fail,
     gama_servers_from_args,
+    run_with_gama_launch,
     int_arg,
     positive_int,
     seed_arg,
@@ -167,8 +168,8 @@ def describe_scenario(env: str, sc: Any) -> str:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = build_parser(prog).parse_args(argv)
-    try:
-        return _main(args, prog)
+    try:  # --gama-launch: the servers in a temporary folder, stopped however evaluation ends
+        return run_with_gama_launch(args, prog, lambda: _main(args, prog))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

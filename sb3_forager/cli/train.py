@@ -17,6 +17,7 @@ from .common import (
     add_gama_arguments,
     env_arg,
     fail,
+    gama_launcher,
     gama_servers_from_args,
     nonnegative_int,
     positive_int,
@@ -197,7 +198,7 @@ def resolve_from_args(args: argparse.Namespace, resumed: tuple[Path, Path] | Non
 
     servers = gama_servers_from_args(args)
     overrides = {
-        "backend": args.backend,
+        "backend": "gama" if args.gama_launch is not None else args.backend,
         "seed": args.seed,
         "n_timesteps": args.timesteps,
         "n_worlds": args.n_worlds,
@@ -271,15 +272,23 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         from ..training.run_dir import resolve_resume
 
         try:
+            gama = gama_launcher(args)  # --gama-launch: started in <run>/gama/ by train()
             resumed = resolve_resume(args.resume) if args.resume is not None else None
             cfg = resolve_from_args(args, resumed)
         except (ConfigError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
+        launch_errors: tuple[type[Exception], ...] = ()
+        if gama is not None:
+            from ..gama.launcher import GamaLaunchError
+
+            launch_errors = (GamaLaunchError,)
         try:  # the resolved zip: train() resolves it again, quietly
             resume = resumed[1] if resumed is not None else None
-            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=resume)
+            result = train(cfg, logdir=args.logdir, run_name=args.run_name, resume=resume, gama=gama)
         except (BackendUnavailableError, ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
             return fail(prog, str(exc))
+        except launch_errors as exc:  # a server did not start: nothing was trained
+            return fail(prog, str(exc), code=1)
         except TrainingError as exc:
             return fail(prog, str(exc), code=1)
     except KeyboardInterrupt:

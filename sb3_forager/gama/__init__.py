@@ -6,13 +6,15 @@ N GAMA experiments on one or several servers, stepped concurrently; the env clas
 ``forager_coop_v0.parallel_env(backend="gama")``, ``make_gama_vec_env``).
 
 The worlds connect lazily, need no event loop of the caller, pickle without their connection,
-bound every wait, and raise the exceptions below with GAMA's own messages. The GAMA server runs
+bound every wait, and raise the exceptions below with GAMA's own messages. :class:`GamaServers`
+starts and stops GAMA servers itself (``gama-headless.sh -socket PORT``, one folder each). The GAMA server runs
 any expression it is sent and has no authentication: keep it on loopback or a trusted network.
 """
 
 from __future__ import annotations
 
 from .backend import GamaWorlds
+from .launcher import GamaLaunchError, GamaServers
 from .errors import (
     GamaCommandError,
     GamaConnectionError,
@@ -31,8 +33,10 @@ __all__ = [
     "GamaConnectionLostError",
     "GamaEpisodeLostError",
     "GamaError",
+    "GamaLaunchError",
     "GamaLoadError",
     "GamaProtocolError",
+    "GamaServers",
     "GamaSimulationError",
     "GamaTimeoutError",
     "GamaWorlds",

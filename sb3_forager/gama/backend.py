@@ -70,6 +70,16 @@ class GamaWorlds:
     def _run(self, coro: Awaitable[T]) -> T:
         return run_sync(coro, max(w.max_seconds() for w in self.worlds) * 2)  # type: ignore[arg-type]
 
+    def _run_worlds(self, make: Callable[[int], Awaitable[T]], idx: Iterable[int]) -> list[T]:
+        """``make(w)`` for every world of ``idx`` at once; worlds of a managed server that died are
+        restored on its restart (:func:`sb3_forager.gama.launcher.run_recovering`)."""
+        idx = list(idx)
+        from .launcher import managed, run_recovering
+
+        if not any(managed(self.worlds[w].address) for w in idx):
+            return self._run(gather_all(make(w) for w in idx))
+        return run_recovering(self._run, self.worlds, make, idx)
+
     # ------------------------------------------------------------------ protocol
     def reset(
         self,
@@ -82,7 +92,8 @@ class GamaWorlds:
         if any(ep is None for ep in eps):
             raise ValueError("a GAMA world needs an episode for its first reset")
         seeds = list(seeds) if seeds is not None else [None] * len(idx)
-        self._run(gather_all(self._reset_one(w, ep, s) for w, ep, s in zip(idx, eps, seeds)))  # type: ignore[arg-type]
+        job = {w: (ep, s) for w, ep, s in zip(idx, eps, seeds)}
+        self._run_worlds(lambda w: self._reset_one(w, *job[w]), idx)  # type: ignore[arg-type]
         first = self._reports[idx[0]] if idx else None
         reports = [r if r is not None else _blank(first) for r in self._reports]  # type: ignore[arg-type]
         return self._result(reports, self._arrival, self.steps)
@@ -93,7 +104,8 @@ class GamaWorlds:
         acting: np.ndarray | None = None,
         next_episode: Callable[[int], Episode] | None = None,
     ) -> StepResult:
-        outs = self._run(gather_all(self._step_one(w, actions, acting, next_episode) for w in range(self.n_worlds)))
+        memo: list[dict[str, Any]] = [{} for _ in range(self.n_worlds)]
+        outs = self._run_worlds(lambda w: self._step_one(w, actions, acting, next_episode, memo[w]), range(self.n_worlds))
         result = self._result([o[0] for o in outs], np.stack([o[1] for o in outs]), np.array([o[2] for o in outs]))
         if any(o[3] is not None for o in outs):
             result.reset_obs = np.concatenate([(o[3] or o[0]).obs for o in outs])
@@ -133,21 +145,32 @@ class GamaWorlds:
         return report
 
     async def _step_one(
-        self, w: int, actions: np.ndarray, acting: np.ndarray | None, next_episode: Callable[[int], Episode] | None
+        self,
+        w: int,
+        actions: np.ndarray,
+        acting: np.ndarray | None,
+        next_episode: Callable[[int], Episode] | None,
+        memo: dict[str, Any] | None = None,
     ) -> tuple[StepResult, np.ndarray, int, StepResult | None]:
-        """Step world ``w``; if its episode ended and ``next_episode`` is given, reset it in the same pass."""
+        """Step world ``w``; if its episode ended and ``next_episode`` is given, reset it in the same pass.
+        ``memo`` keeps what a first try did, so that a retry (after a server restart) does not redo it."""
+        memo = {} if memo is None else memo
         world = self.worlds[w]
-        ids = world.contract.agent_ids
-        report = await world.step({a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]})
-        arrived = report.at_food[0] & ~self._at_food[w]
-        self._arrival[w, arrived] = world.steps
-        self._at_food[w] = report.at_food[0]
-        self.steps[w] = world.steps
-        self._reports[w] = report
-        arrival, steps = self._arrival[w].copy(), world.steps
+        if "step" not in memo:
+            ids = world.contract.agent_ids
+            report = await world.step({a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]})
+            arrived = report.at_food[0] & ~self._at_food[w]
+            self._arrival[w, arrived] = world.steps
+            self._at_food[w] = report.at_food[0]
+            self.steps[w] = world.steps
+            self._reports[w] = report
+            memo["step"] = (report, self._arrival[w].copy(), world.steps)
+        report, arrival, steps = memo["step"]
         fresh = None
         if report.episode_over[0] and next_episode is not None:
-            fresh = await self._reset_one(w, next_episode(w))
+            if "episode" not in memo:
+                memo["episode"] = next_episode(w)
+            fresh = await self._reset_one(w, memo["episode"])
             self._reports[w] = fresh
         return report, arrival, steps, fresh
 

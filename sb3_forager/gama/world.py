@@ -215,6 +215,16 @@ class GamaWorld:
         self._idle_since = time.monotonic()
         return result
 
+    async def restore(self) -> None:
+        """After the server was restarted: rebuild the running episode (if any) on a new experiment by
+        replaying its actions (:meth:`_recover`), so that the next :meth:`step` goes on from it."""
+        if self._last is None or self._last.episode_over[0]:
+            return  # no episode running: the next reset connects afresh
+        old, self._exp, self._broken = self._exp, None, None
+        if old is not None:
+            await old.close()
+        await self._recover(why="its GAMA server was restarted")
+
     async def close(self) -> None:
         """Close the connection (the server disposes the experiment); a later reset reconnects."""
         exp, self._exp = self._exp, None
@@ -276,7 +286,7 @@ class GamaWorld:
         # a world dropped without close() still closes its connection (the server frees the experiment)
         self._finalizer = weakref.finalize(self, _close_soon, exp, asyncio.get_running_loop())
 
-    async def _recover(self, idle_drop: bool = False) -> None:
+    async def _recover(self, idle_drop: bool = False, why: str | None = None) -> None:
         """Rebuild the running episode on a fresh experiment by replaying its actions, or raise.
 
         Allowed after unpickling, or when the server closed the connection after it had been idle
@@ -299,7 +309,7 @@ class GamaWorld:
             )
         target = self._last
         assert target is not None
-        why = "the server closed the idle connection" if old is not None else "the env was copied or unpickled"
+        why = why or ("the server closed the idle connection" if old is not None else "the env was copied or unpickled")
         log.warning(
             "%s (%s): reconnecting and replaying %d step(s) to restore the episode", self.address, why, len(self._log)
         )

@@ -166,6 +166,7 @@ def train(
     callback_after_eval: BaseCallback | None = None,
     callback_on_new_best: BaseCallback | None = None,
     progress_every: int | None = None,
+    gama: Any = None,
 ) -> TrainResult:
     """Train according to ``cfg`` and write the run folder; see the module docstring.
 
@@ -186,6 +187,9 @@ def train(
             (e.g. SB3's ``StopTrainingOnRewardThreshold``), likewise.
         progress_every: timesteps between progress lines (logged when SB3's progress bar is off or
             stderr is not a terminal); default a twentieth of ``cfg.n_timesteps``, 0 for none.
+        gama: managed GAMA servers (a :class:`~sb3_forager.gama.GamaServers`, not started) to train
+            on: started in ``<run>/gama/`` once the run folder exists (``cfg.gama_servers`` set to
+            them), stopped when training ends however it ends.
 
     Raises:
         ConfigError, BackendUnavailableError, FileExistsError, FileNotFoundError, ValueError:
@@ -206,7 +210,10 @@ def train(
             return TrainResult(run_dir, resume_zip, done, 0.0, config=cfg.to_dict(), already_complete=True)
         logger.info("resuming from %s at %s of %s timesteps: %s remain", resume_zip, f"{done:,}", f"{total:,}",
                     f"{total - done:,}")  # fmt: skip
-    probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    if gama is None:
+        probe_backend(cfg)  # e.g. no GAMA server listening: before any folder is made
+    else:
+        cfg.backend = "gama"
     torch.set_num_threads(int(cfg.torch_threads))
     if resume_zip is None:
         check_logdir(logdir)
@@ -218,6 +225,8 @@ def train(
     try:
         try:
             # the VecNormalize statistics of the model resumed from (None: start fresh)
+            if gama is not None:  # the servers' folders and logs in the run folder
+                cfg.gama_servers = gama.start(paths.root / "gama").addresses
             stats = paths.vecnormalize_for(resume_zip) if resume_zip is not None else None
             env = make_vec_env(cfg, vecnormalize_path=stats)
             if cfg.eval_freq > 0 or final_eval_episodes:
@@ -242,6 +251,8 @@ def train(
                     venv.close()
                 except Exception:  # closing must never hide the real outcome
                     logger.debug("closing an env raised", exc_info=True)
+        if gama is not None:
+            gama.close()
 
 
 def _make_model(cfg: TrainConfig, env: Any, run_dir: Path, resume_zip: Path | None) -> Any:
