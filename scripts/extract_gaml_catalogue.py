@@ -40,7 +40,12 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   ``types`` (and every species) can be called so in GAML.
 - ``types``: every ``@type`` (``id``; ``parametric`` when its class extends GamaContainerType,
   the types taking ``<...>`` parameters) and every ``@file`` type ``<name>_file`` (id null: GAMA
-  numbers file types at run time; parametric). Added key ``wraps`` (Java classes).
+  numbers file types at run time; parametric). Added keys ``wraps`` (Java classes) and ``kind``
+  (``@type(kind=...)``, default REGULAR: which entry of ``declarations`` a declaration with this
+  type as keyword follows).
+- ``declarations`` (added section): the nameless ``@symbol`` classes, by kind: the attribute and
+  variable declarations whose keyword is a type or species name (``float speed <- 1.0 min: 0;``);
+  NUMBER (int, float, point, date: with ``min``/``max``/``step``) and REGULAR (the others).
 - ``skills``: every ``@skill``. Attributes (``@vars``) and actions (``@action``/``@arg``) are
   gathered over the class, its superclasses and its interfaces, as GAMA's
   ``JavaUtils.collectImplementationClasses`` does. Added keys: ``attach_to``, ``control`` (a
@@ -58,7 +63,9 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
 - Added sections: ``type_attributes`` (``@vars`` declared on non-agent classes, the fields of a
   type: ``point.x``, ``date.year``...: by the type wrapping the class), ``symbol_kinds``
   (ISymbolKind names and codes: ACTION and SEQUENCE_STATEMENT share code 11 and GAMA treats
-  them alike), ``experiment_types`` (``@experiment``), ``display_types`` (``@display``),
+  them alike), ``keyword_conversions`` (the keywords gaml.compiler's GamlSyntacticConverter renames
+  by their parent: ``species``/``grid``/``image`` inside ``display`` are the layers
+  ``species_layer``/``display_grid``/``picture``), ``experiment_types`` (``@experiment``), ``display_types`` (``@display``),
   ``unread`` (files or annotations the script could not read, with the reason) and ``onnx``
   (where the ONNX plugin's entries come from).
 
@@ -583,6 +590,17 @@ class Model:
             if op == "|":
                 return a | b
             raise Unresolved(f"binary {op}")
+        if t == "method_invocation":
+            # the immutable collections of constants GAMA's compiler keeps its tables in
+            obj = node.child_by_field_name("object")
+            meth = _text(node.child_by_field_name("name"), src)
+            args = [self.eval(a, ctx) for a in node.child_by_field_name("arguments").named_children]
+            owner = _text(obj, src) if obj is not None else ""
+            if owner == "Map" and meth == "of" and len(args) % 2 == 0:
+                return {args[i]: args[i + 1] for i in range(0, len(args), 2)}
+            if owner in ("Set", "List") and meth == "of":
+                return args
+            raise Unresolved(f"call {owner}.{meth}")
         if t == "cast_expression":
             return self.eval(node.child_by_field_name("value"), ctx)
         if t == "element_value_array_initializer" or t == "array_initializer":
@@ -714,7 +732,9 @@ class Extractor:
             tid = tid if isinstance(tid, int) else None
             wrapped = sorted(w.name for w in _list(a.get("wraps")) if isinstance(w, ClassRef))
             parametric = self.m.is_subtype(c, "GamaContainerType")
+            kind = a.get("kind")
             types[name] = {"id": tid, "parametric": parametric, "wraps": wrapped,
+                           "kind": kind.name if isinstance(kind, EnumConst) else "REGULAR",
                            "source": self.src_of(c)}
             if tid is not None:
                 by_id[tid] = name
@@ -760,11 +780,13 @@ class Extractor:
         out["operators"] = self.operators()
         self.files(out)
         out["statements"] = self.statements()
+        out["declarations"] = self.declarations
         out["skills"] = self.skills()
         out["builtin_attributes"], out["builtin_actions"] = self.species(out["skills"])
         out["type_attributes"] = self.type_attributes(types)
         out["constants"] = self.constants()
         out["symbol_kinds"] = self.symbol_kinds()
+        out["keyword_conversions"] = self.keyword_conversions()
         out["experiment_types"] = sorted({a.get("value") for c in self.all_classes()
                                           for a in [self.class_anns(c).get("experiment")]
                                           if a is not None and isinstance(a.get("value"), str)})
@@ -819,13 +841,14 @@ class Extractor:
                                        "sources": [src]}
             out["operators"]["is_" + name] = {"arities": [1], "returns": ["bool"], "iterator": False,
                                               "sources": [src]}
-            out["types"][tname] = {"id": None, "parametric": True, "wraps": [c.name], "source": src,
+            out["types"][tname] = {"id": None, "parametric": True, "wraps": [c.name], "source": src, "kind": "REGULAR",
                                    "extensions": sorted(x for x in _list(a.get("extensions"))
                                                         if isinstance(x, str))}
 
     # -- statements
     def statements(self) -> dict[str, Any]:
         variants: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.declarations: dict[str, Any] = {}
         for c in sorted(self.all_classes(), key=lambda c: (c.path, c.qname)):
             sym = self.class_anns(c).get("symbol")
             if sym is None:
@@ -871,9 +894,13 @@ class Extractor:
                 "java_class": c.qname,
                 "source": self.src_of(c),
             }
-            for name in _list(sym.get("name")):
-                if isinstance(name, str):
-                    variants[name].append(entry)
+            names = [n for n in _list(sym.get("name")) if isinstance(n, str)]
+            if not names and entry["kind"]:
+                # a nameless symbol: the declarations whose keyword is a type name (`int x <- 0;`),
+                # keyed by the ISymbolKind that each type's @type(kind=...) selects
+                self.declarations[entry["kind"]] = entry
+            for name in names:
+                variants[name].append(entry)
         out: dict[str, Any] = {}
         for name, vs in variants.items():
             if len(vs) == 1:
@@ -1040,6 +1067,21 @@ class Extractor:
                                           "source": self.src_of(c)})
         return out
 
+    def keyword_conversions(self) -> dict[str, Any]:
+        """GamlSyntacticConverter's renaming of keywords by their parent (``species`` in a display is
+        ``species_layer``): its KEYWORD_CONVERSIONS map, applied inside the DISPLAY_UPPER keywords."""
+        for c in self.m.by_simple.get("GamlSyntacticConverter", []):
+            if {"KEYWORD_CONVERSIONS", "DISPLAY_UPPER"} <= c.fields.keys():
+                try:
+                    conv = self.m.field_value(c, "KEYWORD_CONVERSIONS")
+                    upper = self.m.field_value(c, "DISPLAY_UPPER")
+                except Unresolved as exc:
+                    self.m.unresolved.append(f"{c.path}: keyword conversions: {exc}")
+                    return {}
+                return {"map": dict(sorted(conv.items())), "inside": sorted(upper), "java_class": c.qname}
+        self.m.unresolved.append("GamlSyntacticConverter (KEYWORD_CONVERSIONS, DISPLAY_UPPER) not found")
+        return {}
+
     def symbol_kinds(self) -> dict[str, int]:
         for c in self.m.by_simple.get("ISymbolKind", []):
             out = {}
@@ -1156,7 +1198,7 @@ def merge_onnx_table(cat: dict[str, Any]) -> None:
     for name, op in ONNX_PLUGIN["operators"].items():
         cat["operators"][name] = {**op, "iterator": False, "sources": ["onnx"]}
     for name, t in ONNX_PLUGIN["types"].items():
-        cat["types"][name] = {**t, "wraps": [], "source": "onnx"}
+        cat["types"][name] = {**t, "wraps": [], "source": "onnx", "kind": "REGULAR"}
     for name, attrs in ONNX_PLUGIN["type_attributes"].items():
         cat["type_attributes"][name] = dict(attrs)
 

@@ -80,6 +80,19 @@ def test_statements_and_facets(cat):
     assert "rule" in st and "do_rule" in st  # BDI's rule and the rules architecture's do_rule
 
 
+def test_declarations_and_keyword_conversions(cat):
+    """`float speed <- 1.0 min: 0;`: a type as keyword, the facets of its kind's declaration."""
+    assert cat["types"]["float"]["kind"] == "NUMBER" and cat["types"]["list"]["kind"] == "REGULAR"
+    number, regular = cat["declarations"]["NUMBER"], cat["declarations"]["REGULAR"]
+    assert {"<-", "init", "update", "min", "max", "step", "among", "on_change"} <= number["facets"].keys()
+    assert "min" not in regular["facets"] and "of" in regular["facets"]
+    assert {"SPECIES", "MODEL", "EXPERIMENT"} <= set(number["in"])
+    conv = cat["keyword_conversions"]
+    assert conv["map"] == {"grid": "display_grid", "image": "picture", "species": "species_layer"}
+    assert "display" in conv["inside"]
+    assert all(v in cat["statements"] for v in conv["map"].values())
+
+
 def test_operators_with_arity(cat):
     ops = cat["operators"]
     assert ops["distance_to"]["arities"] == [2]
