@@ -65,7 +65,8 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   (ISymbolKind names and codes: ACTION and SEQUENCE_STATEMENT share code 11 and GAMA treats
   them alike), ``keyword_conversions`` (the keywords gaml.compiler's GamlSyntacticConverter renames
   by their parent: ``species``/``grid``/``image`` inside ``display`` are the layers
-  ``species_layer``/``display_grid``/``picture``), ``experiment_types`` (``@experiment``), ``display_types`` (``@display``),
+  ``species_layer``/``display_grid``/``picture``), ``reserved_names`` (the names Assert.nameIsValid
+  refuses for a declaration: Assert.RESERVED), ``experiment_types`` (``@experiment``), ``display_types`` (``@display``),
   ``unread`` (files or annotations the script could not read, with the reason) and ``onnx``
   (where the ONNX plugin's entries come from).
 
@@ -186,13 +187,13 @@ class DirSource:
 
     def __init__(self, root: Path, commit: str | None) -> None:
         self.root = root
-        if commit is None:
+        if commit is None and (root / ".git").exists():
             try:
                 commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                                         check=True, timeout=60, text=True).stdout.strip()
             except (OSError, subprocess.SubprocessError):
-                commit = "unknown"
-        self.commit = commit
+                commit = None
+        self.commit = commit or "unknown"
 
     def list_files(self) -> list[str]:
         return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file())
@@ -787,6 +788,7 @@ class Extractor:
         out["constants"] = self.constants()
         out["symbol_kinds"] = self.symbol_kinds()
         out["keyword_conversions"] = self.keyword_conversions()
+        out["reserved_names"] = self.table("Assert", "RESERVED")
         out["experiment_types"] = sorted({a.get("value") for c in self.all_classes()
                                           for a in [self.class_anns(c).get("experiment")]
                                           if a is not None and isinstance(a.get("value"), str)})
@@ -1067,6 +1069,18 @@ class Extractor:
                                           "source": self.src_of(c)})
         return out
 
+    def table(self, cls: str, fname: str) -> list[Any]:
+        """A constant collection field (``Set.of(...)``) of the class named ``cls``, sorted."""
+        for c in self.m.by_simple.get(cls, []):
+            if fname in c.fields:
+                try:
+                    return sorted(self.m.field_value(c, fname))
+                except Unresolved as exc:
+                    self.m.unresolved.append(f"{c.path}: {cls}.{fname}: {exc}")
+                    return []
+        self.m.unresolved.append(f"{cls}.{fname} not found")
+        return []
+
     def keyword_conversions(self) -> dict[str, Any]:
         """GamlSyntacticConverter's renaming of keywords by their parent (``species`` in a display is
         ``species_layer``): its KEYWORD_CONVERSIONS map, applied inside the DISPLAY_UPPER keywords."""
@@ -1145,7 +1159,8 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_java.language()))
 
 
-def extract(source: GitSource | DirSource, onnx_src: Path | None = None) -> dict[str, Any]:
+def extract(source: GitSource | DirSource, onnx_src: Path | None = None,
+            onnx_commit: str | None = None) -> dict[str, Any]:
     """Read every processed Java file of ``source`` and return the catalogue."""
     parser = _parser()
     listing = source.list_files()
@@ -1184,7 +1199,7 @@ def extract(source: GitSource | DirSource, onnx_src: Path | None = None) -> dict
     if onnx_src is None:
         merge_onnx_table(cat)
     cat["gama_commit"] = source.commit
-    cat["onnx_plugin_commit"] = ONNX_PLUGIN_COMMIT if onnx_src is None else DirSource(onnx_src, None).commit
+    cat["onnx_plugin_commit"] = ONNX_PLUGIN_COMMIT if onnx_src is None else DirSource(onnx_src, onnx_commit).commit
     cat["generated_by"] = GENERATED_BY
     cat["onnx"] = ("the table ONNX_PLUGIN of the script, read from gama-platform-plugins/gama.plugin.onnx "
                    "at onnx_plugin_commit" if onnx_src is None else "read from the plugin's annotations")
@@ -1214,6 +1229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gama-src", type=Path, help="a checkout of gama-platform/gama instead of the mirror")
     ap.add_argument("--gama-commit", help="the commit of --gama-src when it is not a git work tree")
     ap.add_argument("--onnx-src", type=Path, help="a checkout of gama.plugin.onnx (else the built-in table)")
+    ap.add_argument("--onnx-commit", help="the commit of --onnx-src when it is not a git work tree")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="catalogue to write or check")
     ap.add_argument("--check", action="store_true", help="compare a regenerated catalogue with --out")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -1233,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.onnx_src is not None and not args.onnx_src.is_dir():
             print(f"error: --onnx-src {args.onnx_src} is not a folder", file=sys.stderr)
             return 2
-        cat = extract(source, args.onnx_src)
+        cat = extract(source, args.onnx_src, args.onnx_commit)
     except subprocess.CalledProcessError as exc:
         print(f"error: git failed: {exc.stderr.decode('utf-8', 'replace').strip()}", file=sys.stderr)
         return 2

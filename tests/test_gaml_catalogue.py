@@ -91,6 +91,7 @@ def test_declarations_and_keyword_conversions(cat):
     assert conv["map"] == {"grid": "display_grid", "image": "picture", "species": "species_layer"}
     assert "display" in conv["inside"]
     assert all(v in cat["statements"] for v in conv["map"].values())
+    assert {"true", "false", "nil", "myself"} == set(cat["reserved_names"])
 
 
 def test_operators_with_arity(cat):
@@ -328,6 +329,29 @@ def test_rules_types_skills_constants(fixture_catalogue):
                                                "pace": {"type": "float", "optional": True}}
     c = fixture_catalogue["constants"]
     assert c["m"]["unit"] is True and c["meter"]["alias_of"] == "m" and c["pi"]["unit"] is False
+
+
+def test_onnx_plugin_read_from_a_source_folder(tmp_path):
+    """--onnx-src reads a plugin folder's annotations instead of the built-in ONNX table."""
+    pytest.importorskip("tree_sitter")
+    pytest.importorskip("tree_sitter_java")
+    gama = tmp_path / "gama"
+    for rel in ("plug/.factorypath", "plug/src/t/IType.java", "plug/src/t/Types.java"):
+        (gama / rel).parent.mkdir(parents=True, exist_ok=True)
+        (gama / rel).write_text(JAVA_FIXTURE[rel], encoding="utf-8")
+    onnx = tmp_path / "onnx" / "src" / "o"
+    onnx.mkdir(parents=True)
+    (onnx / "Ops.java").write_text("""package o;
+import gama.annotations.operator;
+public class Ops { @operator(value = "onnx_thing") public static Double f(final IScope s, final String p, Double d) { return d; } }""")
+    out = tmp_path / "c.json"
+    mod = _load_script()
+    assert mod.main(["--gama-src", str(gama), "--gama-commit", "2" * 40, "--onnx-src", str(tmp_path / "onnx"),
+                     "--onnx-commit", "3" * 40, "--out", str(out)]) == 0
+    c = json.loads(out.read_text(encoding="utf-8"))
+    assert c["operators"]["onnx_thing"] == {"arities": [2], "iterator": False, "returns": ["float"],
+                                            "sources": ["onnx"]}
+    assert "onnx_predict" not in c["operators"] and c["onnx_plugin_commit"] == "3" * 40
 
 
 # ---------------------------------------------------------------------- regeneration and --check
