@@ -1059,12 +1059,15 @@ class Extractor:
                     continue
                 try:
                     name = self.m.eval(args.named_children[0], c)
-                    val = self.m.eval(args.named_children[1], c)
                 except Unresolved:
-                    continue
-                if isinstance(name, str):
+                    continue  # a computed name (the CSS loop is read from ColorCSS above)
+                try:
+                    val = self.m.eval(args.named_children[1], c)
                     gt = "string" if isinstance(val, str) else "float" if isinstance(val, float) else \
                         "int" if isinstance(val, int) and not isinstance(val, bool) else "unknown"
+                except Unresolved:  # a value computed at run time: the type of the local it is held in
+                    gt = self.local_type(inv, args.named_children[1], c)
+                if isinstance(name, str):
                     out.setdefault(name, {"type": gt, "unit": False, "category": [],
                                           "source": self.src_of(c)})
         return out
@@ -1095,6 +1098,21 @@ class Extractor:
                 return {"map": dict(sorted(conv.items())), "inside": sorted(upper), "java_class": c.qname}
         self.m.unresolved.append("GamlSyntacticConverter (KEYWORD_CONVERSIONS, DISPLAY_UPPER) not found")
         return {}
+
+    def local_type(self, at: Any, value: Any, c: JClass) -> str:
+        """The GAML type of a local variable ``value`` (an identifier) declared in the method around ``at``."""
+        if value.type != "identifier":
+            return "unknown"
+        name = _text(value, c.src)
+        meth = at.parent
+        while meth is not None and meth.type not in ("method_declaration", "constructor_declaration"):
+            meth = meth.parent
+        for decl in _walk(meth, "local_variable_declaration") if meth is not None else []:
+            for d in decl.children_by_field_name("declarator"):
+                if _text(d.child_by_field_name("name"), c.src) == name:
+                    return self.gaml_type_of_java(_type_name(decl.child_by_field_name("type"), c.src), c,
+                                                  self.wraps)
+        return "unknown"
 
     def symbol_kinds(self) -> dict[str, int]:
         for c in self.m.by_simple.get("ISymbolKind", []):
