@@ -33,7 +33,9 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   otherwise the Java return class mapped to the GAML type that wraps it (``@type(wraps=...)``,
   searching its superclasses and interfaces; Java's boxed and primitive numbers, booleans and
   strings map to int/float/bool/string; anything else is ``unknown``). Added keys: ``iterator``
-  (any overload an iterator), ``sources`` (plugins declaring it: folder names, or ``onnx``).
+  (any overload an iterator), ``sources`` (plugins declaring it: folder names, or ``onnx``),
+  ``signatures`` (per overload: the GAML types of its operands, the receiver first for an
+  instance method, and what it returns).
   GAMA also makes an operator of every ``@file`` (``<name>_file`` with the arities of its
   constructors that take an ``IScope`` first, and 1; ``is_<name>``): those are included. Casts
   by a type or species name (``int(x)``, ``list<int>(x)``) are not operators here: every type in
@@ -110,13 +112,13 @@ ONNX_PLUGIN_COMMIT = "e8b60ef8e972532dbd6e883ef4f28c981c7c8aab"
 # GamaOnnxModel.java: @vars path (string), inputs, outputs (list), input_shapes, output_shapes,
 # input_types, output_types, metadata (map), info (string).
 ONNX_PLUGIN: dict[str, Any] = {
-    "operators": {
-        "onnx_model": {"arities": [1, 2], "returns": ["onnx_model"]},
-        "onnx_predict": {"arities": [2, 3], "returns": ["dataframe", "unknown"]},
-        "onnx_free": {"arities": [1], "returns": ["bool"]},
-        "onnx_free_all": {"arities": [1], "returns": ["int"]},
-        "onnx_file": {"arities": [1, 2], "returns": ["onnx_file"]},
-        "is_onnx": {"arities": [1], "returns": ["bool"]},
+    "operators": {  # name -> [(operand types, returned type)], one per overload
+        "onnx_model": [(["string"], "onnx_model"), (["string", "map"], "onnx_model")],
+        "onnx_predict": [(["onnx_model", "unknown"], "dataframe"), (["onnx_model", "unknown", "string"], "unknown")],
+        "onnx_free": [(["onnx_model"], "bool")],
+        "onnx_free_all": [(["string"], "int")],
+        "onnx_file": [(["string"], "onnx_file"), (["string", "map"], "onnx_file")],
+        "is_onnx": [(["unknown"], "bool")],
     },
     "types": {
         "onnx_model": {"id": 5100, "parametric": True},
@@ -809,9 +811,13 @@ class Extractor:
                     params = meth["params"]
                     has_scope = bool(params) and "IScope" in params[0]
                     n = len(params) - (1 if has_scope else 0) + (0 if "static" in meth["modifiers"] else 1)
-                    operands = params[1:] if has_scope else params
+                    operands = list(params[1:] if has_scope else params)
                     if a.get("iterator") and operands and operands[0] == "String":
                         n -= 1  # the iterator variable's name, which GAMA's compiler injects
+                        operands = operands[1:]
+                    if "static" not in meth["modifiers"]:
+                        operands = [c.name, *operands]
+                    sig_args = [self.gaml_type_of_java(p, c, self.wraps) for p in operands]
                     explicit = a.get("type")
                     if isinstance(explicit, int) and explicit in self.by_id and explicit >= 0:
                         ret = self.by_id[explicit]
@@ -819,11 +825,14 @@ class Extractor:
                         ret = self.gaml_type_of_java(meth["returns"], c, self.wraps)
                     for name in names:
                         e = ops.setdefault(name, {"arities": set(), "returns": set(), "iterator": False,
-                                                  "sources": set()})
+                                                  "sources": set(), "signatures": set()})
                         e["arities"].add(n)
+                        e["signatures"].add((tuple(sig_args), ret))
                         e["returns"].add(ret)
                         e["iterator"] |= bool(a.get("iterator", False))
                         e["sources"].add(self.src_of(c))
+        for e in ops.values():
+            e["signatures"] = [{"args": list(a), "returns": r} for a, r in sorted(e["signatures"])]
         return {k: _freeze(v) for k, v in ops.items()}
 
     def files(self, out: dict[str, Any]) -> None:
@@ -839,10 +848,17 @@ class Extractor:
                 if len(ps) > 1 and "IScope" in ps[0]:
                     arities.add(len(ps) - 1)
             src = self.src_of(c)
+            sigs = {(("string",), tname)}
+            for ctor in c.constructors:
+                ps = ctor["params"]
+                if len(ps) > 1 and "IScope" in ps[0]:
+                    sigs.add((tuple(self.gaml_type_of_java(p, c, self.wraps) for p in ps[1:]), tname))
             out["operators"][tname] = {"arities": sorted(arities), "returns": [tname], "iterator": False,
-                                       "sources": [src]}
+                                       "sources": [src],
+                                       "signatures": [{"args": list(a), "returns": r} for a, r in sorted(sigs)]}
             out["operators"]["is_" + name] = {"arities": [1], "returns": ["bool"], "iterator": False,
-                                              "sources": [src]}
+                                              "sources": [src],
+                                              "signatures": [{"args": ["unknown"], "returns": "bool"}]}
             out["types"][tname] = {"id": None, "parametric": True, "wraps": [c.name], "source": src, "kind": "REGULAR",
                                    "extensions": sorted(x for x in _list(a.get("extensions"))
                                                         if isinstance(x, str))}
@@ -1228,8 +1244,11 @@ def extract(source: GitSource | DirSource, onnx_src: Path | None = None,
 
 
 def merge_onnx_table(cat: dict[str, Any]) -> None:
-    for name, op in ONNX_PLUGIN["operators"].items():
-        cat["operators"][name] = {**op, "iterator": False, "sources": ["onnx"]}
+    for name, overloads in ONNX_PLUGIN["operators"].items():
+        cat["operators"][name] = {
+            "arities": sorted({len(a) for a, _ in overloads}), "returns": sorted({r for _, r in overloads}),
+            "iterator": False, "sources": ["onnx"],
+            "signatures": [{"args": list(a), "returns": r} for a, r in sorted(overloads)]}
     for name, t in ONNX_PLUGIN["types"].items():
         cat["types"][name] = {**t, "wraps": [], "source": "onnx", "kind": "REGULAR"}
     for name, attrs in ONNX_PLUGIN["type_attributes"].items():

@@ -100,6 +100,8 @@ def test_operators_with_arity(cat):
     assert set(ops["rnd"]["arities"]) >= {1, 2}
     assert 1 in ops["from_json"]["arities"]
     assert ops["onnx_predict"]["arities"] == [2, 3] and ops["onnx_predict"]["sources"] == ["onnx"]
+    assert {"args": ["onnx_model", "unknown"], "returns": "dataframe"} in ops["onnx_predict"]["signatures"]
+    assert {"args": ["point", "point"], "returns": "float"} in ops["distance_to"]["signatures"]
     assert ops["onnx_model"]["arities"] == [1, 2]
     # iterators count without the hidden iterator-name parameter
     for it in ("where", "collect", "with_max_of", "first_with", "count"):
@@ -313,6 +315,8 @@ def test_rules_operators(fixture_catalogue):
     assert ops["twice"] == {**ops["twice"], "arities": [1], "returns": ["int"]}  # no IScope parameter
     assert ops["+"]["arities"] == [2] and ops["+"]["returns"] == ["point"]  # instance method: receiver counts
     assert ops["picked"]["arities"] == [2] and ops["picked"]["iterator"] is True  # iterator name hidden
+    assert ops["picked"]["signatures"] == [{"args": ["list", "unknown"], "returns": "list"}]
+    assert {"args": ["point", "float"], "returns": "point"} in ops["+"]["signatures"]  # receiver first
     assert ops["thing"]["returns"] == ["thing"]  # explicit type id wins over the Java Object
     assert "hidden" not in ops  # a plugin without .factorypath is not annotation-processed
     assert "onnx_predict" in ops  # the ONNX table is merged when no --onnx-src is given
@@ -350,7 +354,8 @@ public class Ops { @operator(value = "onnx_thing") public static Double f(final 
                      "--onnx-commit", "3" * 40, "--out", str(out)]) == 0
     c = json.loads(out.read_text(encoding="utf-8"))
     assert c["operators"]["onnx_thing"] == {"arities": [2], "iterator": False, "returns": ["float"],
-                                            "sources": ["onnx"]}
+                                            "sources": ["onnx"],
+                                            "signatures": [{"args": ["string", "float"], "returns": "float"}]}
     assert "onnx_predict" not in c["operators"] and c["onnx_plugin_commit"] == "3" * 40
 
 
