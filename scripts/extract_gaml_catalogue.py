@@ -29,9 +29,9 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   Arity as gama.processor counts it: the parameters, minus a first ``IScope`` one, plus one for
   the receiver of an instance method; an iterator overload (``where``, ``collect``...) also takes
   the name of its iterator variable as a first ``String``, which GAMA's compiler injects
-  (ExpressionCompilationSwitch.compileIteratorBinary), so it counts one operand less. ``returns``: the explicit ``type`` when it is a type id,
-  otherwise the Java return class mapped to the GAML type that wraps it (``@type(wraps=...)``,
-  searching its superclasses and interfaces; Java's boxed and primitive numbers, booleans and
+  (ExpressionCompilationSwitch.compileIteratorBinary), so it counts one operand less.
+  ``returns``: the explicit ``type`` when it is a type id, otherwise the Java return class
+  mapped to the GAML type that wraps it (``@type(wraps=...)``, searching its superclasses and interfaces; Java's boxed and primitive numbers, booleans and
   strings map to int/float/bool/string; anything else is ``unknown``). Added keys: ``iterator``
   (any overload an iterator), ``sources`` (plugins declaring it: folder names, or ``onnx``),
   ``signatures`` (per overload: the GAML types of its operands, the receiver first for an
@@ -56,8 +56,10 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
 - ``builtin_attributes`` / ``builtin_actions``: every ``@species`` (agent, model, experiment,
   platform, graph_node, ...), gathered the same way plus the ``skills`` it names (only the ``@vars``
   of agent or skill classes, i.e. IVarAndActionSupport ones, which gama.processor registers as
-  attributes; the others are fields of a type, see ``type_attributes``); ``grid`` is
-  ``agent`` plus the grid skill (the grid statement's species), ``global`` is ``model``.
+  attributes; the others are fields of a type, see ``type_attributes``). Two entries are this
+  script's, not annotations: ``grid`` is ``agent`` plus the internal skill named ``grid``
+  (GridSkill: grid_x, grid_y, neighbors...) that a grid statement's species has, and ``global``
+  is ``model``.
 - ``constants``: every ``@constant`` field (``value`` and its ``altNames``; added keys
   ``category`` and ``alias_of``), the CSS colours (``ColorCSS.array``, type rgb) and the
   constants GAMA's ``IConstantsSupplier`` classes accept by literal name (``#default``).
@@ -67,10 +69,25 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   (ISymbolKind names and codes: ACTION and SEQUENCE_STATEMENT share code 11 and GAMA treats
   them alike), ``keyword_conversions`` (the keywords gaml.compiler's GamlSyntacticConverter renames
   by their parent: ``species``/``grid``/``image`` inside ``display`` are the layers
-  ``species_layer``/``display_grid``/``picture``), ``reserved_names`` (the names Assert.nameIsValid
-  refuses for a declaration: Assert.RESERVED), ``experiment_types`` (``@experiment``), ``display_types`` (``@display``),
-  ``unread`` (files or annotations the script could not read, with the reason) and ``onnx``
-  (where the ONNX plugin's entries come from).
+  ``species_layer``/``display_grid``/``picture``), ``reserved_names`` (the names
+  Assert.nameIsValid refuses for a declaration: Assert.RESERVED), ``experiment_types``
+  (``@experiment``), ``display_types`` (``@display``), ``sources`` (how many Java files were
+  read, from which plugins), ``unread`` (files or annotation values the script could not read,
+  with the reason) and ``onnx`` (where the ONNX plugin's entries come from).
+
+Constants the annotations name (IKeyword.REFLEX, IType.BOOL, ISymbolKind.BEHAVIOR, IConcept...) are
+evaluated statically over all the sources plus gama.annotations (which defines IKeyword and the
+annotations but is not processed itself): string and number literals, ``+ - * /``, references to
+other constants (own class, outer classes, supertypes, static imports), enum constants, class
+literals and ``Map.of``/``Set.of``/``List.of``. Documentation-only elements (``doc``, ``concept``,
+``usages``...) are skipped.
+
+Not in the catalogue, because GAMA makes them at run time rather than from annotations: casts by
+a type or species name, the species and experiments of a model, the pseudo-variables of the
+grammar (``self``, ``myself``, ``each``, ``super``, ``nil``) and the platform agent's name
+``gama``; and the syntactic rewritings of GamlSyntacticConverter other than the keyword map
+above (``do a x: 1`` and ``do a;`` are deprecated there with a warning; ``arg`` and ``set``
+statements are errors; an experiment without ``type:`` is ``gui``).
 
 The ONNX plugin (gama-platform-plugins/gama.plugin.onnx) is not in the GAMA mirror; its names are
 the small table ONNX_PLUGIN below, facts read from its sources at ONNX_PLUGIN_COMMIT. Pass
@@ -86,7 +103,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -701,8 +717,6 @@ class Extractor:
     def __init__(self, model: Model, plugin_of: dict[str, str]) -> None:
         self.m = model
         self.plugin_of = plugin_of
-        self.unread: list[str] = []
-        self.anns: dict[str, list[Annotation]] = {}
         self._ann_cache: dict[int, list[Annotation]] = {}
 
     def anns_of(self, nodes: list[Any], ctx: JClass) -> list[Annotation]:
@@ -891,8 +905,9 @@ class Extractor:
                         entry["remote_context"] = True
                     facets[f.get("name")] = entry
             omissible = facets_ann.get("omissible", "name") if facets_ann is not None else "name"
-            kinds = [k.name for k in _list(inside.get("kinds")) if isinstance(k, EnumConst)] if inside is not None else []
-            syms = [s for s in _list(inside.get("symbols")) if isinstance(s, str)] if inside is not None else []
+            kinds = [k.name for k in _list(inside.get("kinds") if inside is not None else None)
+                     if isinstance(k, EnumConst)]
+            syms = [s for s in _list(inside.get("symbols") if inside is not None else None) if isinstance(s, str)]
             kind = sym.get("kind")
             entry = {
                 "facets": facets,
@@ -1200,6 +1215,8 @@ def extract(source: GitSource | DirSource, onnx_src: Path | None = None,
     listing = source.list_files()
     files = processed_java_files(listing)
     library = library_java_files(listing)
+    LOG.info("GAMA %s: %d annotation-processed Java files, %d library files", source.commit[:9], len(files),
+             len(library))
     units, lib_units, unread, plugin_of = [], [], [], {}
     for path, data, reason in source.read_many(library):
         if data is not None:
@@ -1230,6 +1247,8 @@ def extract(source: GitSource | DirSource, onnx_src: Path | None = None,
     model = Model(lib_units + units + onnx_units)
     ex = Extractor(model, plugin_of)
     cat = ex.run()
+    LOG.info("read %d classes; %d unread item(s)", sum(len(u.classes) for u in model.units),
+             len(unread) + len(model.unresolved))
     if onnx_src is None:
         merge_onnx_table(cat)
     cat["gama_commit"] = source.commit
