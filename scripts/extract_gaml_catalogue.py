@@ -31,8 +31,9 @@ What is read, and how it maps (GAMA's own rules, read off gama.processor and gam
   the name of its iterator variable as a first ``String``, which GAMA's compiler injects
   (ExpressionCompilationSwitch.compileIteratorBinary), so it counts one operand less.
   ``returns``: the explicit ``type`` when it is a type id, otherwise the Java return class
-  mapped to the GAML type that wraps it (``@type(wraps=...)``, searching its superclasses and interfaces; Java's boxed and primitive numbers, booleans and
-  strings map to int/float/bool/string; anything else is ``unknown``). Added keys: ``iterator``
+  mapped to the GAML type that wraps it (``@type(wraps=...)``, searching its superclasses and
+  interfaces; Java's boxed and primitive numbers, booleans and strings map to
+  int/float/bool/string; anything else is ``unknown``). Added keys: ``iterator``
   (any overload an iterator), ``sources`` (plugins declaring it: folder names, or ``onnx``),
   ``signatures`` (per overload: the GAML types of its operands, the receiver first for an
   instance method, and what it returns).
