@@ -127,7 +127,9 @@ ONNX_PLUGIN_COMMIT = "e8b60ef8e972532dbd6e883ef4f28c981c7c8aab"
 # constructors (IScope, String) and (IScope, String, IMap). GamaOnnxModelType.java: @type(name=
 # "onnx_model", id=IType.BEGINNING_OF_CUSTOM_TYPES + 100) extending GamaContainerType.
 # GamaOnnxModel.java: @vars path (string), inputs, outputs (list), input_shapes, output_shapes,
-# input_types, output_types, metadata (map), info (string).
+# input_types, output_types, metadata (map), info (string). OnnxSkill.java: @skill(name="onnx")
+# extending Skill, @vars inner_model (type onnx_model); @action load_model(path: string, required;
+# options: map, optional) -> GamaOnnxModel; @action predict(input: IType.NONE, required) -> IDataFrame.
 ONNX_PLUGIN: dict[str, Any] = {
     "operators": {  # name -> [(operand types, returned type)], one per overload
         "onnx_model": [(["string"], "onnx_model"), (["string", "map"], "onnx_model")],
@@ -140,6 +142,16 @@ ONNX_PLUGIN: dict[str, Any] = {
     "types": {
         "onnx_model": {"id": 5100, "parametric": True},
         "onnx_file": {"id": None, "parametric": True},
+    },
+    "skills": {
+        "onnx": {
+            "attributes": {"inner_model": "onnx_model"},
+            "actions": {
+                "load_model": {"args": {"path": {"type": "string", "optional": False},
+                                        "options": {"type": "map", "optional": True}}, "returns": "onnx_model"},
+                "predict": {"args": {"input": {"type": "unknown", "optional": False}}, "returns": "dataframe"},
+            },
+        }
     },
     "type_attributes": {
         "onnx_model": {
@@ -1273,6 +1285,9 @@ def merge_onnx_table(cat: dict[str, Any]) -> None:
         cat["types"][name] = {**t, "wraps": [], "source": "onnx", "kind": "REGULAR"}
     for name, attrs in ONNX_PLUGIN["type_attributes"].items():
         cat["type_attributes"][name] = dict(attrs)
+    for name, sk in ONNX_PLUGIN["skills"].items():  # (gama.api's Skill base class declares none)
+        cat["skills"][name] = {"attributes": dict(sk["attributes"]), "actions": dict(sk["actions"]),
+                               "attach_to": [], "control": False, "internal": False, "source": "onnx"}
 
 
 def render(cat: dict[str, Any]) -> str:

@@ -103,6 +103,10 @@ def test_operators_with_arity(cat):
     assert {"args": ["onnx_model", "unknown"], "returns": "dataframe"} in ops["onnx_predict"]["signatures"]
     assert {"args": ["point", "point"], "returns": "float"} in ops["distance_to"]["signatures"]
     assert ops["onnx_model"]["arities"] == [1, 2]
+    onnx = cat["skills"]["onnx"]  # the plugin's skill: an agent's own model
+    assert onnx["attributes"] == {"inner_model": "onnx_model"} and onnx["source"] == "onnx"
+    assert onnx["actions"]["load_model"]["args"]["path"] == {"type": "string", "optional": False}
+    assert onnx["actions"]["predict"]["returns"] == "dataframe"
     # iterators count without the hidden iterator-name parameter
     for it in ("where", "collect", "with_max_of", "first_with", "count"):
         assert ops[it]["arities"] == [2] and ops[it]["iterator"] is True, it
