@@ -293,6 +293,7 @@ class Checker:
         self.all_actions: dict[str, set[str] | None] = {}
         self.aliases: set[str] = set()  # `import "m.gaml" as alias`
         self._pre_species: set[str] = set()
+        self.model_names: set[str] = set()
 
     # ---------------------------------------------------------------- reporting
     def error(self, node: Any, message: str) -> None:
@@ -308,11 +309,17 @@ class Checker:
                 name = _valid_id(_trees(sub, "valid_id")[0])
                 self.species.setdefault(name, SpeciesInfo(name, "species"))
                 self._pre_species.add(name)
+        imports: list[tuple[Tree, str]] = [(imp, str(imp.children[0])[1:-1]) for imp in _trees(tree, "import_")]
         for imp in _trees(tree, "import_"):
-            rel = str(imp.children[0])[1:-1]
             alias = _trees(imp, "valid_id")
             if alias:
                 self.aliases.add(_valid_id(alias[0]))
+        if tree.data == "experiment_file":  # `experiment e model: "file.gaml"`: the model it runs
+            for f in _facets(tree.children[0]):
+                e = _facet_expr(f)
+                if _facet_name(f) == "model" and isinstance(e, Tree) and e.data == "literal":
+                    imports.append((f, str(e.children[0])[1:-1]))
+        for imp, rel in imports:
             if base_dir is None:
                 continue
             path = (base_dir / rel).resolve()
@@ -328,6 +335,8 @@ class Checker:
                 self.error(imp, f"imported file {rel} has a syntax error at {e.line}:{e.column}")
                 continue
             self.collect(sub_tree, path.parent, seen)
+        if tree.data == "start":
+            self.model_names.add(_valid_id(_trees(tree, "valid_id")[0]))
         self._collect_sections(tree)
 
     def _collect_sections(self, tree: Tree) -> None:
@@ -529,7 +538,8 @@ class Checker:
                 return True, typ
         if name in self.species:
             return True, f"species<{name}>"
-        if name in self.experiments or name in self.cat.types or name in self.cat.skills or name in self.aliases:
+        if name in self.experiments or name in self.cat.types or name in self.cat.skills or name in self.aliases \
+                or (name.endswith("_model") and name[:-6] in self.model_names):
             return True, None
         if name in self.cat.builtin_attributes or name in ("world", "simulation", "experiment", "gama"):
             return True, name
@@ -771,6 +781,15 @@ class Checker:
             self.check_inside(kw, st, ctx)
             self.check_facets(kw, _facets(st), st, ctx)
             self.check_block(st, self._block_ctx(kw, ctx))
+        elif d == "method_" and not _trees(st, "arg_defs") and not _trees(_trees(st, "typeref")[0], "typeinfo") \
+                and _valid_id(_trees(st, "typeref")[0].children[0]) in self.cat.statements \
+                and not self._is_type(_valid_id(_trees(st, "typeref")[0].children[0])):
+            # `ask alert_target() { ... }` reads like a typed action without arguments
+            kw_node = _trees(st, "typeref")[0].children[0]
+            call = Tree("function", [_trees(st, "valid_id")[0]], meta=st.meta)
+            rest = [c for c in st.children if isinstance(c, Tree) and (c.data.startswith("facet") or c.data == "block")]
+            self.check_generic(Tree("generic", [Token("ID", _valid_id(kw_node), line=_pos(kw_node)[0],
+                                                      column=_pos(kw_node)[1]), call, *rest], meta=st.meta), ctx)
         elif d in ("action_", "method_"):
             self.check_inside("action", st, ctx)
             inner = self._block_ctx("action", ctx)
@@ -873,10 +892,13 @@ class Checker:
         if expr is not None and keyword == "create" and isinstance(expr, Tree) and expr.data == "function":
             # `create species(attr: v, ...)`: the species (or `simulation`, or the model's `<name>_model`)
             sname = _valid_id(expr.children[0])
-            if not (sname in self.species or sname == "simulation" or sname.endswith("_model")):
+            if sname not in self.species and (sname in self.cat.operators or sname in self.cat.types):  # `create species(self)`
+                self.check_expr(expr, ctx)
+            elif not (sname in self.species or sname == "simulation"
+                      or (sname.endswith("_model") and sname[:-6] in self.model_names)):
                 self.error(expr, f"unknown species '{sname}'")
             tsp = self.species.get(sname)
-            for el in _trees(expr, "exprlist"):
+            for el in (_trees(expr, "exprlist") if sname in self.species or sname not in self.cat.operators else []):
                 for a in el.children:
                     if isinstance(a, Tree) and a.data == "named_arg":
                         key = str(a.children[0])[:-1] if isinstance(a.children[0], Token) \
@@ -909,6 +931,11 @@ class Checker:
             target = self.species_of_type(self.infer(tgt, ctx)) if tgt is not None else None
             if isinstance(tgt, Tree) and tgt.data == "var_ref" and _valid_id(tgt.children[0]) in self.species:
                 target = self.species[_valid_id(tgt.children[0])]
+            for f in facets:  # `capture ... as: micro_species { ... }`
+                e = _facet_expr(f)
+                if _facet_name(f) == "as" and isinstance(e, Tree) and e.data == "var_ref" \
+                        and _valid_id(e.children[0]) in self.species:
+                    target = self.species[_valid_id(e.children[0])]
         for f in facets:
             fname = _canonical_facet(keyword, _facet_name(f))
             fd = fdefs.get(fname)
@@ -934,6 +961,10 @@ class Checker:
                 elif isinstance(e, Tree) and e.data == "block":
                     self._check_stmts(e, ctx.child(parent_keyword="action",
                                                    parent_kinds=self._codes("ACTION", "SEQUENCE_STATEMENT")))
+                continue
+            if keyword == "save" and fname == "attributes" and isinstance(expr, Tree) and expr.data == "var_ref" \
+                    and _valid_id(expr.children[0]) in self.species:
+                self.check_expr(_facet_expr(f), ctx.child(agent=self.species[_valid_id(expr.children[0])]))
                 continue
             if keyword == "create" and fname == "with":
                 self._check_create_with(_facet_expr(f), target, ctx)
@@ -961,6 +992,9 @@ class Checker:
             if remote:
                 inner = self._block_ctx(keyword, ctx, agent=target if isinstance(target, SpeciesInfo) else None,
                                         myself=ctx.agent)
+            elif keyword == "enter":  # fsm: what `enter` declares is visible in the rest of the state
+                inner = _Ctx(**{**ctx.__dict__, "parent_keyword": keyword,
+                                "parent_kinds": self._stmt_kinds(keyword) or ctx.parent_kinds})
             elif keyword == "parameter":  # the block is the parameter's on_change action
                 inner = ctx.child(parent_keyword="action", parent_kinds=self._codes("ACTION", "SEQUENCE_STATEMENT"))
             else:
@@ -1119,7 +1153,16 @@ class Checker:
         if d == "binary":
             self.check_expr(e.children[0], ctx)
             self._check_binary_op(e)
-            self.check_expr(e.children[2], ctx)
+            right = e.children[2]
+            if isinstance(right, Tree) and right.data == "paren" and len(right.children[0].children) == 1 \
+                    and isinstance(right.children[0].children[0], Tree) and right.children[0].children[0].data == "named_arg":
+                arg = right.children[0].children[0]  # `pedestrian where (p: p.location.x > 0)`: p is each
+                var = str(arg.children[0])[:-1] if isinstance(arg.children[0], Token) else _valid_id(arg.children[0].children[0])
+                inner = ctx.child()
+                inner.locals[-1][var] = None
+                self.check_expr(arg.children[-1], inner)
+                return
+            self.check_expr(right, ctx)
             return
         if d == "function":
             self.check_function(e, ctx)
@@ -1197,7 +1240,7 @@ class Checker:
                 self.error(right, f"a point has no attribute '{name}'")
             return
         if name in self.all_attrs or name in self.cat.all_builtin_attributes or name in self.all_actions \
-                or name in self.cat.all_builtin_actions or name in self.species:
+                or name in self.cat.all_builtin_actions or name in self.species or name in self.experiments:
             return
         self.error(right, f"unknown attribute '{name}'")
 
