@@ -383,8 +383,14 @@ class Checker:
         if name in self._pre_species:  # the placeholder of the first pass
             self._pre_species.discard(name)
             self.species[name] = sp
+        elif name in self.species:  # the same species in an imported model: GAMA merges them
+            old = self.species[name]
+            old.skills += sp.skills
+            old.parent = old.parent or sp.parent
+            old.mirrors = old.mirrors or sp.mirrors
+            sp = old
         else:
-            self.species.setdefault(name, sp)
+            self.species[name] = sp
         self._collect_body(sp, sec)
 
     def _collect_experiment(self, sec: Tree) -> None:
@@ -397,7 +403,7 @@ class Checker:
                 e = _facet_expr(f)
                 if isinstance(e, Tree) and e.data == "var_ref":
                     sp.parent = _valid_id(e.children[0])
-        self.experiments.setdefault(name, sp)
+        sp = self.experiments.setdefault(name, sp)  # an experiment of the same name in an import: merged
         self._collect_body(sp, sec)
 
     def _collect_body(self, sp: SpeciesInfo, sec: Tree) -> None:
@@ -426,7 +432,7 @@ class Checker:
                 pass
 
     def _is_type(self, name: str) -> bool:
-        return name in self.cat.types or name in self.species or name in ("var", "const")
+        return name in self.cat.types or name in self.species or name in ("var", "const") or name in self.aliases
 
     def _declaration(self, st: Tree) -> tuple[str, str | None] | None:
         """(name, type) if this generic statement declares an attribute / a local."""
@@ -1201,7 +1207,7 @@ class Checker:
             for sub in _trees(t, "typeref"):
                 self.check_typeref(sub)
         od = self.cat.operators.get(name)
-        is_type = self._is_type(name) or name in self.cat.skills
+        is_type = self._is_type(name) or name in self.cat.skills or name in self.experiments
         act_found, act_args = self.find_action(name, ctx, receiver)
         if od is None and not is_type and not act_found:
             self.error(e, f"unknown operator or action '{name}'")
