@@ -735,6 +735,12 @@ class Checker:
 
     def check_statement(self, st: Tree, ctx: _Ctx) -> None:
         d = st.data
+        seen: set[str] = set()
+        for f in _facets(st):
+            name = _facet_name(f)
+            if name in seen:
+                self.error(f, f"facet '{name}' is given twice")
+            seen.add(name)
         if d == "generic":
             self.check_generic(st, ctx)
         elif d == "assignment":
@@ -1129,8 +1135,7 @@ class Checker:
         if isinstance(right, Tree) and right.data == "paren":  # `a op (b, c)` is op(a, b, c)
             n = 1 + len(right.children[0].children)
         if od is None:
-            if not (op in self.species or op in self.cat.types):
-                self.error(e.children[1], f"unknown operator '{op}'")
+            self.error(e.children[1], f"unknown operator '{op}'")
         elif n not in od.get("arities", [n]) and 2 not in od.get("arities", [2]):
             self.error(e.children[1], f"operator '{op}' takes {self._arities(od)} operand(s), not {n}")
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from lark import Tree
 
-from .checker import Catalogue, Checker, Problem, _Ctx, _declared_name, _facet_expr, _facet_name, _facets, \
+from .checker import Catalogue, Checker, Problem, _Ctx, _declared_name, _pos, _facet_expr, _facet_name, _facets, \
     _generic_parts, _split_type, _trees, _valid_id, load_catalogue
 from .parser import GamlSyntaxError, parse
 
@@ -120,7 +120,7 @@ def _check_model(row: Any, path: Path, tree: Tree, cat: Catalogue) -> list[Probl
     if exp_tree is None:
         names = ", ".join(sorted(checker.experiments)) or "none"
         return [Problem(1, 1, f"contract: experiment '{row.experiment}' {where} is not in this file (experiments: {names})")]
-    eline, ecol = exp_tree.meta.line, exp_tree.meta.column
+    eline, ecol = _pos(exp_tree)
     # scenario parameters: name and type
     declared = _parameters(checker, exp_tree)
     for p in scenario_parameters(row.scenario.draw(np.random.default_rng(0)), row.scenario):
@@ -136,7 +136,7 @@ def _check_model(row: Any, path: Path, tree: Tree, cat: Catalogue) -> list[Probl
         if not found:
             continue  # reported by the checker (a parameter of no global)
         if base not in _PARAMETER_TYPES.get(ptype, {ptype}):
-            problems.append(Problem(st.meta.line, st.meta.column, f"contract: parameter '{name}' is sent as "
+            problems.append(Problem(*_pos(st), f"contract: parameter '{name}' is sent as "
                                     f"{ptype} {src}, but the global '{var}' is declared {gtype}"))
     # bridge expressions, in the experiment's scope
     exp_sp = checker.experiments[row.experiment]

@@ -1,7 +1,7 @@
 """Parse GAML source into a Lark tree with line/column positions (grammar: ``gaml.lark``).
 
-``parse(text)`` returns a :class:`lark.Tree` whose nodes carry ``meta.line`` / ``meta.column`` and
-whose tokens carry ``line`` / ``column``; a syntax error raises :class:`GamlSyntaxError` with the
+``parse(text)`` returns a :class:`lark.Tree` whose tokens carry ``line`` / ``column`` (a node's position
+is its first token's: Lark's propagate_positions would double the parse time); a syntax error raises :class:`GamlSyntaxError` with the
 position of the offending token. The LALR parser is fed by :class:`GamlPostLex`, which takes the
 decisions for which GAMA's Xtext grammar uses syntactic predicates (see the grammar's header).
 """
@@ -267,7 +267,7 @@ class GamlPostLex:
 def _parser() -> tuple[Lark, GamlPostLex]:
     post = GamlPostLex()
     lark = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", lexer="basic", postlex=post,
-                propagate_positions=True, maybe_placeholders=False)
+                propagate_positions=False, maybe_placeholders=False)
     for term in lark.terminals:
         if term.pattern.type == "str" and term.pattern.value.isidentifier():
             post.keyword_types[term.pattern.value] = term.name
