@@ -50,6 +50,10 @@ _FALLBACK_DECLARATION_FACETS = {
 }
 
 
+#: one-operand types that take several operands gathered into a list
+_LIST_OPERANDS = {"container", "list", "unknown"}
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem at ``line``:``column`` (1-based)."""
@@ -889,7 +893,7 @@ class Checker:
                 self.error(st, f"a declaration of type '{keyword}' needs a name")
             else:
                 self.error(st, f"unknown statement or type '{keyword}'")
-            if expr is not None:
+            if expr is not None and _declared_name(expr) is None:  # `flaot x;`: x is the name declared
                 self.check_expr(expr, ctx)
             for f in facets:
                 self.check_expr(_facet_expr(f), ctx)
@@ -1220,8 +1224,12 @@ class Checker:
         if od is not None and not is_type and not act_found and not named:
             n = len(args) + (0 if receiver == "ctx" else 1)
             ar = od.get("arities", [])
-            # several operands for a unary operator: GAMA passes them as one list (`max(a, b)`)
-            if ar and n not in ar and not (receiver != "ctx" and len(args) in ar) and not (1 in ar and n > 1):
+            # several operands for an operator of one container operand: GAMA passes them as one list
+            # (`max(a, b)`, `one_of(x, y, z)`); not for `sqrt(1, 2)`
+            wraps = 1 in ar and n > 1 and any(
+                len(sig.get("args", [])) == 1 and sig["args"][0] in _LIST_OPERANDS for sig in od.get("signatures", [])
+            ) if od.get("signatures") else 1 in ar and n > 1
+            if ar and n not in ar and not (receiver != "ctx" and len(args) in ar) and not wraps:
                 self.error(e, f"operator '{name}' takes {self._arities(od)} operand(s), not {n}")
 
     def check_member(self, e: Tree, ctx: _Ctx) -> None:
