@@ -49,11 +49,6 @@ def _spread(items: list, n: int) -> list:
     return [items[int(i * step)] for i in range(n)]
 
 
-def _tokens(text: str) -> list[Token]:
-    lark, _ = _parser()
-    return list(lark.lexer.lex(text, None)) if hasattr(lark.lexer, "lex") else []
-
-
 def _raw_tokens(text: str) -> list[Token]:
     from lark.lexer import LexerState
     from lark.utils import TextSlice

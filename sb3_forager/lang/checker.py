@@ -432,8 +432,6 @@ class Checker:
                 sp.actions[name] = ActionInfo(name, args)
             elif st.data in ("species_", "other_section"):
                 self._collect_species(st, sp)
-            elif st.data == "reflex_" and str(st.children[0].children[0]) == "state":
-                pass
 
     def _is_type(self, name: str) -> bool:
         return name in self.cat.types or name in self.species or name in ("var", "const") or name in self.aliases

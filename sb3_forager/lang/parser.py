@@ -267,7 +267,7 @@ class GamlPostLex:
 def _parser() -> tuple[Lark, GamlPostLex]:
     post = GamlPostLex()
     lark = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", lexer="basic", postlex=post,
-                propagate_positions=False, maybe_placeholders=False)
+                propagate_positions=False, maybe_placeholders=False, cache=True)
     for term in lark.terminals:
         if term.pattern.type == "str" and term.pattern.value.isidentifier():
             post.keyword_types[term.pattern.value] = term.name
