@@ -348,6 +348,10 @@ class Checker:
             if not isinstance(sec, Tree):
                 continue
             if sec.data == "global_":
+                for f in _facets(sec):
+                    e = _facet_expr(f)
+                    if _facet_name(f) == "parent" and isinstance(e, Tree) and e.data == "var_ref":
+                        self.world.parent = _valid_id(e.children[0])  # e.g. `global parent: physical_world`
                 self._collect_body(self.world, sec)
                 self.world.skills += self._skills_of(sec)
             elif sec.data in ("species_", "other_section"):
@@ -574,10 +578,12 @@ class Checker:
     def _any_action(self, name: str) -> tuple[bool, set[str] | None]:
         if name in self.all_actions:
             return True, self.all_actions[name]
-        act = self.cat.builtin_action(name)
-        if act is not None:
-            return True, set(act.get("args", {}))
-        return False, None
+        args: set[str] | None = None
+        tables = list(self.cat.builtin_actions.values()) + [sk.get("actions", {}) for sk in self.cat.skills.values()]
+        for table in tables:  # an agent of unknown species: any built-in action of that name
+            if name in table:
+                args = (args or set()) | set(table[name].get("args", {}))
+        return (True, args) if args is not None else (False, None)
 
     # ---------------------------------------------------------------- static types (just enough)
     def species_of_type(self, typ: str | None) -> SpeciesInfo | None:
@@ -942,6 +948,8 @@ class Checker:
             for f in facets:
                 if _facet_name(f) in ("target", "species") and tgt is None:
                     tgt = _facet_expr(f)
+            if isinstance(tgt, Tree) and tgt.data == "valid_id":  # `create s(attr: v) { ... }`
+                tgt = Tree("var_ref", [tgt])
             target = self.species_of_type(self.infer(tgt, ctx)) if tgt is not None else None
             if isinstance(tgt, Tree) and tgt.data == "var_ref" and _valid_id(tgt.children[0]) in self.species:
                 target = self.species[_valid_id(tgt.children[0])]
@@ -1207,9 +1215,14 @@ class Checker:
     def check_function(self, e: Tree, ctx: _Ctx, receiver: SpeciesInfo | None | str = "ctx") -> None:
         name = _valid_id(e.children[0])
         args = [a for el in _trees(e, "exprlist") for a in el.children if isinstance(a, Tree)]
-        named = any(a.data == "named_arg" for a in args)
+        # `f(name: v)` and `f(name::v)` (Xtext's ArgumentPair) name their arguments
+        named = any(a.data == "named_arg" or (a.data == "pair" and isinstance(a.children[0], Tree)
+                                              and a.children[0].data == "var_ref") for a in args)
         for a in args:
-            self.check_expr(a, ctx)
+            if a.data == "pair" and named and isinstance(a.children[0], Tree) and a.children[0].data == "var_ref":
+                self.check_expr(a.children[1], ctx)
+            else:
+                self.check_expr(a, ctx)
         for t in _trees(e, "typeinfo"):
             for sub in _trees(t, "typeref"):
                 self.check_typeref(sub)

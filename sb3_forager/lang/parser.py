@@ -228,11 +228,14 @@ class GamlPostLex:
             boundary = prev is None or toks[prev].type in ("_SEMI", "_LBRACE") or prev in block_closers
             if boundary:
                 chain = self._chain(toks, i)
+                first = chain
                 while chain is not None and chain[0] + 1 < len(toks) and self._is_name(toks[chain[0]]):
                     more = self._chain(toks, chain[0] + 1)  # `location of p <- v`: a binary operator's operands
                     if more is None:
                         break
                     chain = (more[0], True, more[2])
+                if chain is not first and chain is not None and chain[0] < len(toks) and toks[chain[0]].type == "_SEMI":
+                    chain = first  # `write a.f(x);` is a statement with an expression, not a call statement
                 if chain is not None:
                     end, has_dot, call = chain
                     op = toks[end] if end < len(toks) else None
