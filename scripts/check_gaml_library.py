@@ -3,6 +3,7 @@
 
     scripts/check_gaml_library.py FOLDER              # a folder holding gama.library's .gaml files
     scripts/check_gaml_library.py --mirror REPO       # a (bare) git repository of gama-platform/gama
+    scripts/check_gaml_library.py --mirror REPO --extensions   # and the extensions' models
 
 Prints the accepted share, then one line per refused file with its first problem (and how many
 more). Exit codes: 0 share >= --min-share (default 0.95), 1 below, 2 bad usage.
@@ -11,6 +12,7 @@ more). Exit codes: 0 share >= --min-share (default 0.95), 1 below, 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,12 +25,28 @@ from sb3_forager.lang.library import LIBRARY_DIR, check_library, extract_library
 PROG = "check_gaml_library.py"
 
 
+def extension_folders(repo: str, commit: str) -> list[str]:
+    """The gama.extension.* folders of ``repo`` that hold models."""
+    out = subprocess.run(["git", "-C", repo, "ls-tree", "-d", "--name-only", commit], capture_output=True,
+                         text=True, check=True, timeout=120).stdout.split()
+    folders = []
+    for name in out:
+        if name.startswith("gama.extension."):
+            sub = subprocess.run(["git", "-C", repo, "ls-tree", "-d", "--name-only", commit, f"{name}/models"],
+                                 capture_output=True, text=True, timeout=120).stdout.strip()
+            if sub:
+                folders.append(name)
+    return folders
+
+
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("folder", nargs="?", metavar="FOLDER", help="a folder with the library's .gaml files")
     src.add_argument("--mirror", metavar="REPO", help="a git repository (bare is enough) of gama-platform/gama")
     p.add_argument("--rev", default="HEAD", help="the revision of --mirror (default HEAD)")
+    p.add_argument("--extensions", action="store_true",
+                   help="with --mirror: also the models of GAMA's extensions (gama.extension.*/models)")
     p.add_argument("--min-share", type=float, default=0.95, help="the share to reach for exit 0 (default 0.95)")
     args = p.parse_args(argv)
     cat = load_catalogue()
@@ -37,9 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.mirror:
             try:
                 commit, n = extract_library(args.mirror, tmp, args.rev)
+                for ext in (extension_folders(args.mirror, commit) if args.extensions else []):
+                    n += extract_library(args.mirror, tmp, commit, under=f"{ext}/models")[1]
             except ValueError as exc:
                 return fail(PROG, str(exc))
-            folder = Path(tmp) / LIBRARY_DIR
+            folder = Path(tmp) if args.extensions else Path(tmp) / LIBRARY_DIR
             print(f"gama.library of {args.mirror} at {commit[:9]}: {n} files extracted"
                   + ("" if commit == cat.gama_commit else f" (the catalogue is from {cat.gama_commit[:9]})"))
         else:
