@@ -12,4 +12,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-fidelity": ("sb3_forager.cli.check_fidelity", "compare a GAMA server's models with the embedded simulation"),
     "export": ("sb3_forager.cli.export", "export a trained PPO policy to ONNX (for GAMA's ONNX plugin)"),
     "bench": ("sb3_forager.benchmarks", "speed benchmarks (env, gama, train)"),
+    "check-gaml": ("sb3_forager.cli.check_gaml", "check GAML files without GAMA (default: the shipped ones and their contract)"),
 }

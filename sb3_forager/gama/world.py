@@ -32,6 +32,9 @@ from .errors import (
 )
 from .paths import packaged_gaml
 
+#: the statement a reset with a seed sends before reading the first observation (checked by check-gaml)
+SEED_STATEMENT = "seed <- {seed};"
+
 log = logging.getLogger(__name__)
 
 #: a server-side close counts as an idle keep-alive drop when nothing was sent for this long before
@@ -140,7 +143,7 @@ class GamaWorld:
                 self._sent_parameters = True
             assert self._exp is not None
             if seed is not None:
-                await self._exp.evaluate(f"seed <- {int(seed)};")
+                await self._exp.evaluate(SEED_STATEMENT.format(seed=int(seed)))
             first = self._parse(self.contract.parse_reset, await self._exp.evaluate(self.contract.reset_expr))
         except (GamaTimeoutError, asyncio.CancelledError):
             self._break("the reset was interrupted", close=True)  # state unknown: the next reset reconnects
@@ -317,7 +320,7 @@ class GamaWorld:
             await self._restart(self._parameters)
             assert self._exp is not None
             if self._seed is not None:
-                await self._exp.evaluate(f"seed <- {self._seed};")
+                await self._exp.evaluate(SEED_STATEMENT.format(seed=self._seed))
             if not self._log:
                 rebuilt = self._parse(self.contract.parse_reset, await self._exp.evaluate(self.contract.reset_expr))
             else:
