@@ -11,6 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -156,3 +157,152 @@ def test_bench_train_refuses_a_bad_compare_before_training(tmp_path: Path) -> No
 def test_bench_env_refuses_a_bad_training_checkout_before_measuring(tmp_path: Path) -> None:
     proc = run(sys.executable, str(ROOT / "scripts" / "bench_env.py"), "--quick", "--training-before", str(tmp_path))
     assert proc.returncode == 2 and "not a checkout" in proc.stderr and proc.stdout == "", proc.stdout
+
+
+# ---------------------------------------------------------------------- other RL libraries: the contract they rely on
+# TorchRL's GymEnv passes ``frameskip`` and drops it only on Python's own wording of the error;
+# TorchRL's PettingZooWrapper (and other libraries) fix their info layout at the reset.
+STANDARD_KWARG_ERROR = r"got an unexpected keyword argument 'frameskip'"
+
+
+def _team_module(name: str):
+    import importlib
+
+    return importlib.import_module(f"sb3_forager.{name}")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: __import__("gymnasium").make("sb3_forager/Forager-v0", frameskip=1), id="gym.make"),
+        pytest.param(lambda: __import__("gymnasium").make("sb3_forager/ForagerRandom-v0", frameskip=1), id="random"),
+        pytest.param(
+            lambda: __import__("gymnasium").make_vec("sb3_forager/Forager-v0", 2, vectorization_mode="vector_entry_point",
+                                                    frameskip=1),  # fmt: skip
+            id="gym.make_vec",
+        ),
+        pytest.param(lambda: _team_module("forager_coop_v0").parallel_env(frameskip=1), id="coop.parallel_env"),
+        pytest.param(lambda: _team_module("forager_coop_v0").env(frameskip=1), id="coop.env"),
+        pytest.param(lambda: _team_module("forager_team_v0").raw_env(frameskip=1), id="team.raw_env"),
+        pytest.param(lambda: _team_module("forager_stress_v0").parallel_env(frameskip=1), id="stress.parallel_env"),
+        pytest.param(lambda: __import__("sb3_forager.make").make.forager_env(frameskip=1), id="make.forager_env"),
+        pytest.param(lambda: __import__("sb3_forager.make").make.team_env("coop", frameskip=1), id="make.team_env"),
+        pytest.param(
+            lambda: __import__("sb3_forager.envs.vec_env").envs.vec_env.make_forager_vec_env(2, "coop", frameskip=1),
+            id="make_forager_vec_env",
+        ),
+    ],
+)
+def test_an_unknown_keyword_argument_raises_pythons_own_typeerror(make) -> None:
+    with pytest.raises(TypeError, match=STANDARD_KWARG_ERROR) as err:
+        make()
+    assert "unexpected keyword argument 'frameskip'" in str(err.value)  # TorchRL's test, literally
+    assert "max_steps" in str(err.value)  # and the arguments that do exist
+
+
+def test_an_unknown_keyword_argument_is_named_first_as_python_does() -> None:
+    from sb3_forager.envs.forager_env import ForagerEnv
+
+    with pytest.raises(TypeError, match=r"^Scenario\(\) got an unexpected keyword argument 'colour' \(the scenario"):
+        ForagerEnv(colour="red", frameskip=1)
+
+
+def _info_keys_over_episodes(reset, step, n_episodes: int) -> tuple[set, list[set], int]:
+    """Reset infos' keys, and every step's, over ``n_episodes`` episodes of random actions."""
+    reset_keys, step_keys, ends = reset(), [], 0
+    while ends < n_episodes:
+        keys, done = step()
+        step_keys.extend(keys)
+        if done:
+            ends += 1
+            step_keys.append(reset())
+    return reset_keys, step_keys, ends
+
+
+def test_single_forager_reset_and_step_infos_have_the_same_keys() -> None:
+    import gymnasium as gym
+
+    env = gym.make("sb3_forager/Forager-v0", max_steps=15)
+    env.action_space.seed(0)
+    seen: list[dict] = []
+
+    def reset():
+        _, info = env.reset(seed=len(seen))
+        seen.append(info)
+        return set(info)
+
+    def step():
+        _, _, term, trunc, info = env.step(env.action_space.sample())
+        seen.append(info)
+        return [set(info)], term or trunc
+
+    reset_keys, step_keys, ends = _info_keys_over_episodes(reset, step, 3)
+    assert reset_keys == {"is_success", "episode_steps"}
+    assert all(k == reset_keys for k in step_keys) and ends == 3
+    assert seen[0] == {"is_success": False, "episode_steps": 0}
+    assert seen[15] == {"is_success": False, "episode_steps": 15}  # the time limit: the last step of episode 1
+
+
+@pytest.mark.parametrize("name", ["forager_coop_v0", "forager_team_v0", "forager_stress_v0"])
+def test_team_reset_and_step_infos_have_the_same_keys(name: str) -> None:
+    env = _team_module(name).parallel_env(max_cycles=12)
+    space = env.action_space(env.possible_agents[0])
+    space.seed(1)
+    first: dict = {}
+
+    def reset():
+        _, infos = env.reset(seed=3)
+        first.setdefault("infos", infos)
+        assert set(infos) == set(env.possible_agents)
+        keys = {frozenset(i) for i in infos.values()}
+        assert len(keys) == 1
+        return set(next(iter(keys)))
+
+    def step():
+        _, _, _, _, infos = env.step({a: space.sample() for a in env.agents})
+        return [set(i) for i in infos.values()], not env.agents
+
+    reset_keys, step_keys, ends = _info_keys_over_episodes(reset, step, 3)
+    assert reset_keys == {"at_food", "is_success", "episode_steps", "arrival_step"}
+    assert all(k == reset_keys for k in step_keys) and ends == 3
+    neutral = {"at_food": False, "is_success": False, "episode_steps": 0, "arrival_step": -1}
+    assert all(info == neutral for info in first["infos"].values())
+
+
+def test_team_step_infos_report_the_episode_so_far() -> None:
+    """Mid-episode infos carry the running values (the step count; the arrival step once at the food),
+    the last ones the same values as before the keys were added to every step."""
+    from sb3_forager import forager_coop_v0
+
+    env = forager_coop_v0.parallel_env()
+    env.reset(seed=0)
+    toward_food = {a: np.array([1.0, 1.0], dtype=np.float32) for a in env.possible_agents}
+    t, arrived = 0, {}
+    while env.agents:
+        t += 1
+        _, _, _, _, infos = env.step({a: toward_food[a] for a in env.agents})
+        for a, info in infos.items():
+            assert info["episode_steps"] == t
+            if info["at_food"]:
+                arrived.setdefault(a, t)
+            assert info["arrival_step"] == arrived.get(a, -1)
+            assert info["is_success"] is (not env.agents and len(arrived) == 2)
+    assert len(arrived) == 2, "the greedy pair reaches the food in the tutorial layout"
+
+
+def test_vec_env_reset_infos_carry_the_neutral_values_of_the_terminal_infos() -> None:
+    from sb3_forager.envs.vec_env import make_forager_vec_env
+    from sb3_forager.training.supersuit_vec import make_team_supersuit_vec_env
+
+    neutral = {"is_success": False, "episode_steps": 0, "arrival_step": -1}
+    for venv in (make_forager_vec_env(2, "forager", max_steps=5), make_forager_vec_env(2, "coop", max_steps=5),
+                 make_team_supersuit_vec_env(2, n_foragers=2, max_cycles=5)):  # fmt: skip
+        venv.reset()
+        assert len(venv.reset_infos) == venv.num_envs
+        assert all(dict(i, at_food=False) == dict(neutral, at_food=False) for i in venv.reset_infos), venv.reset_infos
+        for _ in range(5):
+            _, _, dones, infos = venv.step(np.zeros((venv.num_envs, 2), dtype=np.float32))
+        assert dones.all()
+        for info, start in zip(infos, venv.reset_infos):
+            assert set(neutral) <= set(info) and info["episode_steps"] == 5 and "terminal_observation" in info
+        venv.close()
