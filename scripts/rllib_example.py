@@ -23,32 +23,14 @@ from typing import Any
 ENVS = ("forager", "coop")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a positive integer expected, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a positive integer expected, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"an integer seed in [0, 2**31) expected, got {text!r}") from None
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"an integer seed in [0, 2**31) expected, got {text!r}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from sb3_forager.cli.common import CliParser, int_arg, positive_int
+
+    p = CliParser(prog="rllib_example.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--env", choices=(*ENVS, "both"), default="both", help="which env to train (default: both)")
-    p.add_argument("--iterations", type=_positive, default=3, help="PPO iterations per env (default 3)")
-    p.add_argument("--batch", type=_positive, default=2000, help="env steps per iteration (default 2000)")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--iterations", type=positive_int, default=3, help="PPO iterations per env (default 3)")
+    p.add_argument("--batch", type=int_arg(64, 1_000_000), default=2000, help="env steps per iteration (default 2000)")
+    p.add_argument("--seed", type=int_arg(0, 2**31 - 1), default=0, help="RLlib's seed (default 0)")
     return p.parse_args(argv)
 
 
@@ -117,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import ray
     except ImportError:
-        print("error: ray[rllib] is not installed: pip install -r scripts/requirements-rllib.txt", file=sys.stderr)
+        print("rllib_example.py: error: ray[rllib] is not installed (pip install -r scripts/requirements-rllib.txt)",
+              file=sys.stderr)  # fmt: skip
         return 2
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
