@@ -306,3 +306,131 @@ def test_vec_env_reset_infos_carry_the_neutral_values_of_the_terminal_infos() ->
         for info, start in zip(infos, venv.reset_infos):
             assert set(neutral) <= set(info) and info["episode_steps"] == 5 and "terminal_observation" in info
         venv.close()
+
+
+# ---------------------------------------------------------------------- TorchRL, RLlib, Tianshou (where installed)
+# CI's environment has none of them (RLlib even pins another Gymnasium): these run in their own
+# venvs (README, "Other RL libraries"); the contract they rely on is tested above without them.
+def test_torchrl_gymenv_collects_over_episode_ends() -> None:
+    """TorchRL's GymEnv passes ``frameskip`` (dropped on the standard TypeError) and collects across resets."""
+    pytest.importorskip("torchrl")
+    from torchrl.collectors import Collector
+    from torchrl.envs import GymEnv
+
+    env = GymEnv("sb3_forager/Forager-v0", max_steps=20)
+    assert env.wrapper_frame_skip == 1  # frameskip was refused by the env and taken over by TorchRL
+    collector = Collector(env, None, frames_per_batch=50, total_frames=150)  # None: random actions
+    batches = list(collector)
+    collector.shutdown()
+    done = torch_cat([b["next", "done"] for b in batches])
+    assert done.shape[0] == 150 and int(done.sum()) == 7  # 150 steps of 20-step episodes
+    assert GymEnv("sb3_forager/Forager-v0").rollout(3)["next", "observation"].shape == (3, 13)  # the defaults too
+
+
+def torch_cat(tensors):
+    import torch
+
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+@pytest.mark.parametrize("name", ["forager_coop_v0", "forager_team_v0"])
+def test_torchrl_pettingzoo_wrapper_collects_over_episode_ends(name: str) -> None:
+    """TorchRL fixes the info layout at the reset: every step's infos must have the reset's keys."""
+    pytest.importorskip("torchrl")
+    from torchrl.collectors import Collector
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    env = PettingZooWrapper(_team_module(name).parallel_env(max_cycles=20), use_mask=True)
+    env.set_seed(0)
+    collector = Collector(env, None, frames_per_batch=50, total_frames=150)
+    batches = list(collector)
+    collector.shutdown()
+    ends = 0
+    for b in batches:
+        done = b["next", "done"].reshape(-1)
+        info = b["next", "forager", "info"]
+        assert set(info.keys()) == {"at_food", "is_success", "episode_steps", "arrival_step"}
+        assert (info["episode_steps"][done] == 20).all()  # the time limit: random actions do not bring the team home
+        arrival = info["arrival_step"][done]
+        assert (((arrival >= 1) & (arrival <= 20)) | (arrival == -1)).all() and not info["is_success"][done].any()
+        if name == "forager_coop_v0":  # from the tutorial's starts, 20 steps cannot reach the food
+            assert (arrival == -1).all()
+        ends += int(done.sum())
+    assert ends == 7
+
+
+def test_tianshou_ppo_trains_on_the_single_forager() -> None:
+    pytest.importorskip("tianshou")
+    import gymnasium as gym
+    import torch
+    from tianshou.algorithm.modelfree.ppo import PPO
+    from tianshou.algorithm.modelfree.reinforce import ProbabilisticActorPolicy
+    from tianshou.algorithm.optim import AdamOptimizerFactory
+    from tianshou.data import Collector, VectorReplayBuffer
+    from tianshou.env import DummyVectorEnv
+    from tianshou.trainer import OnPolicyTrainerParams
+    from tianshou.utils.net.common import Net
+    from tianshou.utils.net.continuous import ContinuousActorProbabilistic, ContinuousCritic
+    from torch.distributions import Independent, Normal
+
+    torch.manual_seed(0)
+    train_envs = DummyVectorEnv([lambda: gym.make("sb3_forager/Forager-v0")] * 2)
+    test_envs = DummyVectorEnv([lambda: gym.make("sb3_forager/Forager-v0")])
+    train_envs.seed(0)
+    test_envs.seed(100)
+    space = train_envs.get_env_attr("observation_space")[0], train_envs.get_env_attr("action_space")[0]
+    actor = ContinuousActorProbabilistic(
+        preprocess_net=Net(state_shape=space[0].shape, hidden_sizes=(64, 64)), action_shape=space[1].shape,
+        unbounded=True,
+    )  # fmt: skip
+    critic = ContinuousCritic(preprocess_net=Net(state_shape=space[0].shape, hidden_sizes=(64, 64)))
+    policy = ProbabilisticActorPolicy(
+        actor=actor, dist_fn=lambda loc_scale: Independent(Normal(*loc_scale), 1), action_space=space[1],
+        action_scaling=False, action_bound_method="clip",
+    )  # fmt: skip
+    algorithm = PPO(policy=policy, critic=critic, optim=AdamOptimizerFactory(lr=3e-4))
+    before = [p.detach().clone() for p in actor.parameters()]
+    buffer = VectorReplayBuffer(2048, 2)
+    stats = algorithm.run_training(
+        OnPolicyTrainerParams(
+            training_collector=Collector(algorithm, train_envs, buffer), test_collector=Collector(algorithm, test_envs),
+            max_epochs=1, epoch_num_steps=1024, collection_step_num_env_steps=1024, batch_size=256,
+            update_step_num_repetitions=2, test_step_num_episodes=1, show_progress=False, verbose=False,
+        )  # fmt: skip
+    )
+    assert stats.train_step >= 1024 and stats.train_episode >= 2 and stats.update_step >= 1
+    assert np.isfinite(stats.best_reward)
+    assert any(not torch.equal(a, b) for a, b in zip(before, actor.parameters()))  # PPO updated the actor
+    assert {"is_success", "episode_steps"} <= set(buffer.info.keys())  # the env's infos reach the buffer
+    assert (buffer.info.episode_steps[: len(buffer)] >= 1).all()
+    train_envs.close()
+    test_envs.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_rllib_example_trains_both_envs() -> None:
+    pytest.importorskip("ray.rllib")
+    proc = run(sys.executable, str(ROOT / "scripts" / "rllib_example.py"), "--iterations", "2", "--batch", "700",
+               timeout=850)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if "| mean return" in line]
+    assert [line.split(" | ")[:2] for line in lines] == [
+        [env, f"iteration {i}"] for env in ("forager", "coop") for i in (1, 2)
+    ], proc.stdout
+    assert all(np.isfinite(float(line.rsplit(" ", 1)[1])) for line in lines[1::2]), proc.stdout
+    assert all("env steps 1,400" in line for line in lines[1::2]), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--iterations", "0"], "argument --iterations: must be >= 1, got 0"),
+        (["--env", "pair"], "argument --env: invalid choice: 'pair'"),
+        (["--seed", "x"], "argument --seed: an integer expected, got 'x'"),
+    ],
+)
+def test_rllib_example_refuses_bad_arguments_in_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    proc = run(sys.executable, str(ROOT / "scripts" / "rllib_example.py"), *args, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr
