@@ -101,6 +101,10 @@ class SuperSuitVecEnv(SharedSlotsMixin, VecEnv):
         base = self._seeds[0]  # ConcatVecEnv / ProcConcatVec add the copy index themselves
         options = self._options[0] or None
         obs, infos = self.venv.reset(seed=base, options=options)
+        if hasattr(self.venv, "idx_starts"):  # ProcConcatVec's reset returns its workers' infos undecompressed
+            from supersuit.vector.multiproc_vec import decompress_info
+
+            infos = decompress_info(self.num_envs, self.venv.idx_starts, infos)
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [dict(info) for info in infos]
