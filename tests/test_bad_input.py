@@ -229,7 +229,7 @@ def test_bad_seeds(coop, seed) -> None:
         ({"food": [200.0, 5.0]}, r"food must lie in \[1, 99\]"),
         ({"max_steps": 0}, "max_steps must be >= 1"),
         ({"n_obstacles": -2, "obstacles": "random"}, "n_obstacles must be in"),
-        ({"speed": 3}, r"unknown scenario argument\(s\) \['speed'\]"),
+        ({"speed": 3}, r"Scenario\(\) got an unexpected keyword argument 'speed'"),
     ],
 )
 def test_bad_scenarios_raise_naming_the_value(kwargs, message) -> None:

@@ -361,3 +361,34 @@ def test_terminal_infos_carry_the_episode_like_the_batched_vec_env():
             assert info["TimeLimit.truncated"] is True and info["episode_steps"] == 5 and info["arrival_step"] == -1
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("num_cpus", [0, 2])
+def test_terminal_infos_keep_the_last_steps_values_though_reset_infos_have_the_same_keys(num_cpus):
+    """SuperSuit merges the next episode's reset infos over the last step's; the team's reset infos
+    carry ``is_success``/``episode_steps``/``arrival_step`` (neutral), which must not win."""
+    from sb3_forager.envs import make_forager_vec_env
+
+    env = make_team_supersuit_vec_env(2, num_cpus=num_cpus)
+    ref = make_forager_vec_env(2, "coop")
+    try:
+        env.reset()
+        ref.reset()
+        assert len(env.reset_infos) == 4  # one per slot (SuperSuit's workers hand theirs back compressed)
+        assert all(i["episode_steps"] == 0 and i["arrival_step"] == -1 for i in env.reset_infos)
+        toward_food = np.ones((4, 2), dtype=np.float32)
+        for t in range(1, 301):
+            _, _, dones, infos = env.step(toward_food)
+            _, _, ref_dones, ref_infos = ref.step(toward_food)
+            assert (dones == ref_dones).all()
+            if dones.any():
+                break
+        assert dones.all() and t < 300, "the greedy pair reaches the food"
+        for info, ref_info in zip(infos, ref_infos):
+            assert info["is_success"] is True and info["episode_steps"] == t
+            for key in ("is_success", "episode_steps", "arrival_step"):
+                assert info[key] == ref_info[key], key
+        assert max(i["arrival_step"] for i in infos) == t and min(i["arrival_step"] for i in infos) >= 1
+    finally:
+        env.close()
+        ref.close()

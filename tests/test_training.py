@@ -101,7 +101,7 @@ def test_training_distribution_of_team():
         resolve_config("team", "ppo", overrides={"scenario_mix": [{"fraction": 0.7}, {"fraction": 0.8}]})
     with pytest.raises(ConfigError, match="team size"):
         resolve_config("team", "ppo", overrides={"scenario_mix": [{"fraction": 0.5, "n_foragers": 3}]})
-    with pytest.raises(ConfigError, match=r"scenario: unknown scenario argument\(s\) \['colour'\]"):
+    with pytest.raises(ConfigError, match=r"scenario: Scenario\(\) got an unexpected keyword argument 'colour'"):
         resolve_config("team", "ppo", overrides={"scenario": {"colour": "red"}})
 
 

@@ -48,8 +48,9 @@ class ForagerTeamEnv(RenderMixin, ParallelEnv):
     teammate slot), action ``Box(-1, 1, (2,), float32)``. Foragers act in index order within a
     step, a forager at the food is frozen, and the episode ends for everyone at once when all are
     at the food or after ``max_cycles`` steps; ``agents`` is then empty. See the README's MDP page.
-    Every info carries ``at_food`` (after the model's own info map on GAMA); the last ones also
-    ``is_success`` (the team's), ``episode_steps`` and ``arrival_step`` (-1: never arrived).
+    Every info, the reset's included, carries ``at_food``, ``is_success`` (the team's, False until
+    the last step), ``episode_steps`` and ``arrival_step`` (-1: not arrived), after the model's own
+    info map on GAMA.
 
     Args:
         render_mode: ``"rgb_array"``, ``"human"`` or None.
@@ -131,10 +132,10 @@ class ForagerTeamEnv(RenderMixin, ParallelEnv):
         self.episode = episode
         self.agents = list(self.possible_agents)
         obs = r.obs[0].astype(np.float32)
-        infos = [dict(i, at_food=False) for i in r.infos[0]] if r.infos else None
+        start = {"at_food": False, "is_success": False, "episode_steps": 0, "arrival_step": -1}  # a step's keys
         out = (
             {a: obs[k] for k, a in enumerate(self.possible_agents)},
-            {a: infos[k] if infos else {"at_food": False} for k, a in enumerate(self.possible_agents)},
+            {a: dict(r.infos[0][k], **start) if r.infos else dict(start) for k, a in enumerate(self.possible_agents)},
         )
         self._renderer.frame_changed(self)
         return out
@@ -149,25 +150,21 @@ class ForagerTeamEnv(RenderMixin, ParallelEnv):
             self._v = (r.obs[0], r.reward[0], r.terminated[0], r.truncated[0], r.episode_over, r.success, r.steps,
                        r.at_food[0], r.arrival[0], r.infos[0] if r.infos else None)  # fmt: skip
         obs, reward, terminated, truncated, over, success, steps, at_food, arrival, infos = self._v
-        # PettingZoo's five dicts. Every info carries ``at_food`` (the explicit arrival signal). At the
-        # episode end ``agents`` empties, a forager with neither flag gets the team's outcome
-        # (:func:`~sb3_forager.envs.contract.end_of_episode_flags`), and every info gets ``is_success``
-        # (the team's), ``episode_steps`` and ``arrival_step`` (-1: never arrived).
+        # PettingZoo's five dicts. Every info, the reset's too, has the same keys: ``at_food`` (the
+        # explicit arrival signal), ``is_success`` (the team's; False until the episode ends),
+        # ``episode_steps`` and ``arrival_step`` (-1: not arrived). At the episode end ``agents``
+        # empties and a forager with neither flag gets the team's outcome
+        # (:func:`~sb3_forager.envs.contract.end_of_episode_flags`).
         live = self.agents
         ks = [self._index[a] for a in live]
-        food = at_food.tolist()
+        food, arrivals = at_food.tolist(), arrival.tolist()
+        end = {"is_success": bool(over[0] and success[0]), "episode_steps": int(steps[0])}
         if over[0]:
             terminated, truncated = end_of_episode_flags(terminated[None], truncated[None], over[:1], success[:1])
             terminated, truncated = terminated[0], truncated[0]
-            end = dict(is_success=bool(success[0]), episode_steps=int(steps[0]))
-            arrivals = arrival.tolist()
-            out_infos = {a: dict(infos[k] if infos else (), at_food=food[k], **end, arrival_step=arrivals[k])
-                         for a, k in zip(live, ks)}  # fmt: skip
             self.agents = []
-        elif infos:
-            out_infos = {a: dict(infos[k], at_food=food[k]) for a, k in zip(live, ks)}
-        else:
-            out_infos = {a: {"at_food": food[k]} for a, k in zip(live, ks)}
+        out_infos = {a: dict(infos[k] if infos else (), at_food=food[k], **end, arrival_step=arrivals[k])
+                     for a, k in zip(live, ks)}  # fmt: skip
         obs32, rewards, terms, truncs = obs.astype(np.float32), reward.tolist(), terminated.tolist(), truncated.tolist()
         if self._renderer.window is not None:
             self._renderer.frame_changed(self)

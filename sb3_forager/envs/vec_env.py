@@ -113,7 +113,8 @@ class ForagerVecEnv(SharedSlotsMixin, VecEnv):
         r = self.backend.reset(None, episodes, seeds)
         self._reset_seeds()
         self._reset_options()
-        self.reset_infos = [{} for _ in range(self.num_envs)]
+        # the neutral values of what an episode's last infos report (as the PettingZoo envs' reset infos)
+        self.reset_infos = [{"is_success": False, "episode_steps": 0, "arrival_step": -1} for _ in range(self.num_envs)]
         return self._flat_obs(r.obs)
 
     def _next_episode(self, w: int) -> Episode:

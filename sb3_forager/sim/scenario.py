@@ -159,12 +159,17 @@ class Scenario:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_kwargs(cls, base: Scenario, **kwargs: Any) -> Scenario:
-        """``base`` with the scenario keyword arguments of an env replaced (None: keep ``base``'s);
-        unknown names raise ``TypeError``."""
+        """``base`` with the scenario keyword arguments of an env replaced (None: keep ``base``'s).
+
+        An unknown name raises ``TypeError`` in Python's own wording ("... got an unexpected keyword
+        argument 'x'"), which wrappers such as TorchRL's ``GymEnv`` recognise to drop what they tried."""
         names = {f.name for f in dataclasses.fields(cls)} - {"rules"}
-        unknown = sorted(set(kwargs) - names)
+        unknown = [k for k in kwargs if k not in names]
         if unknown:
-            raise TypeError(f"unknown scenario argument(s) {unknown}; expected some of {sorted(names)}")
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected keyword argument {unknown[0]!r}"
+                f" (the scenario arguments are {', '.join(sorted(names))})"
+            )
         given = {k: v for k, v in kwargs.items() if v is not None}
         if "n_foragers" in given and "starts" not in given and not isinstance(base.starts, str):
             if integer(given["n_foragers"], "n_foragers", 1) != base.n_foragers:

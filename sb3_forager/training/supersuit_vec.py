@@ -97,6 +97,10 @@ class SuperSuitVecEnv(SharedSlotsMixin, VecEnv):
         base = self._seeds[0]  # ConcatVecEnv / ProcConcatVec add the copy index themselves
         options = self._options[0] or None
         obs, infos = self.venv.reset(seed=base, options=options)
+        if hasattr(self.venv, "idx_starts"):  # ProcConcatVec's reset returns its workers' infos undecompressed
+            from supersuit.vector.multiproc_vec import decompress_info
+
+            infos = decompress_info(self.num_envs, self.venv.idx_starts, infos)
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [dict(info) for info in infos]
@@ -185,9 +189,29 @@ def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: i
 
     if int(n_copies) < 1:
         raise ValueError(f"n_copies must be >= 1, got {n_copies!r}")
+    from supersuit.vector.markov_vector_wrapper import MarkovVectorEnv
+
+    class EndInfosKept(MarkovVectorEnv):
+        """``pettingzoo_env_to_vec_env_v1``'s env, whose infos at an episode's end are the last step's:
+        SuperSuit merges the next episode's reset infos over them, which would replace the episode's
+        ``is_success``, ``episode_steps`` and ``arrival_step`` by their neutral reset values. (A local
+        class: supersuit is imported only here, and cloudpickle sends it to worker processes.)"""
+
+        def step(self, actions):  # type: ignore[no-untyped-def]
+            self.auto_reset = True
+            try:
+                return super().step(actions)
+            finally:
+                self.auto_reset = False
+
+        def reset(self, seed=None, options=None):  # type: ignore[no-untyped-def]
+            obs, infos = super().reset(seed=seed, options=options)
+            return obs, [{} for _ in infos] if getattr(self, "auto_reset", False) else infos
+
     par_env = env_fn()
     agents = list(par_env.possible_agents)
-    markov = ss.pettingzoo_env_to_vec_env_v1(par_env)
+    ss.pettingzoo_env_to_vec_env_v1(par_env)  # SuperSuit's checks of the env
+    markov = EndInfosKept(par_env)
     venv = ss.concat_vec_envs_v1(markov, int(n_copies), num_cpus=int(num_cpus), base_class="gymnasium")
     return SuperSuitVecEnv(venv, agents_per_copy=len(agents), agent_ids=agents)
 
