@@ -17,7 +17,7 @@ import gymnasium as gym
 
 from .models import MODELS
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
