@@ -723,14 +723,18 @@ class Checker:
         skip = {"type", "parent", "model"} if ctx.parent_keyword == "experiment file" else {"type", "parent"}
         facets = [f for f in _facets(sec) if not (_facet_name(f) == "model" and "model" in skip)]
         self.check_facets("experiment", facets, sec, ctx.child(agent=sp), skip_values=skip)
-        for f in _facets(sec):
+        self.check_type_facet("experiment", sec)
+        self.check_block(sec, _Ctx(sp, None, "experiment", self._codes("EXPERIMENT"), [{}]))
+
+    def check_type_facet(self, keyword: str, node: Tree) -> None:
+        """An experiment's or display's ``type:`` against the catalogue's ``<keyword>_types``."""
+        types = self.cat.data.get(f"{keyword}_types")
+        for f in _facets(node):
             if _facet_name(f) == "type":
                 e = _facet_expr(f)
                 t = _valid_id(e.children[0]) if isinstance(e, Tree) and e.data == "var_ref" else None
-                types = self.cat.data.get("experiment_types")
                 if t is not None and types and t not in types:
-                    self.error(e, f"unknown experiment type '{t}' (one of {', '.join(types)})")
-        self.check_block(sec, _Ctx(sp, None, "experiment", self._codes("EXPERIMENT"), [{}]))
+                    self.error(e, f"unknown {keyword} type '{t}' (one of {', '.join(types)})")
 
     def check_block(self, node: Tree, ctx: _Ctx) -> None:
         for b in _trees(node, "block"):
@@ -826,13 +830,7 @@ class Checker:
         elif d == "display_":
             self.check_inside("display", st, ctx)
             self.check_facets("display", _facets(st), st, ctx, skip_values={"type", "parent"})
-            for f in _facets(st):
-                if _facet_name(f) == "type":
-                    e = _facet_expr(f)
-                    t = _valid_id(e.children[0]) if isinstance(e, Tree) and e.data == "var_ref" else None
-                    types = self.cat.data.get("display_types")
-                    if t is not None and types and t not in types:
-                        self.error(e, f"unknown display type '{t}' (one of {', '.join(types)})")
+            self.check_type_facet("display", st)
             self.check_block(st, self._block_ctx("display", ctx, in_display=True))
         elif d == "species_":
             self.check_species(st, ctx)
