@@ -72,9 +72,10 @@ class GamaWorlds:
 
     def _run_worlds(self, make: Callable[[int], Awaitable[T]], idx: Iterable[int]) -> list[T]:
         """``make(w)`` for every world of ``idx`` at once; worlds of a managed server that died are
-        restored on its restart (:func:`sb3_forager.gama.launcher.run_recovering`)."""
+        restored on its restart (:func:`sb3_forager.gama.recovery.run_recovering`)."""
         idx = list(idx)
-        from .launcher import managed, run_recovering
+        from .launcher import managed
+        from .recovery import run_recovering
 
         if not any(managed(self.worlds[w].address) for w in idx):
             return self._run(gather_all(make(w) for w in idx))

@@ -23,29 +23,24 @@ the GAMA backend's recovery (:func:`run_recovering`), at most ``max_restarts`` t
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import logging
 import os
-import queue
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from .errors import GamaConnectionError
+from .processes import _WINDOWS, Watchdog, die_with_parent, from_lasting_thread, group_members, signal_group
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: the environment variable holding the default path of ``gama-headless.sh`` / ``.bat``
 ENV_VAR = "GAMA_HEADLESS"
@@ -53,8 +48,6 @@ ENV_VAR = "GAMA_HEADLESS"
 LOG_TAIL = 20
 #: log text that means the server could not bind its port (Java's BindException)
 _PORT_TAKEN = ("address already in use", "bindexception", "failed to bind")
-_WINDOWS = os.name == "nt"
-_LINUX = sys.platform.startswith("linux")
 
 #: the running managed servers by address (the backend's recovery looks its worlds' servers up here)
 _registry: dict[str, GamaServers] = {}
@@ -114,158 +107,6 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-# ------------------------------------------------------------------------------------ processes
-_libc_prctl: Any = None
-if _LINUX:
-    try:
-        import ctypes
-
-        _libc_prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover - no libc
-        _libc_prctl = None
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    def preexec() -> None:  # runs in the child between fork and exec
-        # Linux: the kernel sends SIGKILL to this server when the process that started it dies, even by
-        # SIGKILL (then no atexit or finally of ours runs); the watchdog handles the server's own children
-        if _libc_prctl is not None:
-            _libc_prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl: do not outlive it
-            os._exit(1)
-
-    return preexec
-
-
-_spawner: tuple[int, "queue.Queue[Any]"] | None = None
-_spawner_lock = threading.Lock()
-
-
-def _from_lasting_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` on a thread that lives as long as the process: the main thread, or else one daemon
-    thread of ours. (Linux's parent-death signal follows the *thread* that forked: a server started
-    from a short-lived thread would be killed when that thread ends.)"""
-    global _spawner
-    if threading.current_thread() is threading.main_thread():
-        return fn()
-    with _spawner_lock:
-        if _spawner is None or _spawner[0] != os.getpid():
-            jobs: queue.Queue[Any] = queue.Queue()
-
-            def serve() -> None:
-                while True:
-                    job, done = jobs.get()
-                    try:
-                        done.set_result(job())
-                    except BaseException as exc:  # handed to the caller
-                        done.set_exception(exc)
-
-            threading.Thread(target=serve, name="sb3_forager-gama-spawner", daemon=True).start()
-            _spawner = (os.getpid(), jobs)
-    done: concurrent.futures.Future[T] = concurrent.futures.Future()
-    _spawner[1].put((fn, done))
-    return done.result()
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of process group ``pgid``."""
-    if not _LINUX:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return []
-        except PermissionError:
-            pass
-        return [pgid]
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp ...
-        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-_WATCHDOG = r"""
-import os, select, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-parent, groups, buf, fd = int(sys.argv[1]), set(), b"", sys.stdin.fileno()
-def kill_all():
-    for g in groups:
-        try:
-            os.killpg(g, signal.SIGKILL)
-        except OSError:
-            pass
-while True:
-    ready = select.select([fd], [], [], 0.25)[0]
-    if ready:
-        data = os.read(fd, 4096)
-        if not data:
-            kill_all()
-            break
-        buf += data
-        *lines, buf = buf.split(b"\n")
-        for line in lines:
-            if line == b"bye":
-                sys.exit(0)
-            (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
-    elif os.getppid() != parent:
-        kill_all()
-        break
-"""
-
-
-class _Watchdog:
-    """A tiny process that SIGKILLs the registered process groups when this process dies (it sees its
-    stdin close, or its parent change). Told ``+pgid`` / ``-pgid``; ``bye`` lets it go quietly."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
-        )  # fmt: skip
-        self._lock = threading.Lock()
-
-    def tell(self, line: str) -> None:
-        with self._lock:
-            if self.proc.stdin is None or self.proc.poll() is not None:
-                return
-            try:
-                self.proc.stdin.write(line.encode() + b"\n")
-                self.proc.stdin.flush()
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.tell("bye")
-        with self._lock:
-            if self.proc.stdin is not None:
-                try:
-                    self.proc.stdin.close()
-                except OSError:
-                    pass
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - it exits on "bye"
-            self.proc.kill()
-            self.proc.wait()
 
 
 # -------------------------------------------------------------------------------------- servers
@@ -346,7 +187,7 @@ class GamaServers:
         self.extra_args = [str(a) for a in extra_args]
         self._servers: list[_Server] = []
         self._temp = False
-        self._watchdog: _Watchdog | None = None
+        self._watchdog: Watchdog | None = None
         self._pid = os.getpid()
         self._lock = threading.RLock()
         self.started = False
@@ -389,7 +230,7 @@ class GamaServers:
                 raise GamaLaunchError(f"cannot start GAMA on {self.host}:{taken[0]}: the port is taken by another program")
             self._servers = [_Server(i, self.workdir / f"gama-server-{i}", p) for i, p in enumerate(ports)]
             self.started = True
-            self._watchdog = _Watchdog() if not _WINDOWS else None
+            self._watchdog = Watchdog() if not _WINDOWS else None
             _atexit_register(self)
             try:
                 for s in self._servers:
@@ -461,7 +302,7 @@ class GamaServers:
             live = [s for s in self._servers if s.proc is not None]
             for s in live:
                 if s.pgid is not None:
-                    _signal_group(s.pgid, signal.SIGTERM) if not _WINDOWS else s.proc.terminate()  # type: ignore[union-attr]
+                    signal_group(s.pgid, signal.SIGTERM) if not _WINDOWS else s.proc.terminate()  # type: ignore[union-attr]
             deadline = time.monotonic() + self.stop_timeout
             for s in live:
                 self._stop(s, grace=max(0.0, deadline - time.monotonic()), signalled=True)
@@ -497,8 +338,8 @@ class GamaServers:
                 kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
             else:
                 kwargs["start_new_session"] = True  # its own process group: stopped as a whole
-                kwargs["preexec_fn"] = _die_with_parent(os.getpid())  # tied to the thread that forks: see below
-            s.proc = _from_lasting_thread(lambda: subprocess.Popen(
+                kwargs["preexec_fn"] = die_with_parent(os.getpid())  # tied to the thread that forks: see below
+            s.proc = from_lasting_thread(lambda: subprocess.Popen(
                 cmd, cwd=s.folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=True, **kwargs
             ))  # fmt: skip
         s.pgid = s.proc.pid if not _WINDOWS else None
@@ -545,15 +386,15 @@ class GamaServers:
             return
         assert pgid is not None
         if not signalled:
-            _signal_group(pgid, signal.SIGTERM)
+            signal_group(pgid, signal.SIGTERM)
         end = time.monotonic() + grace
-        while _group_members(pgid) and time.monotonic() < end:
+        while group_members(pgid) and time.monotonic() < end:
             time.sleep(0.05)
-        if _group_members(pgid):
+        if group_members(pgid):
             log.warning("GAMA server %d (port %d) did not stop within %.1f s of SIGTERM: killing it", s.index, s.port, grace)
-            _signal_group(pgid, signal.SIGKILL)
+            signal_group(pgid, signal.SIGKILL)
             end = time.monotonic() + 5.0
-            while _group_members(pgid) and time.monotonic() < end:
+            while group_members(pgid) and time.monotonic() < end:
                 time.sleep(0.02)
         if self._watchdog is not None:
             self._watchdog.tell(f"-{pgid}")
@@ -629,77 +470,3 @@ def split_servers(servers: Any) -> list[str] | Any:
 
 
 #: rounds of restart-and-retry per backend operation
-RETRY_ROUNDS = 2
-
-
-async def _settle(aws: Iterable[Awaitable[T]]) -> list[T | BaseException]:
-    return list(await asyncio.gather(*aws, return_exceptions=True))
-
-
-def run_recovering(
-    run: Callable[[Awaitable[Any]], Any],
-    worlds: Sequence[Any],
-    make: Callable[[int], Awaitable[T]],
-    idx: Sequence[int],
-) -> list[T]:
-    """Run ``make(w)`` for the worlds ``idx`` (on the backend's loop through ``run``); a world that
-    failed because its *managed* server died has that server restarted and the episode restored
-    (replayed) before ``make(w)`` is tried again, for at most :data:`RETRY_ROUNDS` rounds and each
-    server's ``max_restarts``. Any other failure (or one that persists) is raised as it came, the
-    first one after all worlds are done, as :func:`~sb3_forager.gama.backend.gather_all` does."""
-    idx = list(idx)
-    results: list[Any] = run(_settle(make(w) for w in idx))
-    restarted: dict[tuple[GamaServers, int], int] = {}
-    for _ in range(RETRY_ROUNDS):
-        failed = [k for k, r in enumerate(results) if isinstance(r, BaseException)]
-        owners = _dead_owners(worlds, idx, results, failed)
-        if not owners:
-            break
-        try:
-            for (servers, i), ks in owners.items():
-                log.warning(
-                    "the managed GAMA server %d (%s) died (exit code %s): restarting it and restoring its %d world(s)",
-                    i, servers.addresses[i], servers.exit_code(i), len(ks),
-                )  # fmt: skip
-                servers.restart(i)
-                restarted[servers, i] = restarted.get((servers, i), 0) + 1
-        except GamaLaunchError as exc:
-            first = results[failed[0]]
-            raise type(first)(f"{first}; {exc}") from exc
-
-        async def again(w: int) -> T:
-            await worlds[w].restore()
-            return await make(w)
-
-        redo = [k for ks in owners.values() for k in ks]
-        for k, r in zip(redo, run(_settle(again(idx[k]) for k in redo))):
-            results[k] = r
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        for other in failures[1:]:
-            log.warning("another GAMA world failed in the same operation: %r", other)
-        first = failures[0]
-        if restarted and isinstance(first, GamaConnectionError):
-            again = ", ".join(f"server {i} {k} time(s) (log: {servers._servers[i].log_path})"
-                              for (servers, i), k in restarted.items())  # fmt: skip
-            raise type(first)(f"{first}; it failed again after restarting the managed GAMA {again}") from first
-        raise first
-    return results
-
-
-def _dead_owners(
-    worlds: Sequence[Any], idx: list[int], results: list[Any], failed: list[int]
-) -> dict[tuple[GamaServers, int], list[int]]:
-    """``{(servers, i): [k, ...]}`` when every failure in ``failed`` is a lost connection to a managed
-    server that is dead; ``{}`` otherwise (then the failures are raised as they are)."""
-    owners: dict[tuple[GamaServers, int], list[int]] = {}
-    for k in failed:
-        address = worlds[idx[k]].address
-        servers = managed(address)
-        i = servers.index_of(address) if servers is not None else None
-        if not isinstance(results[k], GamaConnectionError) or servers is None or i is None:
-            return {}
-        owners.setdefault((servers, i), []).append(k)
-    if not all(servers.is_dead(i) for servers, i in owners):
-        return {}  # a server that is alive: the failure is not ours to fix
-    return owners

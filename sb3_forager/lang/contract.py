@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 from lark import Tree
 
-from .checker import Catalogue, Checker, Problem, _Ctx, _declared_name, _pos, _facet_expr, _facet_name, _facets, \
-    _generic_parts, _split_type, _trees, _valid_id, load_catalogue
+from .catalogue import Catalogue, Problem, load_catalogue
+from .checker import Checker
+from .scope import _Ctx
+from .tree import _declared_name, _facet_expr, _facet_name, _generic_parts, _pos, _split_type, _trees, _valid_id
 from .parser import GamlSyntaxError, parse
 
 __all__ = ["FileProblem", "check_shipped", "shipped_files"]
