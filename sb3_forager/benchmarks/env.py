@@ -69,9 +69,7 @@ def _runner(step: Callable[[Any], Any], actions: list[Any], units: int = 1, per_
 
 
 def gym_runner(env_id: str) -> Callable[[int], int]:
-    import gymnasium as gym
-
-    import sb3_forager  # noqa: F401  (registers the ids)
+    import gymnasium as gym  # the ids are registered: this module is inside the package
 
     env = gym.make(env_id)
     env.reset(seed=0)
