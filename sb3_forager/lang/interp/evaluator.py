@@ -327,8 +327,11 @@ def evaluate(node: Any, ctx: Ctx) -> Any:  # noqa: C901 - one dispatch over the 
     if d == "paren":
         vals = [evaluate(c, ctx) for c in ch[0].children]
         return vals[-1]
-    if d == "list_lit":
-        return [evaluate(c, ctx) for c in ch[0].children] if ch else []
+    if d == "list_lit":  # a list of pairs `[k::v, ...]` is a map
+        items = [evaluate(c, ctx) for c in ch[0].children] if ch else []
+        if items and all(isinstance(c, Tree) and c.data == "pair" for c in ch[0].children):
+            return dict(items)
+        return items
     if d == "point_lit":
         vals = [ops.to_float(evaluate(c, ctx)) for c in ch[1:]]
         return GamaPoint(*vals)

@@ -146,12 +146,10 @@ def _generic(model: Any, st: Tree, ctx: Ctx) -> None:
         n = to_int(evaluate(f["number"], ctx)) if "number" in f else 1
         values: dict[str, Any] = {}
         if "with" in f:
-            for pair in evaluate(f["with"], ctx) if f["with"].data == "list_lit" else []:
-                values[pair[0]] = pair[1]
-            if f["with"].data == "list_lit":  # the keys are names: read them unevaluated
-                values = {}
-                for p in f["with"].children[0].children if f["with"].children else []:
-                    values[_text(p.children[0].children[0])] = evaluate(p.children[1], ctx)
+            if f["with"].data != "list_lit":
+                raise GamlError("create ... with: takes a literal [name::value, ...]")
+            for p in f["with"].children[0].children if f["with"].children else []:  # the keys are names
+                values[_text(p.children[0].children[0])] = evaluate(p.children[1], ctx)
         made = model.create(species, n, values, _block(st), ctx)
         if "returns" in f:
             ctx.scopes[-1][_text(f["returns"].children[0])] = made
