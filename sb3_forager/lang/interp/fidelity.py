@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ...envs.contract import end_of_episode_flags
 from .onnx import ONNX_EXTENSIONS
 from .runtime import Model
 
@@ -92,11 +93,18 @@ class GamlParallelEnv(_GamlEnv):
         d = bridge.attrs["data"]
         acted = list(self.agents)
         self.agents = list(bridge.attrs["agents"])
-        return tuple(  # type: ignore[return-value]
+        obs, rew, term, trunc, infos = (
             {a: (np.asarray(d[key][a], dtype=np.float64) if key == "Observations" else conv(d[key][a])) for a in acted}
             for key, conv in (("Observations", None), ("Rewards", float), ("Terminations", bool),
                               ("Truncations", bool), ("Infos", dict))
         )  # fmt: skip
+        # the envs' end-of-episode contract on the raw GAML flags (as the GAMA backend applies it)
+        success = np.array([all(bool(infos[a].get("at_food", False)) for a in acted)])
+        t, u = end_of_episode_flags(np.array([[term[a] for a in acted]]), np.array([[trunc[a] for a in acted]]),
+                                    np.array([not self.agents]), success)  # fmt: skip
+        term = {a: bool(t[0, k]) for k, a in enumerate(acted)}
+        trunc = {a: bool(u[0, k]) for k, a in enumerate(acted)}
+        return obs, rew, term, trunc, infos
 
 
 def gaml_factory(gaml_paths: Mapping[str, str | None] | None = None) -> Callable[[Any, Any], Any]:
