@@ -124,3 +124,43 @@ def gaml_factory(gaml_paths: Mapping[str, str | None] | None = None) -> Callable
         return cls(text, model.experiment, scenario, make_env(model, scenario))
 
     return make
+
+
+#: the command line's options naming the GAML files (option -> file of sb3_forager.models.GAML_FILES)
+FILE_OPTIONS = {"gym_gaml": "forager_gym.gaml", "petz_gaml": "forager_petz.gaml", "stress_gaml": "forager_petz_stress.gaml"}
+#: the default --tolerance of --engine gaml
+TOLERANCE = 1e-5
+
+
+def add_arguments(parser: Any) -> None:
+    """``--engine``, ``--gym-gaml``, ``--petz-gaml``, ``--stress-gaml`` of ``check-fidelity``."""
+    g = parser.add_argument_group("the interpreted GAML (--engine gaml)")
+    g.add_argument("--engine", choices=("gama", "gaml"), default="gama",
+                   help="gama: GAMA servers (default); gaml: the GAML files run by sb3_forager's interpreter, "
+                   f"no server (default --tolerance {TOLERANCE:g})")  # fmt: skip
+    for opt, name in FILE_OPTIONS.items():
+        g.add_argument("--" + opt.replace("_", "-"), default=None, metavar="FILE",
+                       help=f"with --engine gaml: the file to run instead of the shipped {name}")  # fmt: skip
+
+
+def run_check(args: Any) -> int:
+    """``check-fidelity --engine gaml``: print the report; 0 within the tolerance, 1 above it, 2 bad input."""
+    from ... import fidelity
+
+    paths = {name: getattr(args, opt) for opt, name in FILE_OPTIONS.items() if getattr(args, opt)}
+    for name, path in paths.items():
+        if not Path(path).is_file():
+            print(f"check_fidelity.py: error: the GAML file {path} (for {name}) does not exist")
+            return 2
+    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
+    progress = (lambda text: print(f"  done: {text}", flush=True)) if args.verbose else None
+    groups = tuple(dict.fromkeys(args.groups))
+    try:
+        report = fidelity.check(gaml_factory(paths), args.seed, args.episodes, groups, progress)
+    except Exception as exc:  # a GAML error, a file that does not parse: one clear message
+        print(f"check_fidelity.py: the interpreted GAML failed: {type(exc).__name__}: {exc}")
+        return 1
+    files = ", ".join(f"{n} = {paths.get(n, 'shipped')}" for n in FILE_OPTIONS.values())
+    text, passed = report.summary(f"the interpreted GAML ({files})", tolerance)
+    print(text, flush=True)
+    return 0 if passed else 1
