@@ -55,6 +55,8 @@ class Ctx:
             return world.attrs[name]
         if name == "self":
             return self.agent
+        if name in ("index", "name"):  # built-in agent attributes
+            return member(self.agent, name, self)
         species = self.model.species.get(name)
         if species is not None:
             return Population(species)
