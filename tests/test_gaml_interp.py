@@ -13,6 +13,7 @@ from sb3_forager import fidelity
 from sb3_forager.cli import check_fidelity
 from sb3_forager.lang.interp import GamlError, Model
 from sb3_forager.lang.interp.fidelity import gaml_factory
+from sb3_forager.lang.interp.onnx import ONNX_EXTENSIONS
 from sb3_forager.models import MODELS
 
 GAML = Path(__file__).resolve().parents[1] / "gaml"
@@ -141,3 +142,49 @@ def test_bridge_expressions_against_the_live_model() -> None:
     assert state[0] == pytest.approx(51.5 / 100.0) and m.evaluate("current_step") == 1
     with pytest.raises(GamlError, match="starts_json"):
         m.load("gym_env", {"starts_json": "[[25.0,25.0]]"})  # inside an obstacle
+
+
+def _tiny_policy(path: Path, obs_dim: int, layout: str) -> None:
+    """A linear policy obs -> tanh(obs @ W + b) as an ONNX graph with the exporter's names and metadata."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.normal(0, 2, (obs_dim, 2)).astype(np.float32), "W")
+    b = numpy_helper.from_array(np.array([0.3, 0.2], dtype=np.float32), "B")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["obs", "W"], ["h"]), helper.make_node("Add", ["h", "B"], ["z"]),
+         helper.make_node("Tanh", ["z"], ["action"])], "policy",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, [None, obs_dim])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, [None, 2])], [w, b])  # fmt: skip
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(proto, {"obs_layout": layout})
+    onnx.save(proto, str(path))
+
+
+def test_the_onnx_model_runs_its_policy_like_the_embedded_env(tmp_path: Path) -> None:
+    """forager_onnx.gaml (onnxruntime standing in for the plugin) against the embedded env driven by the same graph."""
+    ort = pytest.importorskip("onnxruntime")
+    import gymnasium as gym
+
+    text = (GAML / "forager_onnx.gaml").read_text()
+    layout = Model(text).global_species.decls  # the layout the model builds, read off the model itself
+    single_layout = next(expr for name, _t, expr in layout if name == "single_layout").children[0]
+    _tiny_policy(tmp_path / "policy.onnx", 13, str(single_layout)[1:-1])
+    m = Model(text, ONNX_EXTENSIONS, str(tmp_path))
+    m.load("onnx_single", {"max_steps": 80})
+    session = ort.InferenceSession(str(tmp_path / "policy.onnx"))
+    env = gym.make(MODELS["forager"].gym_id, disable_env_checker=True).unwrapped
+    obs, _ = env.reset(seed=0)
+    steps = 0
+    while not m.evaluate("episode_over") and steps < 80:
+        gaml_obs = np.asarray(m.evaluate("forager[0].observation"))
+        assert np.abs(gaml_obs - obs).max() <= 1e-5
+        action = session.run(["action"], {"obs": obs[None, :].astype(np.float32)})[0][0]
+        obs, reward, terminated, truncated, _ = env.step(action)
+        m.step()
+        steps += 1
+        if terminated or truncated:
+            break
+    assert steps > 10
+    assert bool(m.evaluate("episode_over")) == bool(terminated or truncated) or steps == 80

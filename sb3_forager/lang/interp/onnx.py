@@ -43,14 +43,35 @@ class OnnxModel:
     def predict(self, batch: Any, output: str) -> list:
         import numpy as np
 
-        rows = [[to_float(v) for v in to_list(r)] for r in to_list(batch)]
-        name = self.session.get_inputs()[0].name
-        outs = self.session.run([output], {name: np.asarray(rows, dtype=np.float32)})
-        return [[float(v) for v in row] for row in np.asarray(outs[0], dtype=np.float64).reshape(len(rows), -1)]
+        if output not in self.gaml_attribute("outputs"):
+            raise GamlError(f"The ONNX model '{self.path}' has no output named '{output}'")
+        inputs = self.session.get_inputs()
+        if isinstance(batch, dict) and batch and all(k in [i.name for i in inputs] for k in batch):
+            feed = {k: self._tensor(v, next(i for i in inputs if i.name == k)) for k, v in batch.items()}
+        elif len(inputs) != 1:
+            raise GamlError(f"The ONNX model '{self.path}' has {len(inputs)} inputs: onnx_predict needs a map")
+        else:
+            feed = {inputs[0].name: self._tensor(batch, inputs[0])}
+        outs = self.session.run([output], feed)
+        return np.asarray(outs[0], dtype=np.float64).tolist()
+
+    @staticmethod
+    def _tensor(value: Any, info: Any) -> Any:
+        """Flattened in row-major order and reshaped to the declared shape (dynamic dimensions deduced)."""
+        import numpy as np
+
+        def flat(v: Any) -> list:
+            return [x for item in to_list(v) for x in flat(item)] if isinstance(v, (list, dict)) else [to_float(v)]
+
+        data = np.asarray(flat(value), dtype=np.float32)
+        shape = [d if isinstance(d, int) and d > 0 else -1 for d in info.shape]
+        return data.reshape(shape)
 
 
 def _onnx_model(model: Any, args: list) -> OnnxModel:
-    return OnnxModel(to_string(args[0]))
+    import os
+
+    return OnnxModel(os.path.join(model.base_dir, to_string(args[0])))
 
 
 def _onnx_predict(model: Any, args: list) -> list:

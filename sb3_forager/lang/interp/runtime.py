@@ -103,8 +103,10 @@ def _decl(node: Tree, model: "Model") -> tuple[str, str, Any] | None:
 class Model:
     """A parsed GAML model: ``load(parameters)``, ``step()``, ``evaluate(text)``."""
 
-    def __init__(self, text: str, extensions: dict[str, Callable] | None = None) -> None:
+    def __init__(self, text: str, extensions: dict[str, Callable] | None = None, base_dir: str = ".") -> None:
         self.tree = parse(text)
+        self.base_dir = base_dir  # relative file names (onnx_model) are resolved from the model's folder
+        self.experiment_inits: dict[str, dict[str, Any]] = {}
         self.extensions: dict[str, Callable] = dict(extensions or {})
         self.species: dict[str, Species] = {}
         self.global_species = Species("world", self)
@@ -157,26 +159,33 @@ class Model:
         name_node = next(c for c in node.children if isinstance(c, (Tree, Token)) and not (isinstance(c, Token) and c.type == "FACET"))
         name = _text(name_node) if isinstance(name_node, Tree) else str(name_node).strip('"')
         params: dict[str, str] = {}
+        inits: dict[str, Any] = {}
         block = _block(node)
         for st in block.children if block else []:
             if isinstance(st, Tree) and st.data == "generic" and str(st.children[0]) == "parameter":
                 f = _facets(st)
                 var = f.get("var")
-                if var is None:
-                    continue
-                var_name = _text((var.children[0] if var.data == "assignment" else var).children[0]) if var.data == "var_ref" else None
-                if var_name is None:
-                    continue
+                if var is None or var.data != "var_ref":
+                    continue  # `var: seed <- 0.0` (a built-in): nothing the interpreter reads
+                var_name = _text(var.children[0])
                 title = evaluate(st.children[1], Ctx(self, Agent(self.global_species, 0)))
                 params[str(title)] = var_name
                 params[var_name] = var_name
+                if "init" in f:
+                    inits[var_name] = f["init"]
         self.experiments[name] = params
+        self.experiment_inits[name] = inits
 
     # ---------------------------------------------------------------- running
     def load(self, experiment: str | None = None, parameters: dict[str, Any] | None = None) -> None:
         """Create the world: its attributes (parameters replacing declared values), then its init."""
-        names = self.experiments.get(experiment or next(iter(self.experiments), ""), {})
+        experiment = experiment or next(iter(self.experiments), "")
+        if experiment not in self.experiments:
+            raise GamlError(f"no experiment {experiment!r}; the model has {sorted(self.experiments)}")
+        names = self.experiments[experiment]
         given = {}
+        for var, expr in self.experiment_inits.get(experiment, {}).items():  # `parameter ... init: v`
+            given[var] = evaluate(expr, Ctx(self, Agent(self.global_species, 0)))
         for k, v in (parameters or {}).items():
             var = names.get(k, k)
             given[var] = v
@@ -281,8 +290,8 @@ class Model:
                     agent.attrs[k] = v
             for block in species.inits:
                 self.run_block(block, Ctx(self, agent, caller.agent))
-            if body is not None:
-                self.run_block(body, Ctx(self, agent, caller.agent))
+            if body is not None:  # the caller's locals stay visible in the body
+                self.run_block(body, Ctx(self, agent, caller.agent, list(caller.scopes)))
             made.append(agent)
         return made
 

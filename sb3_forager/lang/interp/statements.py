@@ -135,7 +135,7 @@ def _generic(model: Any, st: Tree, ctx: Ctx) -> None:
             if agent.dead:
                 continue
             try:
-                model.run_block(block, Ctx(model, agent, ctx.agent))
+                model.run_block(block, Ctx(model, agent, ctx.agent, list(ctx.scopes)))  # the caller's locals stay visible
             except _Return:
                 raise
     elif kw == "create":
