@@ -14,7 +14,7 @@ from gama_standin import GamaStandIn, running_standin
 
 @pytest.fixture(scope="module")
 def gama_server():
-    yield from running_standin()
+    yield from running_standin(engine=os.environ.get("SB3F_STANDIN_ENGINE", "embedded"))
 
 
 @pytest.fixture

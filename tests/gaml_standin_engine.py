@@ -87,11 +87,8 @@ class GamlExperiment(_Experiment):
         if text == "cycle":
             return False, self.cycle
         try:
-            try:
+            if "<-" not in text:  # an expression (the bridges' expressions never hold "<-" in a string)
                 return False, _plain(self.interp.evaluate(text.rstrip(";")))
-            except (GamlSyntaxError, LarkError):
-                if "<-" not in text:
-                    raise
             if text.strip().startswith("seed"):  # the experiment's seed, kept across reloads
                 self.seed = float(self.interp.evaluate(text.split("<-", 1)[1].strip().rstrip(";")))
             self.interp.execute(text if text.rstrip().endswith(";") else text + ";")
