@@ -27,7 +27,7 @@ def _eval(expr: str, decls: str = "") -> object:
 
 @pytest.mark.parametrize("expr, expected", [
     ("7 / 2", 3.5), ("7 div 2", 3), ("-7 div 2", -3), ("7 mod 3", 1), ("-7 mod 3", -1),
-    ("int(2.9)", 2), ("int(-2.9)", -2), ("round(2.5)", 3), ("round(-2.5)", -2), ("round(2.4)", 2),
+    ("int(2.9)", 2), ("int(-2.9)", -2), ("round(2.5)", 3), ("round(-2.5)", -3), ("round(-2.4)", -2), ("round(2.4)", 2),
     ("2 ^ 3", 8.0), ("1 + 2", 3), ("1 + 2.0", 3.0), ("cos(90.0)", math.cos(math.pi / 2)),
     ("{0, 0} towards {0, -1}", 270.0), ("{0, 0} towards {-1, 0}", 180.0), ("{0, 0} distance_to {3, 4}", 5.0),
     ("min([3, 1.5, 2])", 1.5), ("length(list_with(4, 0.0))", 4), ("\"a\" + 1.0", "a1.0"),

@@ -3,7 +3,7 @@
 Facts followed (GAMA's ``Maths``, ``Containers``, ``Cast``, ``Spatial`` operators; not code):
 ``/`` always gives a float (``div`` is the int division, Java's truncating ``/``); ``+ - *`` of two ints
 is an int, with a float a float; ``^`` gives a float; ``cos``/``sin``/``tan`` take degrees;
-``round`` is Java's ``Math.round`` (half up) and gives an int; ``mod`` of ints is Java's ``%``;
+``round`` of a float rounds half away from zero and gives an int; ``mod`` of ints is Java's ``%``;
 ``min``/``max`` of a list; string ``+`` anything concatenates GAMA's text of the value.
 """
 
@@ -119,7 +119,10 @@ def compare(op: str, a: Any, b: Any) -> bool:
 
 
 def gama_round(v: Any) -> int:
-    return int(math.floor(to_float(v) + 0.5)) if isinstance(v, float) else to_int(v)
+    """GAMA's ``round`` of a float: half away from zero, ``(int) (v + .5)`` / ``(int) (v - .5)``."""
+    if not isinstance(v, float):
+        return to_int(v)
+    return int(v + 0.5) if v >= 0 else int(v - 0.5)
 
 
 def from_json(text: Any) -> Any:
