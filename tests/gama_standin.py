@@ -1409,8 +1409,12 @@ class GamaStandIn:
     """
 
     def __init__(
-        self, gaml_dir: str | None = None, ping_interval: float | None = None, ping_timeout: float | None = None
+        self, gaml_dir: str | None = None, ping_interval: float | None = None, ping_timeout: float | None = None,
+        engine: str = "embedded",
     ) -> None:
+        if engine not in ("embedded", "gaml"):  # gaml: the file's text run by sb3_forager/lang/interp
+            raise ValueError(f"engine must be 'embedded' or 'gaml', got {engine!r}")
+        self.engine = engine
         self.gaml_dir = os.path.abspath(gaml_dir) if gaml_dir else None
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -1871,7 +1875,8 @@ class GamaStandIn:
         exp_id = str(next(self._exp_counter))
         sid = self._socket_id_of(conn, req)
         try:
-            exp = _Experiment(exp_id, sid, mf, name, req, faults=self.faults, errors=self.errors)
+            cls = _Experiment if self.engine == "embedded" else _gaml_experiment()
+            exp = cls(exp_id, sid, mf, name, req, faults=self.faults, errors=self.errors)
         except _ParamError as exc:  # HeadlessLoadCommand: catch (Exception e) -> the exception as content
             return (UNABLE, exc.value, None)
         exp.owner = self._conns.get(sid, conn)
@@ -1961,7 +1966,7 @@ class GamaStandIn:
             return (MALFORMED, "For expression, mandatory parameter is: expr", None)
         text = _java_str(req["expr"]).strip()
         try:
-            _, value = evaluate_expression(text, exp)
+            _, value = exp.evaluate(text) if hasattr(exp, "evaluate") else evaluate_expression(text, exp)
             encoded = gama_json(value)
         except GamlError as exc:
             return (UNABLE, "> Error: " + str(exc), None)
@@ -2085,6 +2090,12 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _gaml_experiment() -> type:
+    from gaml_standin_engine import GamlExperiment  # the engine="gaml" experiment (tests/gaml_standin_engine.py)
+
+    return GamlExperiment
 
 
 def running_standin(**kwargs: Any) -> Iterator[GamaStandIn]:

@@ -14,6 +14,7 @@ import textwrap
 
 from .. import fidelity
 from ..common import checks
+from ..lang.interp import fidelity as gaml_engine
 from ..models import GAML_FILES
 from .common import CliParser, float_arg, gama_servers_from_args, int_arg, nonnegative_int, run_on_gama
 from .common import add_gama_launch_arguments, run_with_gama_launch, seed_arg, setup_logging
@@ -53,8 +54,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    help="seeded random-action episodes of the tutorial groups (default 3; the random groups run "
                    "each variant max(1, N) times)")  # fmt: skip
     p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random sequences (default 0)")
-    p.add_argument("--tolerance", type=float_arg(0.0, low_open=False), default=1e-4,
-                   help="largest allowed difference (default 1e-4)")  # fmt: skip
+    p.add_argument("--tolerance", type=float_arg(0.0, low_open=False), default=None,
+                   help="largest allowed difference (default 1e-4; --engine gaml: 1e-5)")  # fmt: skip
+    gaml_engine.add_arguments(p)
     p.add_argument("--verbose", action="store_true", help="print each case as it is done")
     return p
 
@@ -62,6 +64,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    if args.engine == "gaml":
+        return gaml_engine.run_check(args)
+    args.tolerance = 1e-4 if args.tolerance is None else args.tolerance
     # --gama-launch: the servers in a temporary folder, stopped however the check ends
     return run_with_gama_launch(args, prog, lambda: _check(parser, args, prog))
 
