@@ -1,0 +1,97 @@
+"""W worlds per GAMA simulation (``--gama-worlds-per-sim``, :mod:`sb3_forager.gama.batched`) against
+the stand-in: the same VecEnv as the embedded one world for world, one round trip per simulation and
+step, bad data and bad W as one clear error, the CLIs' bad input."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_gama_vec_env import assert_same_step, steer
+
+from sb3_forager.envs import ForagerVecEnv
+from sb3_forager.gama import GamaError, GamaProtocolError
+from sb3_forager.gama.batched import MAX_WORLDS_PER_SIM, GamaSimWorlds
+from sb3_forager.make import make_gama_vec_env, make_vec_env
+from sb3_forager.sim import Scenario
+
+KINDS = {"forager": 1, "coop": 2}
+
+
+def _pair(gama, kind, n, w, **scenario):
+    base = make_vec_env(kind, n).scenario
+    sc = Scenario.from_kwargs(base, **scenario) if scenario else base
+    venv = make_gama_vec_env(kind, n, servers=[f"127.0.0.1:{gama.port}"], worlds_per_sim=w, scenario=sc)
+    ref = ForagerVecEnv(n, sc)
+    return venv, ref
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("w", [1, 3, 8])
+def test_equals_the_embedded_vec_env_world_for_world(gama, kind, w):
+    """7 worlds (not a multiple of 3 or 8), 40-step episodes: several auto-resets per world, successes too."""
+    n, k = 7, KINDS[kind]
+    venv, ref = _pair(gama, kind, n, w, max_steps=40)
+    assert isinstance(venv.backend, GamaSimWorlds)
+    assert [s.n for s in venv.backend.sims] == [w] * (n // w) + ([n % w] if n % w else [])
+    venv.seed(3)
+    ref.seed(3)
+    obs, want = venv.reset(), ref.reset()
+    assert np.abs(obs - want).max() < 1e-6
+    rng = np.random.default_rng(5)
+    trips = venv.backend.round_trips
+    ends = 0
+    for _ in range(130):
+        actions = rng.uniform(-1, 1, (n * k, 2)).astype(np.float32)
+        actions[:k] = steer(want[:k, :2] * 100.0)
+        got, want_step = venv.step(actions), ref.step(actions)
+        assert_same_step(got, want_step)
+        want = want_step[0]
+        ends += int(got[2].sum())
+    assert ends >= 3 * n * k  # every world ended (and was reset) at least three times
+    # one round trip per simulation and step (the scenario is fixed: the model's own restart is the next episode)
+    assert venv.backend.round_trips - trips == 130 * len(venv.backend.sims)
+    venv.close()
+
+
+@pytest.mark.timeout(120)
+def test_random_scenarios_send_the_drawn_next_episode(gama):
+    n, w = 5, 2
+    venv, ref = _pair(gama, "forager", n, w, max_steps=15, obstacles="random", starts="random")
+    venv.seed(11)
+    ref.seed(11)
+    assert np.abs(venv.reset() - ref.reset()).max() < 1e-6
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        actions = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+        assert_same_step(venv.step(actions), ref.step(actions))
+    assert venv.get_attr("episode") == ref.get_attr("episode")
+    venv.close()
+
+
+def test_bad_data_is_one_protocol_error_naming_the_world(gama):
+    venv, _ = _pair(gama, "forager", 4, 4)
+    venv.reset()
+    gama.faults.corrupt = lambda f: f["data"][2].__setitem__("Reward", "NaN")
+    with pytest.raises(GamaProtocolError, match=r"world 2\]\['Reward'\] must be a finite number.*|Reward"):
+        venv.step(np.zeros((4, 2), dtype=np.float32))
+    venv.close()
+
+
+@pytest.mark.parametrize("w", [0, -1, MAX_WORLDS_PER_SIM + 1, 10**9, 2.0, True])
+def test_a_w_out_of_range_is_refused_naming_it_and_the_limit(w):
+    with pytest.raises(ValueError, match=rf"\[1, {MAX_WORLDS_PER_SIM}\], got {w!r}"):
+        make_gama_vec_env("forager", 2, worlds_per_sim=w)
+
+
+def test_a_step_without_reset_is_refused(gama):
+    venv, _ = _pair(gama, "forager", 2, 2)
+    with pytest.raises(GamaError, match="call reset"):
+        venv.backend.step(np.zeros((2, 1, 2)))
+    venv.close()
