@@ -64,6 +64,7 @@ def make_base_vec_env(cfg: TrainConfig, n_worlds: int, for_eval: bool = False) -
         from ..make import make_gama_vec_env
 
         return make_gama_vec_env(cfg.model.name, n, servers=cfg.gama_servers, timeout=float(cfg.gama_timeout),
+                                 worlds_per_sim=cfg.gama_worlds_per_sim,
                                  scenario=scenarios)  # fmt: skip
     from ..envs.vec_env import ForagerVecEnv
 
