@@ -95,3 +95,66 @@ def test_a_step_without_reset_is_refused(gama):
     with pytest.raises(GamaError, match="call reset"):
         venv.backend.step(np.zeros((2, 1, 2)))
     venv.close()
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "check-fidelity", "bench gama"])
+@pytest.mark.parametrize("value", ["0", "-3", "1025", "1000000000", "two"])
+def test_a_bad_w_on_the_command_line_is_one_error_line_exit_2(command, value, tmp_path, capsys):
+    from test_gama_launcher import _cli
+
+    marker = tmp_path / "started"
+    launcher = tmp_path / "gama-headless.sh"
+    launcher.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 60\n")
+    launcher.chmod(0o755)
+    model = [str(tmp_path)] if command == "evaluate" else []
+    flag = ["--gama-worlds-per-sim", value] + (["1"] if command == "bench gama" and value == "two" else [])
+    try:
+        code = _cli(command)([*model, "--gama-launch", str(launcher), *flag])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("error:") == 1 and len(err.strip().splitlines()) == 1, err
+    assert "--gama-worlds-per-sim" in err and value in err, err
+    if value != "two":
+        assert f"[1, {MAX_WORLDS_PER_SIM}]" in err, err
+    assert not marker.exists()
+
+
+def test_the_cli_limit_is_the_backend_limit():
+    from sb3_forager.cli.common import MAX_WORLDS_PER_SIM as CLI_LIMIT
+    from sb3_forager.training.config import TrainConfig
+
+    assert CLI_LIMIT == MAX_WORLDS_PER_SIM
+    with pytest.raises(Exception, match=r"gama_worlds_per_sim"):
+        TrainConfig(gama_worlds_per_sim=MAX_WORLDS_PER_SIM + 1).validate()
+
+
+@pytest.mark.timeout(300)
+def test_ppo_trains_through_w_worlds_per_simulation(gama, tmp_path):
+    from stable_baselines3 import PPO
+
+    venv, _ = _pair(gama, "coop", 5, 3, max_steps=30)
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=80, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=320)
+    assert model.num_timesteps >= 320
+    assert venv.backend.round_trips >= model.num_timesteps // 10 // 2  # one per simulation (2) and step
+    venv.close()
+
+
+def test_the_shipped_w_world_gaml_checks_and_the_contract_catches_a_renamed_bridge_field(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from sb3_forager.lang.contract import check_shipped
+
+    gaml = Path(__file__).resolve().parent.parent / "gaml"
+    assert check_shipped() == []
+    for f in gaml.glob("*.gaml"):
+        shutil.copy(f, tmp_path)
+    for name, old, new in [("forager_gym_worlds.gaml", "step_worlds(string", "step_all(string"),
+                           ("forager_petz_worlds.gaml", 'parameter "n_foragers" var: n_foragers;', "")]:  # fmt: skip
+        path = tmp_path / name
+        path.write_text(path.read_text().replace(old, new))
+    text = "\n".join(p.format() for p in check_shipped(tmp_path))
+    assert "unknown operator or action 'step_worlds'" in text
+    assert "experiment 'petz_worlds_env' declares no parameter 'n_foragers' (int)" in text
