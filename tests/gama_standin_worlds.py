@@ -9,7 +9,6 @@ by the method call ``Bridge[0].action('...')`` of its expression language; nothi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np

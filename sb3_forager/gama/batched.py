@@ -27,7 +27,7 @@ from ..sim.core import world_mask
 from .address import warn_if_remote
 from .backend import GamaWorlds, gather_all
 from .connection import GamaExperiment
-from .contracts import BridgeContract, GymAgentContract, check_map, world_report
+from .contracts import BridgeContract, check_map, number_list
 from .errors import (
     GamaCommandError,
     GamaConnectionLostError,
@@ -39,7 +39,6 @@ from .errors import (
 )
 from .io_loop import run_sync
 from .paths import packaged_gaml
-from .contracts import number_list
 
 log = logging.getLogger(__name__)
 
@@ -439,8 +438,3 @@ class GamaSimWorlds(GamaWorlds):
         self._run(gather_all(s.close() for s in self.sims))
         self._reports = [None] * self.n_worlds
 
-
-def gym_worlds_contract(scenario: Any) -> GymAgentContract:
-    """The one-world GymAgent contract a single-forager simulation's worlds are parsed with."""
-    spec = WORLDS_EXPERIMENTS["single"]
-    return GymAgentContract(scenario, spec.experiment, spec.gaml_file)
