@@ -158,3 +158,26 @@ def test_the_shipped_w_world_gaml_checks_and_the_contract_catches_a_renamed_brid
     text = "\n".join(p.format() for p in check_shipped(tmp_path))
     assert "unknown operator or action 'step_worlds'" in text
     assert "experiment 'petz_worlds_env' declares no parameter 'n_foragers' (int)" in text
+
+
+@pytest.mark.timeout(240)
+def test_a_managed_server_that_dies_mid_run_is_restarted_and_its_simulations_replayed(monkeypatch, tmp_path, caplog):
+    from test_gama_launcher import FAKE, _actions
+
+    from sb3_forager.gama import GamaServers
+
+    monkeypatch.setenv("FAKE_GAMA_PYTHON", sys.executable)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("FAKE_GAMA_DIE_AFTER_STEPS", "9")  # dies once, at its 10th step_worlds
+    actions = _actions(20, 8)
+    embedded = make_vec_env("coop", 4)
+    expected = [embedded.reset()] + [embedded.step(a)[0] for a in actions]
+    with GamaServers(FAKE, workdir=tmp_path, start_timeout=90) as servers:
+        venv = make_gama_vec_env("coop", n_worlds=4, servers=servers, timeout=10.0, worlds_per_sim=3)
+        with caplog.at_level("WARNING"):
+            got = [venv.reset()] + [venv.step(a)[0] for a in actions]
+        venv.close()
+        log = (servers.folders[0] / "gama.log").read_text()
+    assert "dies at step command 10" in log
+    assert "the managed GAMA server 0" in caplog.text and "replaying" in caplog.text
+    np.testing.assert_allclose(np.array(got), np.array(expected), atol=1e-6)
