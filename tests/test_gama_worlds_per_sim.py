@@ -167,7 +167,8 @@ def test_a_managed_server_that_dies_mid_run_is_restarted_and_its_simulations_rep
     from sb3_forager.gama import GamaServers
 
     monkeypatch.setenv("FAKE_GAMA_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")])))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the fake imports this checkout
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("FAKE_GAMA_DIE_AFTER_STEPS", "9")  # dies once, at its 10th step_worlds
     actions = _actions(20, 8)
     embedded = make_vec_env("coop", 4)
