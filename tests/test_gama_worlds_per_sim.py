@@ -182,3 +182,19 @@ def test_a_managed_server_that_dies_mid_run_is_restarted_and_its_simulations_rep
     assert "dies at step command 10" in log
     assert "the managed GAMA server 0" in caplog.text and "replaying" in caplog.text
     np.testing.assert_allclose(np.array(got), np.array(expected), atol=1e-6)
+
+
+@pytest.mark.timeout(300)
+def test_train_cli_runs_with_w_worlds_per_simulation(monkeypatch, tmp_path):
+    from test_gama_launcher import _train_args
+
+    from sb3_forager.cli import train
+    from sb3_forager.training.config import TrainConfig, load_yaml
+
+    monkeypatch.setenv("FAKE_GAMA_PYTHON", sys.executable)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    argv = _train_args(tmp_path, "--timesteps", "128", "--n-worlds", "3", "--gama-worlds-per-sim", "2")
+    assert train.main(argv) == 0
+    cfg = TrainConfig.from_dict(load_yaml(next(tmp_path.rglob("config.yml"))))
+    assert cfg.gama_worlds_per_sim == 2 and cfg.backend == "gama"
