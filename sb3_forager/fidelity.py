@@ -279,7 +279,8 @@ GamaFactory = Callable[[Model, Any], Any]
 
 
 def gama_factory(
-    host: str, port: int, timeout: float = 30.0, gaml_paths: Mapping[str, str | None] | None = None
+    host: str, port: int, timeout: float = 30.0, gaml_paths: Mapping[str, str | None] | None = None,
+    worlds_per_sim: int | None = None,
 ) -> GamaFactory:
     """GAMA envs on ``host:port``; ``gaml_paths`` maps a GAML file of :data:`sb3_forager.models.GAML_FILES`
     to its path as the server sees it (missing or None: the packaged file)."""
@@ -287,6 +288,8 @@ def gama_factory(
 
     def make(model: Model, scenario: Any) -> Any:
         gama = dict(host=host, port=port, gaml_path=paths.get(model.gaml_file), timeout=timeout)
+        if worlds_per_sim is not None:  # the env's one world in the W-world experiment (its own GAML file)
+            gama.update(worlds_per_sim=worlds_per_sim, gaml_path=None)
         return make_env(model, scenario, gama)
 
     return make

@@ -47,14 +47,24 @@ def gama_backend(
     experiment: str | None = None,
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
+    worlds_per_sim: int | None = None,
 ) -> GamaWorlds:
-    """One GAMA experiment of model ``m`` per scenario, spread round-robin over ``addresses``."""
+    """One GAMA experiment of model ``m`` per scenario, spread round-robin over ``addresses``; with
+    ``worlds_per_sim`` W (None: that path), W worlds per simulation of the W-world experiment instead
+    (:mod:`sb3_forager.gama.batched`; ``gaml_path`` is then that file as the server sees it)."""
     from .gama.backend import GamaWorlds
     from .gama.contracts import GymAgentContract, PetzAgentContract
     from .gama.world import GamaWorld
 
-    experiment = experiment or m.experiment
     contract = GymAgentContract if m.rules == "single" else PetzAgentContract
+    if worlds_per_sim is not None:
+        from .gama.batched import WORLDS_EXPERIMENTS, GamaSimWorlds, worlds_per_sim_value
+
+        spec = WORLDS_EXPERIMENTS[m.rules]
+        w = worlds_per_sim_value(worlds_per_sim)
+        return GamaSimWorlds(lambda i: contract(scenarios[i], spec.experiment, spec.gaml_file), len(scenarios), w,
+                             addresses, gaml_path, timeout, connect_timeout)  # fmt: skip
+    experiment = experiment or m.experiment
     worlds = [
         GamaWorld(
             contract(sc, experiment, m.gaml_file), *addresses[i % len(addresses)], gaml_path, experiment,
@@ -89,6 +99,7 @@ def forager_env(
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
     servers: Any = None,
+    worlds_per_sim: int | None = None,
     **scenario_kwargs: Any,
 ) -> ForagerEnv:
     """The single forager (``Forager-v0``'s env) on ``backend`` (``embedded`` or ``gama``); ``servers``
@@ -97,7 +108,8 @@ def forager_env(
     b = None
     if checks.backend(backend) == "gama":
         address = _first_server(servers, host, port)
-        b = gama_backend(MODELS["forager"], [sc], [address], gaml_path, experiment, timeout, connect_timeout)
+        b = gama_backend(MODELS["forager"], [sc], [address], gaml_path, experiment, timeout, connect_timeout,
+                         worlds_per_sim)  # fmt: skip
     return ForagerEnv(render_mode, render_size, scenario=sc, backend=b)
 
 
@@ -120,6 +132,7 @@ def team_env(
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
     servers: Any = None,
+    worlds_per_sim: int | None = None,
     **scenario_kwargs: Any,
 ) -> ForagerTeamEnv:
     """The team of model ``name`` (``coop``, ``team``, ``stress``) as a ParallelEnv on ``backend``
@@ -128,7 +141,8 @@ def team_env(
     sc = team_scenario(scenario, scenario_kwargs, m.scenario)
     b = None
     if checks.backend(backend) == "gama":
-        b = gama_backend(m, [sc], [_first_server(servers, host, port)], gaml_path, experiment, timeout, connect_timeout)
+        b = gama_backend(m, [sc], [_first_server(servers, host, port)], gaml_path, experiment, timeout, connect_timeout,
+                         worlds_per_sim)  # fmt: skip
     env = ForagerTeamEnv(render_mode, render_size, scenario=sc, backend=b)
     env.metadata = dict(env.metadata, name=m.pettingzoo_module)
     return env
@@ -191,6 +205,7 @@ def make_vec_env(
     experiment: str | None = None,
     timeout: float = 30.0,
     connect_timeout: float = 5.0,
+    worlds_per_sim: int | None = None,
 ) -> ForagerVecEnv:
     """An SB3 VecEnv of ``n_worlds`` worlds of model ``env`` on ``backend``, one slot per forager.
 
@@ -198,6 +213,8 @@ def make_vec_env(
     (same rules, number of foragers and teammate rule). On GAMA: one experiment per world, spread
     round-robin over ``servers`` (``"host:port"`` each, one comma-separated string, or managed
     :class:`~sb3_forager.gama.GamaServers`, whose dead servers are then restarted and their worlds restored).
+    ``worlds_per_sim`` W (None: one experiment per world): W worlds per GAMA simulation, one round trip per simulation and step
+    (the last simulation holds the rest when W does not divide ``n_worlds``).
     """
     from .envs.vec_env import ForagerVecEnv, world_scenarios
 
@@ -212,7 +229,7 @@ def make_vec_env(
         from .gama.launcher import split_servers
 
         b = gama_backend(m, scenarios, checks.servers(split_servers(servers)), gaml_path, experiment, timeout,
-                         connect_timeout)  # fmt: skip
+                         connect_timeout, worlds_per_sim)  # fmt: skip
     return ForagerVecEnv(n, scenarios, render_mode, backend=b)
 
 

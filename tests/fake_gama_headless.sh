@@ -7,7 +7,7 @@
 # Fault modes (environment variables):
 #   FAKE_GAMA_NEVER_READY=1      the server never listens (it prints that it starts, then sleeps)
 #   FAKE_GAMA_EXIT_EARLY=CODE    the script fails before the server starts (a missing Java, say)
-#   FAKE_GAMA_DIE_AFTER_STEPS=N  the server dies (exit 137) on its (N+1)-th step command; only once per
+#   FAKE_GAMA_DIE_AFTER_STEPS=N  the server dies (exit 137) on its (N+1)-th step command (or step_worlds expression); only once per
 #                                folder (a .died marker is left) unless FAKE_GAMA_DIE_ALWAYS=1
 #   FAKE_GAMA_PORT_TAKEN=1       something else holds the port when the server binds it: the server
 #                                prints Java's BindException and stays up without listening (as GAMA does)
@@ -73,7 +73,10 @@ class FakeGama(GamaStandIn):
     async def _on_message(self, conn, message):
         if die_after is not None:
             try:
-                kind = json.loads(message).get("type")
+                request = json.loads(message)
+                kind = request.get("type")
+                if kind == "expression" and "step_worlds(" in str(request.get("expr")):
+                    kind = "step"  # a step of a W-world simulation (--gama-worlds-per-sim)
             except (ValueError, AttributeError):
                 kind = None
             if kind == "step":

@@ -513,6 +513,8 @@ def _read_model_file(path: str) -> _ModelFile:
     elif any(e in experiments for e in _TEAM_EXPERIMENTS) and "PetzAgent" in species:
         kind = "petz"
         defaults = _model_defaults(text, STRESS if "petz_stress_env" in experiments else COOP, team=True)
+    elif _worlds_kind(experiments, species) is not None:  # W worlds per simulation: gama_standin_worlds.py
+        kind = _worlds_kind(experiments, species)
     else:
         kind = "generic"
     return _ModelFile(path, name, experiments, species, kind, err_line, defaults)
@@ -1166,6 +1168,14 @@ class _Parser:
                 if t[0] != "id":
                     raise GamlError(f"Syntax error: attribute name expected after '.' in '{self.text}'")
                 e = ("attr", e, t[1])
+                if self.is_op("("):  # an action called as a function: `Bridge[0].action(arg, ...)`
+                    self.next()
+                    args = [] if self.is_op(")") else [self.expr()]
+                    while self.is_op(","):
+                        self.next()
+                        args.append(self.expr())
+                    self.expect_op(")")
+                    e = ("method", e[1], e[2], args)
             elif self.is_op("["):
                 self.next()
                 idx = self.expr()
@@ -1273,6 +1283,11 @@ def _eval(node: tuple, exp: _Experiment) -> Any:
         if isinstance(base, Point) and name in ("x", "y", "z"):
             return getattr(base, name)
         raise GamlError(f"the stand-in cannot read the attribute {name} of {gama_json(base)}")
+    if op == "method":  # only the W-world experiments have actions to call (gama_standin_worlds.py)
+        base = _eval(node[1], exp)
+        if not isinstance(base, _AgentRef) or not hasattr(exp, "call_action"):
+            raise GamlError(f"the stand-in cannot call the action {node[2]} of {base!r}")
+        return exp.call_action(base, node[2], [_eval(a, exp) for a in node[3]])
     if op == "index":
         base = _eval(node[1], exp)
         idx = _eval(node[2], exp)
@@ -1875,7 +1890,7 @@ class GamaStandIn:
         exp_id = str(next(self._exp_counter))
         sid = self._socket_id_of(conn, req)
         try:
-            cls = _Experiment if self.engine == "embedded" else _gaml_experiment()
+            cls = _experiment_class(mf.kind) if self.engine == "embedded" else _gaml_experiment()
             exp = cls(exp_id, sid, mf, name, req, faults=self.faults, errors=self.errors)
         except _ParamError as exc:  # HeadlessLoadCommand: catch (Exception e) -> the exception as content
             return (UNABLE, exc.value, None)
@@ -2105,3 +2120,22 @@ def running_standin(**kwargs: Any) -> Iterator[GamaStandIn]:
         yield standin
     finally:
         standin.stop()
+
+
+# =============================================================================================
+# W worlds per simulation (the experiments of forager_*_worlds.gaml): tests/gama_standin_worlds.py
+# =============================================================================================
+
+
+def _worlds_kind(experiments: list[str], species: list[str]) -> str | None:
+    from gama_standin_worlds import kind_of
+
+    return kind_of(experiments, species)
+
+
+def _experiment_class(kind: str) -> type:
+    if kind.endswith("_worlds"):
+        from gama_standin_worlds import WorldsExperiment
+
+        return WorldsExperiment
+    return _Experiment

@@ -28,6 +28,8 @@ from ..cli.common import (
     run_on_gama,
     run_with_gama_launch,
     seed_arg,
+    int_arg,
+    MAX_WORLDS_PER_SIM,
 )
 from ..common import checks
 from ..models import MODELS
@@ -77,6 +79,28 @@ def bench_ours(servers: list[Server], n: int, steps: int, seed: int, gaml: str |
     elapsed = time.perf_counter() - t0
     venv.close()
     return rounds * n / elapsed
+
+
+def bench_worlds_per_sim(servers: list[Server], n: int, w: int | None, steps: int, seed: int) -> tuple[float, float]:
+    """(agent-steps/s, round trips per agent-step) of a VecEnv of ``n`` single-forager worlds: ``w``
+    worlds per GAMA simulation, or (None) today's one experiment per world, all in flight together
+    (GamaWorld.step sends three commands per world: the action, the cycle, the read)."""
+    from ..make import make_gama_vec_env
+
+    rng = np.random.default_rng(seed)
+    venv = make_gama_vec_env(MODEL.name, n, servers=[_address(s) for s in servers], worlds_per_sim=w)
+    venv.reset()
+    for _ in range(WARMUP):
+        venv.step(rng.uniform(-1, 1, (n, 2)))
+    rounds = max(1, steps // n)
+    before = venv.backend.round_trips if w is not None else 0
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        venv.step(rng.uniform(-1, 1, (n, 2)))
+    elapsed = time.perf_counter() - t0
+    trips = (venv.backend.round_trips - before) / (rounds * n) if w is not None else 3.0
+    venv.close()
+    return rounds * n / elapsed, trips
 
 
 def bench_stock(servers: list[Server], n: int, steps: int, seed: int, gaml: str | None = None) -> float:
@@ -136,6 +160,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    help="numbers of experiments (default 1 8)")
     p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random actions (default 0)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock gama-gymnasium GamaEnv")
+    p.add_argument("--gama-worlds-per-sim", type=int_arg(1, MAX_WORLDS_PER_SIM, "an integer"), nargs="+", default=None,
+                   metavar="W", help="also measure W worlds per GAMA simulation (e.g. 1 8 32) against one experiment "
+                   "per world, for the largest --n: agent-steps/s and round trips per agent-step")
     add_gama_launch_arguments(p)
     return p  # fmt: skip
 
@@ -169,6 +196,18 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str)
                 print(f"| {n} | {ours:,.0f} | - | - |")
             else:
                 print(f"| {n} | {ours:,.0f} | {stock:,.0f} | {ours / stock:.1f}x |")
+        if args.gama_worlds_per_sim:
+            n = max(args.n)
+            base, trips = bench_worlds_per_sim(servers, n, None, args.steps, args.seed)
+            print()
+            print(f"{n} worlds of the single forager, {args.steps} agent-steps per cell")
+            print()
+            print("| worlds per GAMA simulation | round trips per agent-step | agent-steps/s | speed-up |")
+            print("|---|---:|---:|---:|")
+            print(f"| one experiment per world (today) | {trips:.3f} | {base:,.0f} | 1.0x |")
+            for w in args.gama_worlds_per_sim:
+                rate, trips = bench_worlds_per_sim(servers, n, w, args.steps, args.seed)
+                print(f"| {w} | {trips:.3f} | {rate:,.0f} | {rate / base:.1f}x |")
         return 0
 
     return run_on_gama(prog, run, "the benchmark failed", also=(RuntimeError, OSError))

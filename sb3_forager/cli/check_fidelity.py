@@ -17,7 +17,7 @@ from ..common import checks
 from ..lang.interp import fidelity as gaml_engine
 from ..models import GAML_FILES
 from .common import CliParser, float_arg, gama_servers_from_args, int_arg, nonnegative_int, run_on_gama
-from .common import add_gama_launch_arguments, run_with_gama_launch, seed_arg, setup_logging
+from .common import add_gama_launch_arguments, add_worlds_per_sim_argument, run_with_gama_launch, seed_arg, setup_logging
 
 PROG = "check_fidelity.py"
 EPILOG = """\
@@ -48,6 +48,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help=f"the folder holding {', '.join(GAML_FILES)} as the servers see it "
                       "(default: the packaged files, for a server on this machine)")  # fmt: skip
     add_gama_launch_arguments(gama)
+    add_worlds_per_sim_argument(gama)
     p.add_argument("--groups", nargs="+", choices=fidelity.GROUPS, default=list(fidelity.GROUPS), metavar="GROUP",
                    help=f"which groups of cases (default: all of {', '.join(fidelity.GROUPS)})")  # fmt: skip
     p.add_argument("--episodes", type=nonnegative_int, default=3, metavar="N",
@@ -83,7 +84,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str)
     def run() -> int:
         ok = True
         for host, port in servers:
-            make_gama = fidelity.gama_factory(host, port, args.gama_timeout, gaml)
+            make_gama = fidelity.gama_factory(host, port, args.gama_timeout, gaml, args.gama_worlds_per_sim)
             report = fidelity.check(make_gama, args.seed, args.episodes, tuple(dict.fromkeys(args.groups)), progress)
             text, passed = report.summary(f"the GAMA server at {host}:{port}", args.tolerance)
             print(text, flush=True)

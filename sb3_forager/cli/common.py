@@ -140,6 +140,25 @@ def add_gama_arguments(parser: argparse.ArgumentParser) -> None:
         help="timeout of each GAMA request (default 30)",
     )
     add_gama_launch_arguments(gama)
+    add_worlds_per_sim_argument(gama)
+
+
+#: the largest --gama-worlds-per-sim (sb3_forager.gama.batched.MAX_WORLDS_PER_SIM, kept here so that
+#: parsing the flags imports nothing of the GAMA backend; a test checks they agree)
+MAX_WORLDS_PER_SIM = 1024
+
+
+def add_worlds_per_sim_argument(group: Any) -> None:
+    """``--gama-worlds-per-sim W``: W worlds per GAMA simulation (one round trip per simulation and step)."""
+    group.add_argument(
+        "--gama-worlds-per-sim",
+        type=int_arg(1, MAX_WORLDS_PER_SIM, "an integer"),
+        default=None,
+        metavar="W",
+        help=f"run W worlds in each GAMA simulation (gaml/forager_*_worlds.gaml), one round trip per simulation "
+        f"and step, W in [1, {MAX_WORLDS_PER_SIM}] (every step's answer carries all W worlds in one message); "
+        "default: one experiment per world",
+    )
 
 
 def add_gama_launch_arguments(group: Any) -> None:

@@ -256,6 +256,8 @@ def _main(args: argparse.Namespace, prog: str) -> int:
             cfg.gama_servers = servers
         if args.gama_timeout is not None:
             cfg.gama_timeout = args.gama_timeout
+        if args.gama_worlds_per_sim is not None:
+            cfg.gama_worlds_per_sim = args.gama_worlds_per_sim
         if saved is not None:
             cfg.normalize = saved.normalize
         probe_backend(cfg)
@@ -309,7 +311,8 @@ def _make_env(cfg: Any, scenario: Any, env: str, n_worlds: int, vn_path: Path) -
     from ..make import make_vec_env
 
     # on GAMA the scenario is sent as experiment parameters to the GAML model of env
-    base = make_vec_env(env, n_worlds, cfg.backend, scenario, servers=cfg.gama_servers, timeout=cfg.gama_timeout)
+    base = make_vec_env(env, n_worlds, cfg.backend, scenario, servers=cfg.gama_servers, timeout=cfg.gama_timeout,
+                        worlds_per_sim=cfg.gama_worlds_per_sim)  # fmt: skip
     venv = VecMonitor(base)
     if cfg.normalize and vn_path.is_file():
         venv = VecNormalize.load(str(vn_path), venv)

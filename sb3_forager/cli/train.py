@@ -212,6 +212,7 @@ def resolve_from_args(args: argparse.Namespace, resumed: tuple[Path, Path] | Non
         "progress_bar": False if args.no_progress_bar else None,
         "gama_servers": servers,
         "gama_timeout": args.gama_timeout,
+        "gama_worlds_per_sim": args.gama_worlds_per_sim,
     }
     hyper = parse_hyperparam_overrides(args.hyperparams)
     base = None

@@ -110,24 +110,55 @@ def _parameters(checker: Checker, exp_tree: Tree) -> dict[str, tuple[str, Tree]]
     return out
 
 
-def _check_model(row: Any, path: Path, tree: Tree, cat: Catalogue) -> list[Problem]:
+def _worlds_expressions(rules: str) -> tuple[Any, list[tuple[str, str]], list[dict[str, Any]]]:
+    """(a row-like record, the bridge expressions, the load parameters) of the W-world experiment of ``rules``
+    (:data:`sb3_forager.gama.batched.WORLDS_EXPERIMENTS`), the expressions as the backend writes them."""
+    from types import SimpleNamespace
+
+    from ..gama.batched import WORLDS_EXPERIMENTS, WorldsContract
+    from ..gama.contracts import GymAgentContract, PetzAgentContract
+    from ..models import MODELS
+
+    spec = WORLDS_EXPERIMENTS[rules]
+    base_row = next(m for m in MODELS.values() if m.rules == rules)
+    cls = GymAgentContract if rules == "single" else PetzAgentContract
+    c = WorldsContract(cls(base_row.scenario, spec.experiment, spec.gaml_file))
+    k = len(c.base.agent_ids)
+    episode = base_row.scenario.draw(np.random.default_rng(0))
+    entry = c.action_entry(np.zeros((k, 2)), None)
+    exprs = [
+        ("WorldsContract.spaces_expr", c.spaces_expr),
+        ("WorldsContract.reset_expr", c.reset_expr([(0, episode)])),
+        ("WorldsContract.step_expr", c.step_expr([entry, None])),
+    ]
+    row = SimpleNamespace(name=f"{rules} worlds", experiment=spec.experiment, gaml_file=spec.gaml_file)
+    return row, exprs, c.parameters(2)
+
+
+def _check_model(row: Any, path: Path, tree: Tree, cat: Catalogue, worlds: str | None = None) -> list[Problem]:
+    """The contract of one model row (or, ``worlds`` given, of that rules' W-world experiment)."""
     from ..gama.contracts import scenario_parameters
 
+    exprs = None
+    if worlds is not None:
+        row, exprs, sent = _worlds_expressions(worlds)
     problems: list[Problem] = []
     checker = Checker(cat)
     checker.collect(tree, path.parent)
     exp_tree = next((s for s in tree.children if isinstance(s, Tree) and s.data == "experiment_"
                      and _experiment_name(s) == row.experiment), None)
-    where = f"(sb3_forager/models.py, model {row.name!r})"
+    where = f"(sb3_forager/models.py, model {row.name!r})" if exprs is None else "(sb3_forager/gama/batched.py)"
     if exp_tree is None:
         names = ", ".join(sorted(checker.experiments)) or "none"
         return [Problem(1, 1, f"contract: experiment '{row.experiment}' {where} is not in this file (experiments: {names})")]
     eline, ecol = _pos(exp_tree)
     # scenario parameters: name and type
     declared = _parameters(checker, exp_tree)
-    for p in scenario_parameters(row.scenario.draw(np.random.default_rng(0)), row.scenario):
+    if exprs is None:
+        sent = scenario_parameters(row.scenario.draw(np.random.default_rng(0)), row.scenario)
+    for p in sent:
         name, ptype = p["name"], p["type"]
-        src = "(sb3_forager/gama/contracts.py, scenario_parameters)"
+        src = "(sb3_forager/gama/contracts.py, scenario_parameters)" if exprs is None else "(sb3_forager/gama/batched.py)"
         if name not in declared:
             problems.append(Problem(eline, ecol, f"contract: experiment '{row.experiment}' declares no parameter "
                                                  f"'{name}' ({ptype}) {src}"))
@@ -142,7 +173,7 @@ def _check_model(row: Any, path: Path, tree: Tree, cat: Catalogue) -> list[Probl
                                     f"{ptype} {src}, but the global '{var}' is declared {gtype}"))
     # bridge expressions, in the experiment's scope
     exp_sp = checker.experiments[row.experiment]
-    for origin, text in _bridge_expressions(row):
+    for origin, text in exprs if exprs is not None else _bridge_expressions(row):
         try:
             stmts = _snippet_statements(text)
         except GamlSyntaxError as e:
@@ -214,4 +245,15 @@ def check_shipped(gaml_dir: Path | None = None, catalogue: Catalogue | None = No
         if tree is None:
             continue
         out += [FileProblem(str(path), p) for p in _check_model(row, path, tree, cat)]
+    from ..gama.batched import WORLDS_EXPERIMENTS
+
+    for rules, spec in WORLDS_EXPERIMENTS.items():  # the W-world experiments (--gama-worlds-per-sim)
+        path = base / spec.gaml_file
+        if spec.gaml_file not in trees:
+            out.append(FileProblem(str(path), Problem(1, 1, f"contract: the W-world GAML file of the {rules} rules "
+                                                      "(sb3_forager/gama/batched.py) does not exist")))
+            continue
+        tree = trees[spec.gaml_file]
+        if tree is not None:
+            out += [FileProblem(str(path), p) for p in _check_model(None, path, tree, cat, worlds=rules)]
     return sorted(set(out))

@@ -187,6 +187,8 @@ class TrainConfig:
     progress_bar: bool = True
     gama_servers: list[str] = field(default_factory=lambda: ["127.0.0.1:1001"])
     gama_timeout: float = 30.0
+    #: worlds per GAMA simulation (None: one GAMA experiment per world)
+    gama_worlds_per_sim: int | None = None
     #: scenario keyword arguments applied to the env's preset (e.g. ``{obstacles: random}``)
     scenario: dict[str, Any] = field(default_factory=dict)
     #: the training distribution: ``[{fraction: 0.5, obstacles: random}, ...]``: that fraction of
@@ -243,6 +245,8 @@ class TrainConfig:
         self.checkpoint_freq = _int(self.checkpoint_freq, "checkpoint_freq (0 disables it)", 0)
         self.verbose = _int(self.verbose, "verbose", 0, 2)
         self.gama_timeout = _float(self.gama_timeout, "gama_timeout", 0.0, low_open=True)
+        if self.gama_worlds_per_sim is not None:
+            self.gama_worlds_per_sim = _int(self.gama_worlds_per_sim, "gama_worlds_per_sim", 1, 1024)
         if not isinstance(self.normalize, (bool, dict)):
             raise ConfigError(
                 f"normalize must be true, false or a dict of VecNormalize arguments, got {self.normalize!r}"

@@ -63,8 +63,10 @@ def make_base_vec_env(cfg: TrainConfig, n_worlds: int, for_eval: bool = False) -
     if cfg.backend == "gama":
         from ..make import make_gama_vec_env
 
+        # W worlds per GAMA simulation only when asked for (without it: one experiment per world, as before)
+        extra = {} if cfg.gama_worlds_per_sim is None else {"worlds_per_sim": cfg.gama_worlds_per_sim}
         return make_gama_vec_env(cfg.model.name, n, servers=cfg.gama_servers, timeout=float(cfg.gama_timeout),
-                                 scenario=scenarios)  # fmt: skip
+                                 scenario=scenarios, **extra)  # fmt: skip
     from ..envs.vec_env import ForagerVecEnv
 
     if cfg.uses_supersuit and not for_eval:
