@@ -392,3 +392,38 @@ def test_terminal_infos_keep_the_last_steps_values_though_reset_infos_have_the_s
     finally:
         env.close()
         ref.close()
+
+
+def test_box_fast_paths_give_exactly_supersuits_batches():
+    """The in-process vec env joins Box batches with numpy (``BoxConcatVecEnv``, ``concat_obs`` of the
+    Markov env) instead of gymnasium's per-row ``iterate``/``concatenate``: over episodes and their
+    automatic resets, observations, rewards and dones equal the stock SuperSuit stack's, bit for bit."""
+    import supersuit as ss
+
+    ours = make_team_supersuit_vec_env(3, max_steps=30)
+    assert type(ours.venv).__name__ == "BoxConcatVecEnv"
+    stock = SuperSuitVecEnv(
+        ss.concat_vec_envs_v1(ss.pettingzoo_env_to_vec_env_v1(forager_coop_v0.parallel_env(max_steps=30)), 3, base_class="gymnasium"),
+        agents_per_copy=2,
+    )
+    assert type(stock.venv).__name__ == "ConcatVecEnv"
+    rng = np.random.default_rng(7)
+    for venv in (ours, stock):
+        venv.seed(11)
+    first = ours.reset()
+    np.testing.assert_array_equal(first, stock.reset())
+    assert first.dtype == stock.observation_space.dtype
+    ends = 0
+    for _ in range(250):
+        actions = rng.uniform(-1, 1, size=(6, *ours.action_space.shape)).astype(np.float32)
+        a, b = ours.step(actions), stock.step(actions)
+        for x, y in zip(a[:3], b[:3]):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        ends += int(a[2].sum())
+        for info_a, info_b in zip(a[3], b[3]):
+            if "terminal_observation" in info_b:
+                np.testing.assert_array_equal(info_a["terminal_observation"], info_b["terminal_observation"])
+    assert ends > 0  # episodes ended and the copies were reset
+    ours.close()
+    stock.close()

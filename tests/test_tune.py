@@ -233,6 +233,8 @@ def test_help_lists_every_flag():
         "--seed",
         "--n-eval-episodes",
         "--n-evaluations",
+        "--trial-seeds",
+        "--trial-score",
         "--search-space",
         "--config",
         "--n-worlds",
@@ -423,6 +425,40 @@ def test_pruning_stops_trials(tmp_path):
     assert model.num_timesteps < TRIAL_TIMESTEPS  # training stopped early
     assert not (logdir / "p" / "best_hyperparameters.yml").exists()
     assert "no complete trial yet" in proc.stdout
+
+
+@pytest.mark.parametrize("score", ["mean", "worst"])
+def test_trial_seeds_train_each_seed_and_score_their_mean_or_worst(score, tmp_path):
+    """--trial-seeds 2: a trial trains seeds seed+2k and seed+2k+1 into trial_<k>/seed_<s>/; each
+    seed's evaluations are steps of their own (1-2, then 3-4) and the trial's value is the mean
+    (or the lowest) of the two seeds' final values."""
+    space, config = tiny_files(tmp_path)
+    settings = sweep.TuneSettings(
+        env="forager", n_trials=2, logdir=tmp_path, study_name="s", progress_bar=False, seed=5,
+        trial_seeds=2, trial_score=score, search_space=space, config_file=config,
+        trial_timesteps=TRIAL_TIMESTEPS, n_eval_episodes=2, n_evaluations=2, sampler="random", sampler_seed=1,
+    )  # fmt: skip
+    result = sweep.run_sweep(sweep.prepare(settings), printer=lambda line: None)
+    assert result.counts == {"COMPLETE": 2}
+    for t in result.study.trials:
+        seeds = [5 + 2 * t.number, 6 + 2 * t.number]
+        assert t.user_attrs["seeds"] == seeds
+        for s in seeds:
+            cfg = yaml.safe_load((tmp_path / "s" / f"trial_{t.number}" / f"seed_{s}" / "config.yml").read_text())
+            assert cfg["seed"] == s and cfg["n_timesteps"] == TRIAL_TIMESTEPS
+        assert sorted(t.intermediate_values) == [1, 2, 3, 4]
+        finals = [t.intermediate_values[2], t.intermediate_values[4]]
+        assert t.user_attrs["seed_values"] == pytest.approx(finals, abs=1e-6)
+        want = sum(finals) / 2 if score == "mean" else min(finals)
+        assert t.value == pytest.approx(want)
+    assert result.study.user_attrs["trial_seeds"] == 2
+
+
+def test_trial_seeds_must_be_positive(tmp_path):
+    with pytest.raises(search_space.TuneError, match="--trial-seeds"):
+        sweep.prepare(sweep.TuneSettings(env="forager", logdir=tmp_path, trial_seeds=0))
+    with pytest.raises(search_space.TuneError, match="--trial-score"):
+        sweep.prepare(sweep.TuneSettings(env="forager", logdir=tmp_path, trial_score="median"))
 
 
 def test_median_pruner_prunes_a_poor_trial(tmp_path):

@@ -13,7 +13,8 @@ PROG = "tune.py"
 
 EPILOG = """\
 study folder (<logdir>/<study-name>/):
-  trial_<k>/                 each trial's run folder (as train_sb3.py writes it)
+  trial_<k>/                 each trial's run folder (as train_sb3.py writes it); with
+                             --trial-seeds M > 1, one run folder per seed: trial_<k>/seed_<s>/
   trials.csv                 every trial of the study (Optuna's trials_dataframe): state, value,
                              params_<name>, user_attrs_<evaluation, host, run_dir, error>
   best_hyperparameters.yml   the best trial, for: train_sb3.py --env ENV --config FILE
@@ -63,7 +64,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     add("--sampler", default="tpe", metavar="NAME[:K=V,...]", help=f"Optuna sampler: {', '.join(SAMPLERS)} (default tpe)")
     add("--pruner", default="median", metavar="NAME[:K=V,...]",
         help=f"Optuna pruner: {', '.join(PRUNERS)} (default median)")
-    add("--seed", type=int, default=0, metavar="N", help="trial k trains with seed N+k (default 0)")
+    add("--seed", type=int, default=0, metavar="N",
+        help="trial k trains with seed N+k (default 0); with --trial-seeds M, seeds N+k*M .. N+k*M+M-1")
+    add("--trial-seeds", type=int, default=1, metavar="M",
+        help="training runs (seeds) per trial, in trial_<k>/seed_<s>/ (default 1): the trial's value is "
+        "their mean (--trial-score worst: the lowest), since one seed's result is mostly noise")
+    add("--trial-score", choices=("mean", "worst"), default="mean",
+        help="how --trial-seeds runs make the trial's value (default mean)")
     add("--sampler-seed", type=int, default=None, metavar="N",
         help="seed of the sampler, for a reproducible single-worker sweep (default: none, so that "
         "parallel workers try different points)")

@@ -9,6 +9,7 @@ world-major: copy ``i`` of a K-agent env owns slots ``i*K .. i*K+K-1``.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import weakref
 from collections.abc import Callable, Sequence
@@ -208,12 +209,52 @@ def make_supersuit_vec_env(env_fn: Callable[[], Any], n_copies: int, num_cpus: i
             obs, infos = super().reset(seed=seed, options=options)
             return obs, [{} for _ in infos] if getattr(self, "auto_reset", False) else infos
 
+        def concat_obs(self, obs_dict):  # type: ignore[no-untyped-def]
+            # the agents' Box observations stacked as SuperSuit's (gymnasium's) concatenate does,
+            # without its singledispatch and zero-filled buffer: the same array, ~10 % of a copy-step
+            if not isinstance(self.observation_space, gym.spaces.Box):
+                return super().concat_obs(obs_dict)
+            return _stack_box(self.observation_space, [obs_dict[a] for a in self.par_env.possible_agents])
+
     par_env = env_fn()
     agents = list(par_env.possible_agents)
     ss.pettingzoo_env_to_vec_env_v1(par_env)  # SuperSuit's checks of the env
     markov = EndInfosKept(par_env)
-    venv = ss.concat_vec_envs_v1(markov, int(n_copies), num_cpus=int(num_cpus), base_class="gymnasium")
+    if int(num_cpus) == 0 and isinstance(markov.observation_space, gym.spaces.Box):
+        # what concat_vec_envs_v1(num_cpus=0, base_class="gymnasium") builds, with Box fast paths
+        from supersuit.vector.vector_constructors import vec_env_args
+
+        venv = _box_concat_class()(*vec_env_args(markov, int(n_copies)))
+    else:
+        venv = ss.concat_vec_envs_v1(markov, int(n_copies), num_cpus=int(num_cpus), base_class="gymnasium")
     return SuperSuitVecEnv(venv, agents_per_copy=len(agents), agent_ids=agents)
+
+
+def _stack_box(space: gym.spaces.Box, items: Sequence[np.ndarray]) -> np.ndarray:
+    """``gymnasium.vector.utils.concatenate(space, items, create_empty_array(space, n))`` of a Box space:
+    the same values and dtype, without the dispatch and the zero-filled buffer."""
+    out = np.empty((len(items),) + space.shape, dtype=space.dtype)
+    return np.stack(items, axis=0, out=out)
+
+
+@functools.cache
+def _box_concat_class() -> type:
+    """SuperSuit's ``ConcatVecEnv`` whose observation and action batches (Box spaces) are split and
+    joined by plain numpy slicing: SuperSuit splits a batch into rows with gymnasium's ``iterate`` and
+    re-stacks them with ``concatenate`` once per copy and step, which cost a sixth of a copy-step."""
+    from supersuit.vector.concat_vec_env import ConcatVecEnv
+
+    class BoxConcatVecEnv(ConcatVecEnv):
+        def concat_obs(self, observations):  # type: ignore[no-untyped-def]
+            out = np.empty((self.num_envs,) + self.observation_space.shape, dtype=self.observation_space.dtype)
+            return np.concatenate(observations, axis=0, out=out)
+
+        def concatenate_actions(self, actions, n_actions):  # type: ignore[no-untyped-def]
+            if not isinstance(self.action_space, gym.spaces.Box):
+                return super().concatenate_actions(actions, n_actions)
+            return _stack_box(self.action_space, actions)
+
+    return BoxConcatVecEnv
 
 
 def make_team_supersuit_vec_env(n_copies: int, num_cpus: int = 0, **env_kwargs: Any) -> SuperSuitVecEnv:

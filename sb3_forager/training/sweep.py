@@ -6,7 +6,11 @@ final model's deterministic evaluation as ``success_rate - 0.001 * s / (s + 1000
 to food of the successful episodes; none: the full 0.001): success dominates (rates of at most 1000
 episodes differ by at least 0.001), fewer steps break ties; the value lies in [-0.001, 1). Of a
 trial's ``n_evaluations`` evaluations, the ``n - 1`` periodic ones are reported to the pruner by
-:class:`PruningCallback` (step k = the k-th evaluation), the final one as step ``n``. Outputs in the
+:class:`PruningCallback` (step k = the k-th evaluation), the final one as step ``n``.
+
+With ``trial_seeds`` N > 1 a trial trains N times, seeds ``seed + k*N .. seed + k*N + N - 1``, into
+``trial_<k>/seed_<s>/``, and its value is the mean (``trial_score: worst``: the minimum) of the N
+runs' values (one seed's value is mostly noise); run j's evaluations are steps ``j*n + 1 .. j*n + n``. Outputs in the
 study folder: ``trials.csv`` (``study.trials_dataframe()``) and ``best_hyperparameters.yml``
 (``study.best_trial``, an env section for ``train --config FILE``), rewritten after each trial.
 """
@@ -40,6 +44,8 @@ __all__ += ["make_objective", "objective_value", "prepare", "run_sweep", "write_
 
 #: the documented objective, as printed and stored in the study's user attributes
 OBJECTIVE = "success_rate - 0.001 * s / (s + 1000), s = mean steps to food (deterministic evaluation)"
+#: how a trial's seeds' values make its value (``trial_score``)
+TRIAL_SCORES: dict[str, Callable[[list[float]], float]] = {"mean": lambda v: sum(v) / len(v), "worst": min}
 STEPS_WEIGHT = 0.001
 STEPS_SCALE = 1000.0
 MAX_EVAL_EPISODES = 1000
@@ -74,9 +80,11 @@ class PruningCallback(BaseCallback):
     the evaluation callback's (``self.parent``) deterministic summary to the trial; when the pruner
     says so, mark the trial pruned and stop training (the objective then raises ``TrialPruned``)."""
 
-    def __init__(self, trial: optuna.Trial) -> None:
+    def __init__(self, trial: optuna.Trial, step_offset: int = 0) -> None:
         super().__init__()
         self.trial = trial
+        #: reported steps are ``step_offset + k`` (a trial's later seeds come after the earlier ones')
+        self.step_offset = int(step_offset)
         self.evaluations = 0
         self.pruned = False
 
@@ -84,7 +92,7 @@ class PruningCallback(BaseCallback):
         summary = self.parent.last_summary
         self.evaluations += 1
         _record(self.trial, summary, self.num_timesteps)
-        self.trial.report(objective_value(summary), self.evaluations)
+        self.trial.report(objective_value(summary), self.step_offset + self.evaluations)
         self.pruned = self.trial.should_prune()
         return not self.pruned
 
@@ -103,8 +111,11 @@ class TuneSettings:
     logdir: str | Path = "logs"
     sampler: str = "tpe"
     pruner: str = "median"
-    #: trial k trains with seed + k
+    #: trial k trains with seed + k (with trial_seeds N: seeds seed + k*N .. seed + k*N + N - 1)
     seed: int = 0
+    #: training runs (seeds) per trial; its value is their mean (trial_score "worst": the minimum)
+    trial_seeds: int = 1
+    trial_score: str = "mean"
     #: the sampler's seed (default: none, so that parallel workers explore different points)
     sampler_seed: int | None = None
     n_eval_episodes: int = 10
@@ -143,6 +154,9 @@ class PreparedSweep:
 
 def _check_numbers(s: TuneSettings) -> None:
     checks.integer(s.n_trials, "--n-trials", 1)
+    checks.integer(s.trial_seeds, "--trial-seeds", 1)
+    if s.trial_score not in TRIAL_SCORES:
+        raise ValueError(f"--trial-score must be one of {list(TRIAL_SCORES)}, got {s.trial_score!r}")
     checks.integer(s.n_evaluations, "--n-evaluations", 1)
     checks.integer(s.n_eval_episodes, "--n-eval-episodes", 1, MAX_EVAL_EPISODES)
     checks.seed(s.seed, "--seed")
@@ -213,54 +227,87 @@ def best_section(cfg: TrainConfig, base: TrainConfig) -> dict[str, Any]:
 
 
 def make_objective(prepared: PreparedSweep) -> Callable[[optuna.Trial], float]:
-    """The trial objective: sample, train (pruned by :class:`PruningCallback`), score the final model."""
-    from .train import train
-
-    s, base, host = prepared.settings, prepared.base, socket.gethostname()
+    """The trial objective: sample, train (pruned by :class:`PruningCallback`), score the final model
+    (of each of ``trial_seeds`` runs: their mean or worst value)."""
+    s, host = prepared.settings, socket.gethostname()
 
     def objective(trial: optuna.Trial) -> float:
         params = prepared.space.sample(trial)
-        run_dir = s.study_dir / f"trial_{trial.number}"
+        n_seeds, n_evals = int(s.trial_seeds), int(s.n_evaluations)
+        trial_dir = s.study_dir / f"trial_{trial.number}"
         trial.set_user_attr("host", host)
-        trial.set_user_attr("run_dir", str(run_dir.absolute()))
-        pruning = PruningCallback(trial)
-        try:
-            cfg = trial_config(
-                base,
-                params,
-                n_timesteps=prepared.trial_timesteps,
-                seed=int(s.seed) + int(trial.number),
-                eval_freq=prepared.eval_freq,
-                eval_episodes=s.n_eval_episodes,
-                checkpoint_freq=0,
-                progress_bar=False,
-                verbose=0,
-            )
-            trial.set_user_attr("section", best_section(cfg, base))
-            result = train(
-                cfg,
-                logdir=s.study_dir,
-                run_name=run_dir.name,
-                final_eval_episodes=s.n_eval_episodes,
-                callback_after_eval=pruning,
-                progress_every=0,  # the sweep prints one line per trial
-            )
-        except TRIAL_ERRORS as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
-            raise
-        if result.interrupted or result.final_eval is None:
-            trial.set_user_attr("error", "interrupted")
-            raise KeyboardInterrupt
-        trial.set_user_attr("train_seconds", round(float(result.train_seconds), 3))
-        if pruning.pruned:
-            raise optuna.TrialPruned(f"pruned at evaluation {pruning.evaluations}")
-        det = result.final_eval[0]
-        _record(trial, det, result.num_timesteps)
-        value = objective_value(det)
-        trial.report(value, pruning.evaluations + 1)  # the final evaluation completes the curve
-        return value
+        trial.set_user_attr("run_dir", str(trial_dir.absolute()))
+        seeds = [int(s.seed) + int(trial.number) * n_seeds + j for j in range(n_seeds)]
+        values: list[float] = []
+        summaries: list[Mapping[str, float]] = []
+        seconds = timesteps = 0
+        for j, seed in enumerate(seeds):
+            pruning = PruningCallback(trial, step_offset=j * n_evals)
+            det, result = _train_trial(prepared, trial, params, seed, trial_dir, n_seeds, pruning)
+            seconds += float(result.train_seconds)
+            trial.set_user_attr("train_seconds", round(seconds, 3))
+            if pruning.pruned:
+                raise optuna.TrialPruned(f"pruned at evaluation {j * n_evals + pruning.evaluations}")
+            values.append(objective_value(det))
+            summaries.append(det)
+            timesteps += int(result.num_timesteps)
+            trial.report(values[-1], j * n_evals + pruning.evaluations + 1)  # the final evaluation of this seed
+        _record(trial, _mean_summary(summaries), timesteps // n_seeds)
+        if n_seeds > 1:
+            trial.set_user_attr("seeds", seeds)
+            trial.set_user_attr("seed_values", [round(v, 6) for v in values])
+        return TRIAL_SCORES[s.trial_score](values)
 
     return objective
+
+
+def _train_trial(
+    prepared: PreparedSweep, trial: optuna.Trial, params: dict[str, Any], seed: int, trial_dir: Path, n_seeds: int,
+    pruning: PruningCallback,
+) -> tuple[Mapping[str, float], Any]:
+    """One training run of a trial (``trial_<k>/``, or ``trial_<k>/seed_<s>/`` of several seeds):
+    its final deterministic summary and :class:`TrainResult`."""
+    from .train import train
+
+    s, base = prepared.settings, prepared.base
+    logdir, run_name = (s.study_dir, trial_dir.name) if n_seeds == 1 else (trial_dir, f"seed_{seed}")
+    try:
+        cfg = trial_config(
+            base,
+            params,
+            n_timesteps=prepared.trial_timesteps,
+            seed=seed,
+            eval_freq=prepared.eval_freq,
+            eval_episodes=s.n_eval_episodes,
+            checkpoint_freq=0,
+            progress_bar=False,
+            verbose=0,
+        )
+        trial.set_user_attr("section", best_section(cfg, base))
+        result = train(
+            cfg,
+            logdir=logdir,
+            run_name=run_name,
+            final_eval_episodes=s.n_eval_episodes,
+            callback_after_eval=pruning,
+            progress_every=0,  # the sweep prints one line per trial
+        )
+    except TRIAL_ERRORS as exc:
+        trial.set_user_attr("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
+        raise
+    if result.interrupted or result.final_eval is None:
+        trial.set_user_attr("error", "interrupted")
+        raise KeyboardInterrupt
+    return result.final_eval[0], result
+
+
+def _mean_summary(summaries: list[Mapping[str, float]]) -> dict[str, float]:
+    """The mean of each :data:`EVAL_ATTRS` figure over a trial's seeds (NaN ones left out)."""
+    out: dict[str, float] = {}
+    for key in EVAL_ATTRS:
+        xs = [float(x) for x in (d.get(key) for d in summaries) if x is not None and math.isfinite(float(x))]
+        out[key] = sum(xs) / len(xs) if xs else float("nan")
+    return out
 
 
 def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -348,6 +395,8 @@ def _describe_study(study: optuna.Study, prepared: PreparedSweep) -> None:
         "trial_timesteps": prepared.trial_timesteps,
         "n_eval_episodes": s.n_eval_episodes,
         "n_evaluations": s.n_evaluations,
+        "trial_seeds": s.trial_seeds,
+        "trial_score": s.trial_score,
         "search_space": [p.describe() for p in prepared.space.params],
     }
     for key, value in description.items():
