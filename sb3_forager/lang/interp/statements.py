@@ -7,7 +7,7 @@ from typing import Any
 from lark import Token, Tree
 
 from . import operators as ops
-from .evaluator import Ctx, _text, evaluate, index
+from .evaluator import Ctx, _text, evaluate
 from .runtime import _Break, _Return, _block, _decl, _facets
 from .values import Agent, GamaPoint, GamlError, cast, default_of, split_type, to_bool, to_int, to_list, to_string
 
