@@ -8,8 +8,6 @@ them. ``backend="embedded"`` (default) runs the compiled simulation; ``backend="
 ``gaml/forager_petz.gaml`` on a GAMA server.
 """
 
-from __future__ import annotations
-
 from .make import pettingzoo_api
 
 __all__ = ["env", "parallel_env", "raw_env"]

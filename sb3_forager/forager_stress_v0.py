@@ -6,8 +6,6 @@ a policy trained on pairs. Scenario keyword arguments as for :mod:`sb3_forager.f
 ``backend="gama"`` runs ``gaml/forager_petz_stress.gaml`` (experiment ``petz_stress_env``).
 """
 
-from __future__ import annotations
-
 from .make import pettingzoo_api
 
 __all__ = ["env", "parallel_env", "raw_env"]

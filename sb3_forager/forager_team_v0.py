@@ -8,8 +8,6 @@ forager), ``obstacles`` (the tutorial's six squares, a list of centres, or ``"ra
 ``gaml/forager_petz.gaml`` with the scenario sent as experiment parameters.
 """
 
-from __future__ import annotations
-
 from .make import pettingzoo_api
 
 __all__ = ["env", "parallel_env", "raw_env"]
