@@ -13,6 +13,8 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from ..tree import _split_type as split_type
+
 
 class GamlError(RuntimeError):
     """A GAML runtime error (the ``error`` statement, a failed cast, an unknown name)."""
@@ -231,24 +233,6 @@ def cast(type_name: str | None, params: list[str], v: Any) -> Any:
             return {i: x for i, x in enumerate(v)}
         raise GamlError(f"cannot cast {to_string(v)} to map")
     return v  # a species name used as a type: the agent itself
-
-
-def split_type(text: str) -> tuple[str, list[str]]:
-    if "<" not in text:
-        return text, []
-    base, rest = text.split("<", 1)
-    rest = rest[:-1]
-    depth, cur, parts = 0, "", []
-    for ch in rest:
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        depth += ch == "<"
-        depth -= ch == ">"
-        cur += ch
-    parts.append(cur)
-    return base, parts
 
 
 def default_of(type_name: str | None) -> Any:
