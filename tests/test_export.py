@@ -284,3 +284,27 @@ def test_a_checkpoint_exports_with_its_own_statistics(runs, tmp_path):
     shutil.copy(run / "vecnormalize.pkl", run / "checkpoints" / "vecnormalize_16_steps.pkl")
     assert export_onnx(run / "checkpoints" / "model_16_steps.zip", tmp_path / "a.onnx").is_file()
     assert not (tmp_path / "b.onnx").exists()
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_forager_onnx_gaml_runs_the_exported_policy_like_ppo(runs, exported, normalize, tmp_path):
+    """gaml/forager_onnx.gaml on the GAML interpreter (onnxruntime standing in for GAMA's ONNX plugin),
+    its forager driven by the exported policy, follows the embedded episode driven by PPO.predict."""
+    import shutil
+
+    from sb3_forager.lang.interp import Model
+    from sb3_forager.lang.interp.onnx import ONNX_EXTENSIONS
+
+    gaml = Path(sb3_forager.__file__).resolve().parent.parent / "gaml" / "forager_onnx.gaml"
+    shutil.copy(exported["forager", normalize], tmp_path / "policy.onnx")
+    model_gaml = Model(gaml.read_text(), ONNX_EXTENSIONS, str(tmp_path))
+    model_gaml.load("onnx_single", {})
+    gaml_obs = [np.asarray(model_gaml.evaluate("forager[0].observation"), dtype=np.float64)]
+    while not model_gaml.evaluate("episode_over"):
+        model_gaml.step()
+        gaml_obs.append(np.asarray(model_gaml.evaluate("forager[0].observation"), dtype=np.float64))
+    model, norm = _reference(runs["forager", normalize])
+    theirs, _ = _single_episode(lambda o: model.predict(norm(o), deterministic=True)[0])
+    ours = np.array(gaml_obs)
+    assert ours.shape == theirs.shape and len(ours) > 10, (ours.shape, theirs.shape)
+    assert np.abs(ours - theirs).max() <= ATOL
