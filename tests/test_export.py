@@ -308,3 +308,27 @@ def test_forager_onnx_gaml_runs_the_exported_policy_like_ppo(runs, exported, nor
     ours = np.array(gaml_obs)
     assert ours.shape == theirs.shape and len(ours) > 10, (ours.shape, theirs.shape)
     assert np.abs(ours - theirs).max() <= ATOL
+
+
+def test_forager_onnx_gaml_runs_the_exported_pair_policy_like_ppo(runs, exported, tmp_path):
+    """The team experiment (onnx_team): the pair's observations, cycle by cycle, as in the embedded
+    pair driven by PPO.predict with the same policy."""
+    import shutil
+
+    from sb3_forager.lang.interp import Model
+    from sb3_forager.lang.interp.onnx import ONNX_EXTENSIONS
+
+    gaml = Path(sb3_forager.__file__).resolve().parent.parent / "gaml" / "forager_onnx.gaml"
+    shutil.copy(exported["coop", False], tmp_path / "policy.onnx")
+    model_gaml = Model(gaml.read_text(), ONNX_EXTENSIONS, str(tmp_path))
+    model_gaml.load("onnx_team", {})
+    k = int(model_gaml.evaluate("nb_foragers"))
+    ours = []
+    while not model_gaml.evaluate("episode_over"):
+        ours.append([np.asarray(model_gaml.evaluate(f"forager[{i}].observation"), dtype=np.float64) for i in range(k)])
+        model_gaml.step()
+    model, norm = _reference(runs["coop", False])
+    theirs = _team_episode(lambda o: model.predict(norm(o), deterministic=True)[0])
+    ours = np.array(ours)
+    assert k == 2 and ours.shape == theirs.shape and len(ours) > 10, (ours.shape, theirs.shape)
+    assert np.abs(ours - theirs).max() <= ATOL
