@@ -359,7 +359,8 @@ class GamaSimWorlds(GamaWorlds):
         return run_sync(coro, max(s.max_seconds() for s in self.sims) * 2)
 
     def _run_sims(self, make: Callable[[int], Any], idx: Sequence[int]) -> list[Any]:
-        from .launcher import managed, run_recovering
+        from .launcher import managed
+        from .recovery import run_recovering
 
         if not any(managed(self.sims[s].address) for s in idx):
             return self._run(gather_all(make(s) for s in idx))
