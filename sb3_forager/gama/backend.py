@@ -54,6 +54,10 @@ class GamaWorlds:
         self.n_worlds = len(self.worlds)
         self.n_agents = len(self.worlds[0].contract.agent_ids)
         self._default_parameters = default_parameters(default)
+        self._init_world_state()
+
+    def _init_world_state(self) -> None:
+        """Every world's episode, step count, last report, arrival steps and at-food flags (none yet)."""
         self.episodes: list[Episode | None] = [None] * self.n_worlds
         self.steps = np.zeros(self.n_worlds, dtype=np.int64)
         self._reports: list[StepResult | None] = [None] * self.n_worlds

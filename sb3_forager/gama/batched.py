@@ -344,11 +344,7 @@ class GamaSimWorlds(GamaWorlds):
             self._where += [(s, i) for i in range(size)]
         self.worlds = self.sims  # what run_recovering restores (a dead server's simulations)
         self.n_agents = len(self.sims[0].contract.base.agent_ids)
-        self.episodes: list[Episode | None] = [None] * self.n_worlds
-        self.steps = np.zeros(self.n_worlds, dtype=np.int64)
-        self._reports: list[StepResult | None] = [None] * self.n_worlds
-        self._arrival = np.full((self.n_worlds, self.n_agents), -1, dtype=np.int64)
-        self._at_food = np.zeros((self.n_worlds, self.n_agents), dtype=bool)
+        self._init_world_state()
 
     @property
     def round_trips(self) -> int:
