@@ -73,7 +73,7 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
         terminated = r.terminated[:, 0].copy()
         truncated = r.truncated[:, 0].copy()
         if self.time_limit is not None:
-            truncated |= ~terminated & (self.backend.steps >= self.time_limit)
+            truncated |= self.backend.steps >= self.time_limit
         obs = r.obs[:, 0].astype(np.float32)
         if pending.any():  # next-step autoreset: these worlds start over instead of stepping
             idx = np.flatnonzero(pending)
