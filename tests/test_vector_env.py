@@ -71,45 +71,46 @@ def test_vector_env_plays_the_sync_vector_env_episodes_exactly(env_id: str, kwar
     assert min(ends.values()) >= 3, ends  # all three paths were exercised, in several sub-envs
 
 
-def test_returned_arrays_are_the_callers() -> None:
-    """As ``SyncVectorEnv`` (``copy=True``, its default): later steps do not overwrite what a step
-    returned, and writing into it does not change the env."""
-    venv = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=3)
-    twin = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=3)
-    kept, _ = venv.reset(seed=0)
-    twin.reset(seed=0)
-    kept_copy = kept.copy()
+def _make(n: int = N, limit: int = 3, env_id: str = "sb3_forager/Forager-v0"):
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", max_episode_steps=limit)
+
+
+def test_later_steps_do_not_overwrite_what_a_step_returned() -> None:
+    """As ``SyncVectorEnv`` (``copy=True``, its default, and its rewards and flags always)."""
+    venv = _make()
+    kept = [venv.reset(seed=0)]
+    copies = [(kept[0][0].copy(), {})]
     a = np.full((N, 2), 0.7, np.float32)
-    results = []
     for _ in range(8):  # across the time limit and the autoresets
         out = venv.step(a)
-        results.append((out, [np.copy(x) for x in out[:4]], {k: np.copy(v) for k, v in out[4].items()}))
-        ref = twin.step(a)
+        kept.append(out)
+        copies.append(([np.copy(x) for x in out[:4]], {k: np.copy(v) for k, v in out[4].items()}))
+    assert any(out[4] for out in kept[1:]) and any(not out[4] for out in kept[1:])
+    for out, (arrays, info) in zip(kept[1:], copies[1:]):
+        for x, c in zip(out[:4], arrays):
+            np.testing.assert_array_equal(x, c)
+        assert out[4].keys() == info.keys()
+        for k, v in info.items():
+            np.testing.assert_array_equal(out[4][k], v)
+    np.testing.assert_array_equal(kept[0][0], copies[0][0])
+
+
+def test_writing_into_returned_arrays_changes_nothing() -> None:
+    venv, twin = _make(), _make()
+    venv.reset(seed=0)
+    twin.reset(seed=0)
+    a = np.full((N, 2), 0.7, np.float32)
+    for _ in range(12):
+        out, ref = venv.step(a), twin.step(a)
         for mine, theirs in zip(out[:4], ref[:4]):
             np.testing.assert_array_equal(mine, theirs)
-        for x in out[:4]:
-            x[...] = 0 if x.dtype != bool else ~x  # the caller's to scribble on
-        for v in out[4].values():
-            v[...] = 0
-    np.testing.assert_array_equal(kept, kept_copy)
-    for out, copies, info in results:
-        for x, c in zip(out[:4], copies):
-            assert not np.shares_memory(x, c)
-        assert {k: np.copy(v) for k, v in out[4].items()}.keys() == info.keys()
-    # the scribbles above changed nothing: both envs still agree, and with a fresh one
-    third = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=3)
-    third.reset(seed=0)
-    for _ in range(8):
-        third.step(a)
-    for _ in range(5):
-        x, y, z = venv.step(a), twin.step(a), third.step(a)
-        for i in range(4):
-            np.testing.assert_array_equal(x[i], y[i])
-            np.testing.assert_array_equal(x[i], z[i])
+        assert out[4].keys() == ref[4].keys()
+        for x in list(out[:4]) + list(out[4].values()):
+            x[...] = ~x if x.dtype == bool else 0  # the caller's to scribble on
 
 
 def test_returned_arrays_do_not_share_memory_between_steps() -> None:
-    venv = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=2)
+    venv = _make(limit=2)
     venv.reset(seed=0)
     a = np.zeros((N, 2), np.float32)
     first = venv.step(a)
@@ -132,8 +133,7 @@ def test_returned_arrays_do_not_share_memory_between_steps() -> None:
 def test_a_refused_batch_leaves_pending_autoresets_pending(bad: float, message: str) -> None:
     """A batch refused in the step that would autoreset the ended sub-envs changes nothing: the
     retried good batch then gives what an env that never saw the bad batch gives."""
-    venv = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=4)
-    twin = gym.make_vec("sb3_forager/Forager-v0", num_envs=N, vectorization_mode="vector_entry_point", max_episode_steps=4)
+    venv, twin = (_make(limit=4, env_id="sb3_forager/ForagerRandom-v0") for _ in range(2))
     venv.reset(seed=5)
     twin.reset(seed=5)
     a = np.full((N, 2), 0.3, np.float32)
