@@ -61,9 +61,15 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
     ``s + i``, ``reset(seed=[s0, s1, ...])`` with ``s_i`` (as Gymnasium's own vector envs), so
     sub-env ``i`` plays the episodes a ``Forager-v0`` reset with that seed would. Scenario keyword
     arguments as for :class:`~sb3_forager.envs.forager_env.ForagerEnv`; ``options`` apply to every
-    sub-env. An action outside the Box raises ``ValueError`` naming the sub-env, and no world steps.
-    ``max_episode_steps`` (what ``make_vec`` passes from the registration) truncates an episode at
-    that step like Gymnasium's ``TimeLimit`` (the reward is the model's).
+    sub-env. An action outside the Box raises ``ValueError`` naming the sub-env, and nothing changes
+    (no world steps, a pending autoreset stays pending). ``max_episode_steps`` (what ``make_vec``
+    passes from the registration) truncates an episode at that step like Gymnasium's ``TimeLimit``
+    (also when it terminates at that step; the reward is the model's).
+
+    Each step returns new arrays, as ``SyncVectorEnv`` does (``copy=True``, its default): later
+    steps do not overwrite them and writing into them changes nothing. The step itself is one call
+    of the core, the reset of the worlds that ended last step, and one compiled pass
+    (:func:`finish_step`) that writes the returns.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
