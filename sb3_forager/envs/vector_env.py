@@ -33,10 +33,12 @@ def finish_step(
     (reset this step) returns its first observation, reward 0 and no flags; the others their step,
     truncated also at ``steps >= limit`` (as ``TimeLimit``). ``pending`` becomes the ended worlds;
     returns how many."""
+    src = obs.reshape(-1)  # (N, 1, D) and (N, D), both C-contiguous: one flat loop converts
+    dst = out_obs.reshape(-1)
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
     n_ended = 0
     for w in range(obs.shape[0]):
-        for j in range(obs.shape[2]):
-            out_obs[w, j] = obs[w, 0, j]
         if pending[w]:
             out_reward[w] = 0.0
             term = False
