@@ -6,7 +6,8 @@ figures move by tens of percent, ratios measured together much less).
 * the cooperative pair ``forager_coop_v0.parallel_env()`` vs MPE2's ``simple_spread_v3`` (N = 2,
   continuous actions; ``pip install "sb3_forager[bench]"``);
 * the batched core (``ForagerSim``) at N = 1, 16, 256, 4096 worlds vs a naive numpy loop
-  (:mod:`sb3_forager.benchmarks.naive`), and the SB3 ``ForagerVecEnv``.
+  (:mod:`sb3_forager.benchmarks.naive`), the SB3 ``ForagerVecEnv`` and the Gymnasium VectorEnv
+  of ``gym.make_vec("sb3_forager/Forager-v0", N, vectorization_mode="vector_entry_point")``.
 
 Each pair is timed alternately, ``--repeats`` times, and the median of each side is reported.
 ``--training-before CHECKOUT`` then also times the default training command before (that older
@@ -131,6 +132,18 @@ def vec_runner(n_worlds: int) -> Callable[[int], int]:
     return _runner(venv.step, actions, n_worlds, n_worlds // 64)
 
 
+def vector_runner(n_worlds: int) -> Callable[[int], int]:
+    """``gym.make_vec(..., vectorization_mode="vector_entry_point")`` as a user gets it (its
+    next-step autoreset and the registration's time limit included)."""
+    import gymnasium as gym
+
+    venv = gym.make_vec("sb3_forager/Forager-v0", n_worlds, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, (n_worlds, 2)).astype(np.float32) for _ in range(16)]
+    return _runner(venv.step, actions, n_worlds, n_worlds // 64)
+
+
 def check_naive_agrees(n_steps: int = 200) -> float:
     """The largest difference between the naive loop's and the core's observations (one world)."""
     from ..sim import FORAGER, ForagerSim
@@ -227,6 +240,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         if n in sizes:
             ours, theirs = paired(vec_runner(n), naive_runner(n), seconds, repeats)
             row(f"SB3 ForagerVecEnv, N = {n}", ours, f"naive numpy loop, N = {n}", theirs, "agent-steps/s")
+    for n in sizes:
+        ours, theirs = paired(vector_runner(n), naive_runner(n), seconds, repeats)
+        row(f"Gymnasium VectorEnv (make_vec), N = {n}", ours, f"naive numpy loop, N = {n}", theirs, "agent-steps/s")
     if training is not None:
         sys.stdout.flush()
         return bench_train.main(training, prog=prog)

@@ -10,8 +10,49 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 
 from ..sim import ForagerSim, Scenario
+from ..sim.jit import kernel
 from .contract import check_batch_actions, check_render_mode, forager_spaces, world_generators
 from .forager_env import AGENT, single_scenario
+
+
+@kernel
+def finish_step(
+    obs: np.ndarray,
+    reward: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    steps: np.ndarray,
+    limit: int,
+    pending: np.ndarray,
+    out_obs: np.ndarray,
+    out_reward: np.ndarray,
+    out_terminated: np.ndarray,
+    out_truncated: np.ndarray,
+) -> int:
+    """The step's returns from the core's (N, 1, ...) buffers in one pass: a ``pending`` world
+    (reset this step) returns its first observation, reward 0 and no flags; the others their step,
+    truncated also at ``steps >= limit`` (as ``TimeLimit``). ``pending`` becomes the ended worlds;
+    returns how many."""
+    src = obs.reshape(-1)  # (N, 1, D) and (N, D), both C-contiguous: one flat loop converts
+    dst = out_obs.reshape(-1)
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+    n_ended = 0
+    for w in range(obs.shape[0]):
+        if pending[w]:
+            out_reward[w] = 0.0
+            term = False
+            trunc = False
+        else:
+            out_reward[w] = reward[w, 0]
+            term = terminated[w, 0]
+            trunc = truncated[w, 0] or steps[w] >= limit
+        out_terminated[w] = term
+        out_truncated[w] = trunc
+        pending[w] = term or trunc
+        if term or trunc:
+            n_ended += 1
+    return n_ended
 
 
 class ForagerVectorEnv(gym.vector.VectorEnv):
@@ -22,9 +63,15 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
     ``s + i``, ``reset(seed=[s0, s1, ...])`` with ``s_i`` (as Gymnasium's own vector envs), so
     sub-env ``i`` plays the episodes a ``Forager-v0`` reset with that seed would. Scenario keyword
     arguments as for :class:`~sb3_forager.envs.forager_env.ForagerEnv`; ``options`` apply to every
-    sub-env. An action outside the Box raises ``ValueError`` naming the sub-env, and no world steps.
-    ``max_episode_steps`` (what ``make_vec`` passes from the registration) truncates an episode at
-    that step like Gymnasium's ``TimeLimit`` (the reward is the model's).
+    sub-env. An action outside the Box raises ``ValueError`` naming the sub-env, and nothing changes
+    (no world steps, a pending autoreset stays pending). ``max_episode_steps`` (what ``make_vec``
+    passes from the registration) truncates an episode at that step like Gymnasium's ``TimeLimit``
+    (also when it terminates at that step; the reward is the model's).
+
+    Each step returns new arrays, as ``SyncVectorEnv`` does (``copy=True``, its default): later
+    steps do not overwrite them and writing into them changes nothing. The step itself is one call
+    of the core, the reset of the worlds that ended last step, and one compiled pass
+    (:func:`finish_step`) that writes the returns.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
@@ -52,7 +99,9 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._rngs = world_generators(None, self.num_envs)
-        self._needs_reset = np.zeros(self.num_envs, dtype=bool)
+        self._limit = np.iinfo(np.int64).max if self.time_limit is None else self.time_limit
+        self._needs_reset = np.zeros(self.num_envs, dtype=bool)  # the worlds the next step resets
+        self._n_pending = 0
         self._ids = [AGENT]
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
@@ -63,35 +112,34 @@ class ForagerVectorEnv(gym.vector.VectorEnv):
             super().reset(seed=seed if isinstance(seed, int) else None)
         self.backend.reset(None, episodes)
         self._needs_reset[:] = False
+        self._n_pending = 0
         return self.backend.obs[:, 0].astype(np.float32), {}
 
     def step(self, actions):
-        acts = check_batch_actions(actions, self.num_envs, self._ids)
-        pending = self._needs_reset.copy()
-        r = self.backend.step(acts)
-        reward = r.reward[:, 0].copy()
-        terminated = r.terminated[:, 0].copy()
-        truncated = r.truncated[:, 0].copy()
-        if self.time_limit is not None:
-            truncated |= ~terminated & (self.backend.steps >= self.time_limit)
-        obs = r.obs[:, 0].astype(np.float32)
-        if pending.any():  # next-step autoreset: these worlds start over instead of stepping
-            idx = np.flatnonzero(pending)
-            fresh = self.backend.reset(idx, [self.scenario.draw(self._rngs[i]) for i in idx]).obs
-            obs[pending] = fresh[pending, 0]
-            reward[pending] = 0.0
-            terminated[pending] = False
-            truncated[pending] = False
-        self._needs_reset = terminated | truncated
-        infos: dict[str, Any] = {}
-        if self._needs_reset.any():
-            ended = self._needs_reset.copy()
-            infos = {
-                "is_success": terminated.copy(),
-                "_is_success": ended,
-                "episode_steps": np.where(ended, self.backend.steps, 0),
-                "_episode_steps": ended.copy(),
-            }
+        acts = check_batch_actions(actions, self.num_envs, self._ids)  # refused: nothing changed
+        sim = self.backend
+        r = sim.step(acts)
+        pending = self._needs_reset
+        if self._n_pending:  # next-step autoreset: these worlds start over (their step is discarded)
+            sim.reset(pending, [self.scenario.draw(self._rngs[i]) for i in np.flatnonzero(pending).tolist()])
+        n = self.num_envs
+        obs = np.empty((n, sim.obs_dim), dtype=np.float32)
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        truncated = np.empty(n, dtype=bool)
+        # fresh arrays (as SyncVectorEnv's copies), and the next step's pending worlds
+        self._n_pending = finish_step(
+            r.obs, r.reward, r.terminated, r.truncated, r.steps, self._limit, pending, obs, reward, terminated, truncated
+        )
+        if not self._n_pending:
+            return obs, reward, terminated, truncated, {}
+        ended = pending.copy()
+        infos = {
+            "is_success": terminated.copy(),
+            "_is_success": ended,
+            "episode_steps": np.where(ended, r.steps, 0),
+            "_episode_steps": ended.copy(),
+        }
         return obs, reward, terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
