@@ -126,7 +126,8 @@ class WorldsContract:
     def action_entries(self, actions: np.ndarray, acting: np.ndarray | None) -> list[str]:
         """Every world's entry of ``step_worlds`` (``actions`` (n, K, 2))."""
         if self.rules == "single":
-            return [f"[{gaml_number(ax)},{gaml_number(ay)}]" for ax, ay in np.asarray(actions, dtype=np.float64)[:, 0].tolist()]
+            pairs = np.asarray(actions, dtype=np.float64)[:, 0].tolist()
+            return [f"[{gaml_number(ax)},{gaml_number(ay)}]" for ax, ay in pairs]
         return [self.action_entry(a, None if acting is None else acting[w]) for w, a in enumerate(actions)]
 
     def step_expr(self, entries: Sequence[str | None]) -> str:
@@ -159,10 +160,13 @@ class WorldsContract:
                 continue
             what = f"step_worlds(...)[world {w}]"
             data = check_map(m, what)
-            if self.rules == "single":
-                report = self.base.parse_step({k: v for k, v in data.items() if k != "Reset"})
-            else:
-                report = self.base.parse_step([data, check_map(data, what, keys=("Agents",))["Agents"]])
+            try:
+                if self.rules == "single":
+                    report = self.base.parse_step({k: v for k, v in data.items() if k != "Reset"})
+                else:
+                    report = self.base.parse_step([data, check_map(data, what, keys=("Agents",))["Agents"]])
+            except GamaProtocolError as exc:  # the one-world parser names the field, not the world
+                raise GamaProtocolError(f"{what}: {exc}") from None
             fresh = None
             if report.episode_over[0]:
                 fresh = self._one_reset(check_map(data, what, keys=("Reset",))["Reset"], f"{what}['Reset']")
