@@ -40,7 +40,7 @@ global {
 	float food_radius <- 5.0;          // success when distance < food_radius (strict)
 	int gama_server_port <- 0;
 	int n_worlds <- 1;                 // W: the worlds of this simulation (experiment parameter)
-	int max_worlds <- 1024;            // the largest W (sb3_forager/gama/sim_contracts.py, MAX_WORLDS_PER_SIM)
+	int max_worlds <- 1024;            // the largest W (sb3_forager/gama/batched.py, MAX_WORLDS_PER_SIM)
 
 	init {
 		if (n_worlds < 1 or n_worlds > max_worlds) {

@@ -20,6 +20,7 @@ GAML_ENGINE_TESTS = frozenset({
     "test_random_team_episodes_are_the_embedded_ones", "test_coop_matches_embedded_until_the_end",
     "test_stress_model_is_the_tutorials_ten_foragers", "test_reset_options_set_the_episode_on_gama_like_embedded",
     "test_matches_embedded_vec_env_step_for_step", "test_training_on_a_gama_server",
+    "test_a_team_world_where_no_forager_acts_still_steps_like_embedded",
 })  # fmt: skip
 
 

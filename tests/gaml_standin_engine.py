@@ -49,6 +49,13 @@ class GamlExperiment(_Experiment):
 
     interp: Model | None = None
 
+    def _parameter(self, name: str) -> tuple[str, str] | None:
+        if self.kind.endswith("_worlds"):  # n_worlds, n_foragers, teammate of the W-world experiments
+            from gama_standin_worlds import WorldsExperiment
+
+            return WorldsExperiment._parameter(self, name)  # type: ignore[arg-type]
+        return super()._parameter(name)
+
     def init(self) -> None:
         import os
 

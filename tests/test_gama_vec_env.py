@@ -320,3 +320,24 @@ def test_supersuit_pipeline_with_the_gama_parallel_env(gama):
         assert gama.live_experiments >= 2
     finally:
         venv.close()
+
+
+def test_a_team_world_where_no_forager_acts_still_steps_like_embedded(gama):
+    """Backend.step with ``acting`` all False for a world: the embedded simulation steps it (nobody
+    moves, the step counts towards the time limit); the GAML models skip a cycle whose action map
+    is empty, so the backend must not send one (it sends an action of no values instead)."""
+    from sb3_forager.make import make_gama_vec_env, make_vec_env
+    from sb3_forager.sim import Scenario
+
+    sc = Scenario.from_kwargs(make_vec_env("coop", 2).scenario, max_steps=5)
+    venv = make_gama_vec_env("coop", 2, servers=[f"127.0.0.1:{gama.port}"], scenario=sc)
+    ref = ForagerVecEnv(2, sc)
+    venv.reset(), ref.reset()
+    acts = np.full((2, 2, 2), 0.5)
+    acting = np.array([[True, True], [False, False]])
+    for t in range(5):
+        got, want = venv.backend.step(acts, acting if t else None), ref.backend.step(acts, acting if t else None)
+        assert (got.steps == want.steps).all() and (got.episode_over == want.episode_over).all()
+        assert np.abs(got.obs - want.obs).max() < TOL and np.abs(got.reward - want.reward).max() < TOL
+    assert want.episode_over.all()  # both worlds reached their 5-step limit together
+    venv.close()

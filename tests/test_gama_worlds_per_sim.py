@@ -79,9 +79,49 @@ def test_bad_data_is_one_protocol_error_naming_the_world(gama):
     venv, _ = _pair(gama, "forager", 4, 4)
     venv.reset()
     gama.faults.corrupt = lambda f: f["data"][2].__setitem__("Reward", "NaN")
-    with pytest.raises(GamaProtocolError, match=r"world 2\]\['Reward'\] must be a finite number.*|Reward"):
+    with pytest.raises(GamaProtocolError, match=r"world 2\]: GymAgent\[0\]\.data\['Reward'\] must be a finite number, got 'NaN'"):
         venv.step(np.zeros((4, 2), dtype=np.float32))
     venv.close()
+
+
+@pytest.mark.parametrize("kind", ["forager", "coop"])
+def test_the_one_pass_parse_equals_the_strict_per_world_parse(gama, kind):
+    """batch_parse (the step's fast path) and WorldsContract.parse_step on the same answers, ends included."""
+    import copy
+
+    from sb3_forager.gama import batch_parse
+
+    answers = []
+    venv, _ = _pair(gama, kind, 3, 3, max_steps=4)
+    venv.reset()
+    gama.faults.corrupt = lambda f: answers.append(copy.deepcopy(f["data"]))
+    for _ in range(6):
+        venv.step(np.random.default_rng(0).uniform(-1, 1, (3 * KINDS[kind], 2)).astype(np.float32))
+    contract = venv.backend.sims[0].contract
+    venv.close()
+    assert len(answers) == 6 and any("Reset" in m for a in answers for m in a)
+    b = contract.base
+    for value in answers:
+        one_pass = (batch_parse.single(value, 3, b.obs_dim) if kind == "forager"
+                    else batch_parse.team(value, 3, b.agent_ids, b.obs_dim))  # fmt: skip
+        assert one_pass is not None  # the fast path takes the model's answers
+        fast, fresh = contract.parse_step_all(value, 3)
+        pairs = contract.parse_step(value, [True] * 3)
+        strict = batch_parse.join([p[0] for p in pairs])
+        for field in ("obs", "reward", "terminated", "truncated", "episode_over", "success", "at_food"):
+            np.testing.assert_array_equal(getattr(fast, field), getattr(strict, field), err_msg=field)
+        assert fast.infos == strict.infos
+        assert sorted(fresh) == [w for w, p in enumerate(pairs) if p[1] is not None]
+        for w, r in fresh.items():
+            np.testing.assert_array_equal(r.obs, pairs[w][1].obs)
+    # an answer the one pass does not take (a string where a number belongs) is the strict parser's
+    bad = copy.deepcopy(answers[0])
+    if kind == "forager":
+        bad[1]["Reward"] = "1.0"
+    else:
+        bad[1]["Rewards"] = {"forager_0": "1.0", "forager_1": 0.0}
+    with pytest.raises(GamaProtocolError, match=r"world 1\]"):
+        contract.parse_step_all(bad, 3)
 
 
 @pytest.mark.parametrize("w", [0, -1, MAX_WORLDS_PER_SIM + 1, 10**9, 2.0, True])

@@ -77,6 +77,27 @@ def test_actions_create_ask_and_scheduling() -> None:
     assert m.evaluate("n") == 6 and m.evaluate("twice(21)") == 42 and m.evaluate("cycle") == 1
 
 
+def test_die_ends_the_dying_agent_only() -> None:
+    """GAMA's FlowStatus.DIE: cleared when the scope pops the dead agent, so the asking agent goes on
+    (``ask member { do die; }`` then more statements), while ``return`` inside an ``ask`` still returns."""
+    text = """model T
+    global { list<string> log <- [];
+      init { create a number: 2; }
+      action renew { ask a[0] { do die; } log << "after ask"; create a; log << "created"; }
+      int early(int x) { ask a { return 7; } return x; } }
+    species a { reflex r { log << "r" + index; if (index = 1) { do die; } log << "still " + index; }
+      reflex s { log << "s" + index; } }
+    experiment e {}"""
+    m = Model(text)
+    m.load("e", {})
+    m.execute("do renew;")
+    assert m.evaluate("log") == ["after ask", "created"] and m.evaluate("length(a)") == 2
+    m.execute("log <- [];")
+    m.step()  # a1 dies in its first reflex: none of its statements or reflexes after that run
+    assert m.evaluate("log") == ["r1", "r2", "still 2", "s2"]
+    assert m.evaluate("early(0)") == 7
+
+
 def test_errors_are_gaml_errors() -> None:
     m = Model('model T global { string p <- ""; init { if (p != "") { error "bad p: " + p; } } } experiment e { parameter "p" var: p; }')
     m.load("e", {})

@@ -163,7 +163,10 @@ class GamaWorlds:
         world = self.worlds[w]
         if "step" not in memo:
             ids = world.contract.agent_ids
-            report = await world.step({a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]})
+            given = {a: actions[w, k] for k, a in enumerate(ids) if acting is None or acting[w, k]}
+            if not given:  # no forager acts: the models skip a cycle with an empty action map, so the
+                given = {ids[0]: np.zeros(0)}  # world gets an action of no values (no move), as embedded
+            report = await world.step(given)
             arrived = report.at_food[0] & ~self._at_food[w]
             self._arrival[w, arrived] = world.steps
             self._at_food[w] = report.at_food[0]

@@ -25,9 +25,10 @@ import numpy as np
 from ..sim import Episode, StepResult
 from ..sim.core import world_mask
 from .address import warn_if_remote
+from . import batch_parse
 from .backend import GamaWorlds, gather_all
 from .connection import GamaExperiment
-from .contracts import BridgeContract, check_map, number_list
+from .contracts import BridgeContract, check_map, gaml_number, number_list
 from .errors import (
     GamaCommandError,
     GamaConnectionLostError,
@@ -122,6 +123,13 @@ class WorldsContract:
         return "{" + ",".join(f'"{a}":{number_list(actions[k])}' for k, a in enumerate(ids)
                               if acting is None or acting[k]) + "}"  # fmt: skip
 
+    def action_entries(self, actions: np.ndarray, acting: np.ndarray | None) -> list[str]:
+        """Every world's entry of ``step_worlds`` (``actions`` (n, K, 2))."""
+        if self.rules == "single":
+            pairs = np.asarray(actions, dtype=np.float64)[:, 0].tolist()
+            return [f"[{gaml_number(ax)},{gaml_number(ay)}]" for ax, ay in pairs]
+        return [self.action_entry(a, None if acting is None else acting[w]) for w, a in enumerate(actions)]
+
     def step_expr(self, entries: Sequence[str | None]) -> str:
         return f"{self.spec.bridge}[0].step_worlds('[" + ",".join("null" if e is None else e for e in entries) + "]')"
 
@@ -152,10 +160,13 @@ class WorldsContract:
                 continue
             what = f"step_worlds(...)[world {w}]"
             data = check_map(m, what)
-            if self.rules == "single":
-                report = self.base.parse_step({k: v for k, v in data.items() if k != "Reset"})
-            else:
-                report = self.base.parse_step([data, check_map(data, what, keys=("Agents",))["Agents"]])
+            try:
+                if self.rules == "single":
+                    report = self.base.parse_step({k: v for k, v in data.items() if k != "Reset"})
+                else:
+                    report = self.base.parse_step([data, check_map(data, what, keys=("Agents",))["Agents"]])
+            except GamaProtocolError as exc:  # the one-world parser names the field, not the world
+                raise GamaProtocolError(f"{what}: {exc}") from None
             fresh = None
             if report.episode_over[0]:
                 fresh = self._one_reset(check_map(data, what, keys=("Reset",))["Reset"], f"{what}['Reset']")
@@ -163,6 +174,20 @@ class WorldsContract:
                 raise GamaProtocolError(f"{what} has a 'Reset' but its episode did not end")
             out.append((report, fresh))
         return out
+
+    def parse_step_all(self, value: Any, n: int) -> tuple[StepResult, dict[int, StepResult]]:
+        """The answer of all ``n`` worlds stepped: their (n, ...) result and the restarts of the ended
+        ones. One pass over the answer (:mod:`.batch_parse`); what it does not accept goes through
+        the strict per-world :meth:`parse_step` (which names the world of bad data)."""
+        b = self.base
+        fast = (batch_parse.single(value, n, b.obs_dim) if self.rules == "single"
+                else batch_parse.team(value, n, b.agent_ids, b.obs_dim))  # fmt: skip
+        if fast is None:
+            pairs = self.parse_step(value, [True] * n)
+            return (batch_parse.join([p[0] for p in pairs]),  # type: ignore[index]
+                    {w: p[1] for w, p in enumerate(pairs) if p is not None and p[1] is not None})  # fmt: skip
+        result, resets = fast
+        return result, {w: self._one_reset(value[w]["Reset"], f"step_worlds(...)[world {w}]['Reset']") for w in resets}
 
 
 class GamaSim:
@@ -185,7 +210,7 @@ class GamaSim:
         self._pid = os.getpid()
         self.episodes: list[Episode | None] = [None] * self.n
         self.logs: list[list[str]] = [[] for _ in range(self.n)]  # each world's action entries this episode
-        self.last: list[StepResult | None] = [None] * self.n
+        self.last: list[tuple[StepResult, int] | None] = [None] * self.n  # each world's last report: (result, row)
         self.over = [True] * self.n  # no episode running (never reset, or ended without a next one)
         self.round_trips = 0
 
@@ -253,17 +278,18 @@ class GamaSim:
             raise
         reports = self._parse(lambda: self.contract.parse_reset(value, list(worlds)))
         for w, ep, r in zip(worlds, episodes, reports):
-            self.episodes[w], self.logs[w], self.last[w], self.over[w] = ep, [], r, False
+            self.episodes[w], self.logs[w], self.last[w], self.over[w] = ep, [], (r, 0), False
         return reports
 
-    async def step(self, actions: np.ndarray, acting: np.ndarray | None) -> list[tuple[StepResult, StepResult | None]]:
-        """One step of every world: ``actions`` (n, K, 2); the reports and, for ended worlds, the restart's."""
+    async def step(self, actions: np.ndarray, acting: np.ndarray | None) -> tuple[StepResult, dict[int, StepResult]]:
+        """One step of every world: ``actions`` (n, K, 2); the (n, ...) result and, for the ended
+        worlds (by local index), the first report of their restart."""
         idle = [w for w in range(self.n) if self.over[w]]
         if idle:
             raise GamaError(f"no episode is running in world {idle[0]} of this GAMA simulation: call reset() first")
         if self._exp is None or not self._exp.usable:
             await self.restore()
-        entries = [self.contract.action_entry(actions[w], None if acting is None else acting[w]) for w in range(self.n)]
+        entries = self.contract.action_entries(actions, acting)
         try:
             value = await self._eval(self.contract.step_expr(entries))
         except GamaConnectionLostError as exc:
@@ -272,13 +298,13 @@ class GamaSim:
         except (GamaTimeoutError, asyncio.CancelledError):
             await self._drop()
             raise
-        results = self._parse(lambda: self.contract.parse_step(value, [True] * self.n))
-        for w, (report, fresh) in enumerate(results):
+        result, fresh = self._parse(lambda: self.contract.parse_step_all(value, self.n))
+        for w in range(self.n):
             self.logs[w].append(entries[w])
-            self.last[w] = report
-            if fresh is not None:  # restarted by the model with the same episode
-                self.logs[w], self.last[w] = [], fresh
-        return results
+            self.last[w] = (result, w)
+        for w, report in fresh.items():  # restarted by the model with the same episode
+            self.logs[w], self.last[w] = [], (report, 0)
+        return result, fresh
 
     async def _drop(self) -> None:
         exp, self._exp = self._exp, None
@@ -310,9 +336,8 @@ class GamaSim:
             await self._drop()
             raise GamaEpisodeLostError(f"{exc} (while reconnecting to restore the simulation); call reset()") from exc
         for w in running:
-            a, b = rebuilt[w], target[w]
-            assert b is not None
-            if not (np.array_equal(a.obs, b.obs) and np.array_equal(a.reward, b.reward)):
+            a, (b, i) = rebuilt[w], target[w]  # type: ignore[misc]
+            if not (np.array_equal(a.obs, b.obs[i:i + 1]) and np.array_equal(a.reward, b.reward[i:i + 1])):
                 await self._drop()
                 raise GamaEpisodeLostError(
                     f"replaying world {w}'s {len(logs[w])} actions on a new simulation at {self.address} did not "
@@ -387,7 +412,7 @@ class GamaSimWorlds(GamaWorlds):
                               sims)  # fmt: skip
         for s, reports in zip(sims, outs):
             for (w, _), r in zip(per_sim[s], reports):
-                self.episodes[w], self._reports[w] = jobs[w], r
+                self.episodes[w], self._last[w] = jobs[w], (r, 0)
                 self._arrival[w], self._at_food[w], self.steps[w] = -1, False, 0
 
     def step(self, actions: np.ndarray, acting: np.ndarray | None = None,
@@ -398,38 +423,49 @@ class GamaSimWorlds(GamaWorlds):
                                         None if acting is None else acting[starts[s]:starts[s + 1]]),
             range(len(self.sims)),
         )  # fmt: skip
-        pairs = [p for out in outs for p in out]
-        reports, arrivals, steps = [], [], []
+        batch = batch_parse.join([o[0] for o in outs])
+        restarted = {int(starts[s]) + i: r for s, o in enumerate(outs) for i, r in o[1].items()}
+        # the step counts and arrival steps of all worlds at once (the reports' own are blanks)
+        self.steps += 1
+        arrived = batch.at_food & ~self._at_food
+        self._arrival[arrived] = np.broadcast_to(self.steps[:, None], arrived.shape)[arrived]
+        self._at_food = batch.at_food.copy()
+        result = StepResult(batch.obs, batch.reward, batch.terminated, batch.truncated, batch.episode_over,
+                            batch.success, batch.at_food, self._arrival.copy(), self.steps.copy(), batch.infos)  # fmt: skip
+        self._last = [(batch, w) for w in range(self.n_worlds)]
         fresh: dict[int, StepResult] = {}
         redo: dict[int, Episode] = {}
-        for w, (report, restarted) in enumerate(pairs):
-            self.steps[w] += 1
-            arrived = report.at_food[0] & ~self._at_food[w]
-            self._arrival[w, arrived] = self.steps[w]
-            self._at_food[w] = report.at_food[0]
-            self._reports[w] = report
-            reports.append(report)
-            arrivals.append(self._arrival[w].copy())
-            steps.append(int(self.steps[w]))
-            if restarted is None:
-                continue
+        for w, report in restarted.items():
             s, i = self._where[w]
             if next_episode is None:
                 self.sims[s].over[i] = True  # ended: the next step needs a reset first (as a GAMA world)
                 continue
             episode = next_episode(w)
             if episode == self.episodes[w]:
-                fresh[w] = restarted
-                self._reports[w], self._arrival[w], self._at_food[w], self.steps[w] = restarted, -1, False, 0
+                fresh[w] = report
+                self._last[w] = (report, 0)
+                self._arrival[w], self._at_food[w], self.steps[w] = -1, False, 0
             else:
                 redo[w] = episode
         if redo:
             self._reset_many(redo)
-            fresh.update({w: self._reports[w] for w in redo})  # type: ignore[misc]
-        result = self._result(reports, np.stack(arrivals), np.array(steps))
+            fresh.update({w: self._last[w][0] for w in redo})  # type: ignore[index]
         if fresh:
-            result.reset_obs = np.concatenate([(fresh.get(w) or r).obs for w, r in enumerate(reports)])
+            reset_obs = batch.obs.copy()
+            for w, r in fresh.items():
+                reset_obs[w] = r.obs[0]
+            result.reset_obs = reset_obs
         return result
+
+    # each world's last report as (result, row): the step's result is shared, not cut per world
+    @property
+    def _reports(self) -> list[StepResult | None]:  # type: ignore[override]
+        return [None if e is None else e[0] if e[1] == 0 and len(e[0].obs) == 1 else batch_parse.row(*e)
+                for e in self._last]  # fmt: skip
+
+    @_reports.setter
+    def _reports(self, value: list[StepResult | None]) -> None:
+        self._last: list[tuple[StepResult, int] | None] = [None if r is None else (r, 0) for r in value]
 
     def close(self) -> None:
         self._run(gather_all(s.close() for s in self.sims))

@@ -53,12 +53,17 @@ def world_report(
 
 
 def gaml_number(x: float) -> str:
-    """A float as a literal both GAML and JSON read back exactly (positional, never ``1e-05``)."""
-    return np.format_float_positional(float(x), unique=True, trim="0")
+    """A float as a literal both GAML and JSON read back exactly (positional, never ``1e-05``).
+    Python's ``repr`` gives the same shortest round-trip digits whenever it writes no exponent (and
+    costs a tenth of numpy's formatter); otherwise numpy writes them positionally."""
+    text = repr(float(x))
+    if "e" in text or "n" in text:  # an exponent, or nan / inf (not finite: GAML reads no such literal)
+        return np.format_float_positional(float(x), unique=True, trim="0")
+    return text
 
 
 def number_list(values: Sequence[float]) -> str:
-    return "[" + ",".join(gaml_number(v) for v in values) + "]"
+    return "[" + ",".join(map(gaml_number, np.asarray(values, dtype=np.float64).ravel().tolist())) + "]"
 
 
 # ---------------------------------------------------------------------- strict field checks

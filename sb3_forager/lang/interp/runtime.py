@@ -35,6 +35,14 @@ class _Return(Exception):
         self.value = value
 
 
+class _Die(Exception):
+    """``do die``: the agent's execution stops until its context is left (GAMA's FlowStatus.DIE, cleared
+    when the scope pops the agent: the end of an ``ask`` on it, of its step, of a call on it by another)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+
 class Action:
     def __init__(self, name: str, args: list[tuple[str, str, Any]], block: Tree | None) -> None:
         self.name, self.args, self.block = name, args, block
@@ -226,6 +234,10 @@ class Model:
                 self.run_block(block, ctx)
             except _Return:
                 pass
+            except _Die as d:
+                if d.agent is not agent:
+                    raise
+                return  # a dead agent runs no more reflexes
 
     def evaluate(self, text: str, agent: Agent | None = None) -> Any:
         """A GAML expression (``GymAgent[0].state``) against the live model."""
@@ -268,6 +280,9 @@ class Model:
             self.run_block(action.block, ctx)
         except _Return as r:
             return r.value
+        except _Die as d:
+            if d.agent is not agent or agent is caller:
+                raise  # the agent's own call: its dying interrupts the caller too
         return None
 
     def create(self, species: Species, n: int, values: dict[str, Any], body: Tree | None, caller: Ctx) -> list[Agent]:
@@ -288,10 +303,14 @@ class Model:
             for k, v in values.items():
                 if k not in agent.attrs:
                     agent.attrs[k] = v
-            for block in species.inits:
-                self.run_block(block, Ctx(self, agent, caller.agent))
-            if body is not None:  # the caller's locals stay visible in the body
-                self.run_block(body, Ctx(self, agent, caller.agent, list(caller.scopes)))
+            try:
+                for block in species.inits:
+                    self.run_block(block, Ctx(self, agent, caller.agent))
+                if body is not None:  # the caller's locals stay visible in the body
+                    self.run_block(body, Ctx(self, agent, caller.agent, list(caller.scopes)))
+            except _Die as d:
+                if d.agent is not agent:
+                    raise
             made.append(agent)
         return made
 

@@ -8,7 +8,7 @@ from lark import Token, Tree
 
 from . import operators as ops
 from .evaluator import Ctx, _text, evaluate
-from .runtime import _Break, _Return, _block, _decl, _facets
+from .runtime import _Break, _Die, _Return, _block, _decl, _facets
 from .values import Agent, GamaPoint, GamlError, cast, default_of, split_type, to_bool, to_int, to_list, to_string
 
 #: statements that draw or display: nothing to run headless
@@ -136,8 +136,9 @@ def _generic(model: Any, st: Tree, ctx: Ctx) -> None:
                 continue
             try:
                 model.run_block(block, Ctx(model, agent, ctx.agent, list(ctx.scopes)))  # the caller's locals stay visible
-            except _Return:
-                raise
+            except _Die as d:  # the asked agent died: the asking agent goes on (a `return` does not stop here)
+                if d.agent is not agent:
+                    raise
     elif kw == "create":
         name = _text(subject.children[0]) if subject.data == "var_ref" else to_string(evaluate(subject, ctx))
         species = model.species.get(name)
@@ -205,7 +206,7 @@ def _do(model: Any, st: Tree, ctx: Ctx) -> None:
         return
     if name == "die":
         ctx.agent.dead = True
-        raise _Return(None)
+        raise _Die(ctx.agent)
     action = ctx.agent.species.find_action(name)
     if action is None:
         raise GamlError(f"unknown action {name} of {ctx.agent.species.name}")
