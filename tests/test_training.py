@@ -140,7 +140,8 @@ def test_user_file_sections_flat_files_and_overrides(tmp_path):
     )
     assert cfg.n_timesteps == 77  # explicit flags win over the file
     assert cfg.seed == 0  # None means "not given"
-    assert cfg.hyperparams["gamma"] == 0.8 and cfg.hyperparams["batch_size"] == 256  # shipped value kept
+    shipped = resolve_config("coop", "ppo").hyperparams["batch_size"]
+    assert cfg.hyperparams["gamma"] == 0.8 and cfg.hyperparams["batch_size"] == shipped  # shipped value kept
     kwargs = build_algo_kwargs(cfg)
     assert isinstance(kwargs["learning_rate"], LinearSchedule)
     assert kwargs["learning_rate"](1.0) == pytest.approx(1e-3) and kwargs["learning_rate"](0.0) == 0.0
