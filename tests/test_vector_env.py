@@ -23,9 +23,21 @@ def _towards_food(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(heading + noise, -1.0, 1.0).astype(np.float32)
 
 
+def _stock_time_limit() -> type:
+    """Gymnasium's own ``TimeLimit``: importing ``rl_zoo3`` (as tests/test_ecosystem.py does) replaces
+    it process-wide with RL Zoo's ``PatchedTimeLimit``, which does not truncate an episode that also
+    terminates at the limit; the reference here is stock Gymnasium."""
+    cls = gym.wrappers.TimeLimit
+    while not cls.__module__.startswith("gymnasium."):  # a subclass put in its place
+        cls = cls.__base__
+    return cls
+
+
 def _pair(env_id: str, **kwargs):
     ours = gym.make_vec(env_id, num_envs=N, vectorization_mode="vector_entry_point", **kwargs)
-    theirs = gym.make_vec(env_id, num_envs=N, vectorization_mode="sync", **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gym.wrappers, "TimeLimit", _stock_time_limit())  # what gym.make wraps with
+        theirs = gym.make_vec(env_id, num_envs=N, vectorization_mode="sync", **kwargs)
     return ours, theirs
 
 
