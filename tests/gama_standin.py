@@ -177,8 +177,68 @@ class Point:
         return f"{{{self.x},{self.y},{self.z}}}"
 
 
+def float_texts(values: list) -> list[str]:
+    """``format_float`` of every float of a list (the same texts, in one pass)."""
+    floor = math.floor
+    try:
+        texts = [repr(floor(x * 1e8 + 0.5) / 1e8) if (x >= 1e-3 or x <= -1e-3) and x < 1e7 else repr(x) for x in values]
+    except OverflowError:  # -Infinity (or a value whose x * 1e8 overflows): one at a time
+        return list(map(format_float, values))
+    # "nan" and "inf" are the only reprs with an "n"; GAMA writes those as strings
+    return list(map(format_float, values)) if "n" in "".join(texts) else texts
+
+
+def float_rows(rows: list[list[float]]) -> list[str]:
+    """``",".join(float_texts(row))`` of every row (rows of one length), in one numpy pass: the same
+    rounding in IEEE doubles, then Python's own ``repr`` of the rounded floats (that of a list)."""
+    a = np.array(rows, dtype=np.float64)
+    mag = np.abs(a)
+    if a.ndim != 2 or not (mag < 1e300).all():  # nan, infinities, overflowing values: as float_texts
+        return [",".join(float_texts(row)) for row in rows]
+    rounded = np.where((mag >= 1e-3) & (a < 1e7), np.floor(a * 1e8 + 0.5) / 1e8, a)
+    return [repr(row)[1:-1].replace(", ", ",") for row in rounded.tolist()]
+
+
+class Encoded:
+    """A value together with its GAMA JSON text, written by the experiment that made it (the
+    W-world answers, written column-wise); :func:`gama_json` takes the text as it is."""
+
+    __slots__ = ("value", "text")
+
+    def __init__(self, value: Any, text: str) -> None:
+        self.value, self.text = value, text
+
+
+_KEY_JSON: dict[Any, str] = {}  # the encoded map keys met so far (a handful of field names)
+
+
+def _key_json(k: Any) -> str:
+    text = _KEY_JSON.get(k)
+    if text is None:
+        text = json.dumps(_gaml_str(k), ensure_ascii=False)
+        if len(_KEY_JSON) < 4096 and type(k) is str:
+            _KEY_JSON[k] = text
+    return text
+
+
 def gama_json(value: Any) -> str:
-    """The JSON text GAMA's encoder writes for a GAML value (see the module docstring)."""
+    """The JSON text GAMA's encoder writes for a GAML value (see the module docstring).
+
+    The stand-in writes a W-world answer (32 worlds: ~500 values) every step, so the common exact
+    types (float, list of floats, str-keyed dict) are written without the generic dispatch below."""
+    t = type(value)
+    if t is float:
+        return format_float(value)
+    if t is list:
+        if value and all(type(v) is float for v in value):
+            return "[" + ",".join(float_texts(value)) + "]"
+        return "[" + ",".join(map(gama_json, value)) + "]"
+    if t is dict:
+        return "{" + ",".join(_key_json(k) + ":" + gama_json(v) for k, v in value.items()) + "}"
+    if t is bool:
+        return "true" if value else "false"
+    if t is Encoded:
+        return value.text
     if value is None:
         return "null"
     if isinstance(value, (bool, np.bool_)):
@@ -200,11 +260,7 @@ def gama_json(value: Any) -> str:
             + "}"
         )
     if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(json.dumps(_gaml_str(k), ensure_ascii=False) + ":" + gama_json(v) for k, v in value.items())
-            + "}"
-        )
+        return "{" + ",".join(_key_json(k) + ":" + gama_json(v) for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ",".join(gama_json(v) for v in list(value)) + "]"
     if isinstance(value, _ExceptionValue):
@@ -1040,7 +1096,7 @@ _TOKEN_RE = re.compile(
     r"""
     (?P<ws>\s+)
    |(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-   |(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+   |(?P<str>'[^'\\]*(?:\\.[^'\\]*)*'|"[^"\\]*(?:\\.[^"\\]*)*")
    |(?P<id>[A-Za-z_][A-Za-z0-9_]*)
    |(?P<op><-|::|[\[\](){},.;<>+\-])
     """,
@@ -1053,6 +1109,8 @@ _TYPES = {"float", "int", "string", "bool", "unknown", "list", "map"}
 
 
 def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
     out, i = [], 0
     while i < len(body):
         c = body[i]

@@ -30,7 +30,10 @@ from gama_gymnasium.exceptions import GamaConnectionError
 from gama_pettingzoo.gama_parallel_env import GamaParallelEnv
 from gama_standin import (
     COMPILE_ERROR_MARKER,
+    Encoded,
     GamaStandIn,
+    float_rows,
+    float_texts,
     format_float,
     free_port,
     gama_json,
@@ -504,6 +507,69 @@ def test_expression_grammar_and_gama_json_encoding(gama):
     assert json.loads(format_float(0.123456785)) == 0.12345679  # half up at the 8th decimal
     assert json.loads(format_float(1.23456789e-4)) == 1.23456789e-4  # below 1e-3: not rounded
     assert json.loads(gama_json([1, True, None, "s", {1: 2}])) == [1, True, None, "s", {"1": 2}]
+
+
+def _plain_gama_json(value):
+    """The encoder's rules written plainly, one value at a time (the reference of its fast paths)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(str(k)) + ":" + _plain_gama_json(v) for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_plain_gama_json, value)) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format_float(value)
+    return json.dumps(value)
+
+
+def test_the_fast_encoder_paths_write_the_plain_rules_text():
+    """float_texts (lists of floats) and the str-keyed maps: the same text as one value at a time."""
+    edge = [0.0, -0.0, 1e-3, -1e-3, 9.99999999e-4, 0.123456785, -0.123456785, 1e7, 9999999.999999999, -1e7,
+            -1e300, 1e300, 5e-324, 2.5, 1.0, -99.99999999, 0.1 + 0.2]  # fmt: skip
+    rng = np.random.default_rng(0)
+    values = edge + rng.normal(0, 50, 2000).tolist() + rng.uniform(-1, 1, 2000).tolist()
+    assert float_texts(values) == [format_float(x) for x in values]
+    rows = np.reshape(values[: len(values) // 12 * 12], (-1, 12)).tolist()
+    assert float_rows(rows) == [",".join(map(format_float, row)) for row in rows]
+    for special in (math.nan, math.inf, -math.inf):  # GAMA's strings, also in the middle of a list
+        mixed = [0.5, special, 0.25]
+        assert float_texts(mixed) == [format_float(x) for x in mixed]
+        assert float_rows([[0.1, 0.2, 0.3], mixed]) == ["0.1,0.2,0.3", ",".join(map(format_float, mixed))]
+    nested = {"State": values[:12], "Reward": -1.01, "Terminated": False, "Info": {}, "Agents": ["forager_0"],
+              "x": [[0.5, 1], {"k": [math.nan, 2.0]}], "n": None, "i": 3}  # fmt: skip
+    assert gama_json(nested) == _plain_gama_json(nested)
+    assert gama_json([nested, Encoded(None, '{"pre":1}')]) == "[" + _plain_gama_json(nested) + ',{"pre":1}]'
+
+
+@pytest.mark.timeout(60)
+def test_the_w_world_answer_written_column_wise_is_the_encoders_text(gama, monkeypatch):
+    """The single-forager W-world step answer (written column-wise, episode ends and restarts
+    included) is gama_json of the same maps, character for character."""
+    import gama_standin_worlds
+
+    from sb3_forager.make import make_gama_vec_env
+
+    seen = []
+    real = gama_standin_worlds.WorldsExperiment._single_text
+
+    def spy(answer):
+        text = real(answer)
+        seen.append((text, _plain_gama_json(answer)))
+        return text
+
+    monkeypatch.setattr(gama_standin_worlds.WorldsExperiment, "_single_text", staticmethod(spy))
+    from sb3_forager.sim import Scenario
+
+    venv = make_gama_vec_env("forager", 5, servers=[f"127.0.0.1:{gama.port}"], worlds_per_sim=5,
+                             scenario=Scenario.from_kwargs(FORAGER, max_steps=6))  # fmt: skip
+    venv.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        venv.step(rng.uniform(-1, 1, (5, 2)).astype(np.float32))
+    venv.close()
+    assert len(seen) == 20 and sum('"Reset"' in text for text, _ in seen) >= 3  # every world ended 3 times
+    bad = [(t, p) for t, p in seen if t != p]
+    assert not bad, [(i, t[max(0, i - 60):i + 60], p[max(0, i - 60):i + 60]) for t, p in bad[:1] for i in [next(j for j in range(len(t)) if t[j] != p[j])]]
 
 
 @pytest.mark.timeout(30)
