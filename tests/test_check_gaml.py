@@ -242,6 +242,17 @@ def test_contract_refuses_a_bridge_field_of_the_wrong_type(gaml_copy, cat):
                for m in found), found
 
 
+def test_contract_names_a_missing_model_file_and_a_missing_w_world_file(gaml_copy, cat):
+    (gaml_copy / "forager_gym.gaml").unlink()
+    (gaml_copy / "forager_petz_worlds.gaml").unlink()
+    found = [p.format() for p in check_shipped(gaml_copy, cat)]
+    assert any("forager_gym.gaml" in m and "the GAML file of model 'forager' (sb3_forager/models.py) does not exist"
+               in m for m in found), found  # fmt: skip
+    assert any("forager_petz_worlds.gaml" in m and "the W-world GAML file of the team rules "
+               "(sb3_forager/gama/batched.py) does not exist" in m for m in found), found  # fmt: skip
+    assert not any("forager_petz.gaml" in m for m in found)  # the files that are there still pass
+
+
 # ------------------------------------------------------------------------------------------ GAMA's library
 @pytest.mark.skipif(not (GAMA_MIRROR / "HEAD").exists(), reason="no mirror of gama-platform/gama (GAMA_MIRROR)")
 def test_gama_library_is_accepted(tmp_path, cat):

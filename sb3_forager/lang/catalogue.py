@@ -56,25 +56,13 @@ class Catalogue:
             facets.update(entry.get("facets", {}))
         self.declaration_facets: set[str] = facets or set(_FALLBACK_DECLARATION_FACETS)
         # every attribute / action name that exists somewhere (for receivers of unknown type)
-        names: set[str] = set()
-        for table in self.builtin_attributes.values():
-            names.update(table)
-        for table in self.type_attributes.values():
-            names.update(table)
-        for sk in self.skills.values():
-            names.update(sk.get("attributes", {}))
-        self.all_builtin_attributes = frozenset(names)
-        acts: set[str] = set()
-        for table in self.builtin_actions.values():
-            acts.update(table)
-        for sk in self.skills.values():
-            acts.update(sk.get("actions", {}))
-        self.all_builtin_actions = frozenset(acts)
-        args: set[str] = set()
-        for table in list(self.builtin_actions.values()) + [sk.get("actions", {}) for sk in self.skills.values()]:
-            for act in table.values():
-                args.update(act.get("args", {}))
-        self.all_builtin_action_args = frozenset(args)
+        skill_attributes = [sk.get("attributes", {}) for sk in self.skills.values()]
+        action_tables = [*self.builtin_actions.values(), *(sk.get("actions", {}) for sk in self.skills.values())]
+        self.all_builtin_attributes = _keys_of(
+            [*self.builtin_attributes.values(), *self.type_attributes.values(), *skill_attributes]
+        )
+        self.all_builtin_actions = _keys_of(action_tables)
+        self.all_builtin_action_args = _keys_of([act.get("args", {}) for table in action_tables for act in table.values()])
 
     def kind_code(self, kind: str | None) -> int | None:
         return self.kind_codes.get(kind) if kind else None
@@ -87,6 +75,11 @@ class Catalogue:
             if name in sk.get("actions", {}):
                 return sk["actions"][name]
         return None
+
+
+def _keys_of(tables: list[dict[str, Any]]) -> frozenset[str]:
+    """Every name that is a key of one of ``tables``."""
+    return frozenset(name for table in tables for name in table)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -230,30 +231,23 @@ def check_shipped(gaml_dir: Path | None = None, catalogue: Catalogue | None = No
             continue
         trees[path.name] = tree
         out += [FileProblem(str(path), p) for p in check_tree(tree, cat, path.parent)]
-    done: set[tuple[str, str]] = set()
-    for row in MODELS.values():
-        key = (row.gaml_file, row.experiment)
-        if key in done:
-            continue
-        done.add(key)
-        path = base / row.gaml_file
-        if row.gaml_file not in trees:
-            out.append(FileProblem(str(path), Problem(1, 1, f"contract: the GAML file of model {row.name!r} "
-                                                      "(sb3_forager/models.py) does not exist")))
-            continue
-        tree = trees[row.gaml_file]
-        if tree is None:
-            continue
-        out += [FileProblem(str(path), p) for p in _check_model(row, path, tree, cat)]
     from ..gama.batched import WORLDS_EXPERIMENTS
 
-    for rules, spec in WORLDS_EXPERIMENTS.items():  # the W-world experiments (--gama-worlds-per-sim)
-        path = base / spec.gaml_file
-        if spec.gaml_file not in trees:
-            out.append(FileProblem(str(path), Problem(1, 1, f"contract: the W-world GAML file of the {rules} rules "
-                                                      "(sb3_forager/gama/batched.py) does not exist")))
-            continue
-        tree = trees[spec.gaml_file]
-        if tree is not None:
-            out += [FileProblem(str(path), p) for p in _check_model(None, path, tree, cat, worlds=rules)]
+    # (file, what it is, its contract check): each model's experiment, then the W-world experiments
+    jobs: list[tuple[str, str, Callable[[Path, Tree], list[Problem]]]] = []
+    done: set[tuple[str, str]] = set()
+    for row in MODELS.values():
+        if (row.gaml_file, row.experiment) not in done:
+            done.add((row.gaml_file, row.experiment))
+            jobs.append((row.gaml_file, f"the GAML file of model {row.name!r} (sb3_forager/models.py)",
+                         lambda path, tree, row=row: _check_model(row, path, tree, cat)))  # fmt: skip
+    for rules, spec in WORLDS_EXPERIMENTS.items():  # --gama-worlds-per-sim
+        jobs.append((spec.gaml_file, f"the W-world GAML file of the {rules} rules (sb3_forager/gama/batched.py)",
+                     lambda path, tree, rules=rules: _check_model(None, path, tree, cat, worlds=rules)))  # fmt: skip
+    for gaml_file, what, check in jobs:
+        path = base / gaml_file
+        if gaml_file not in trees:
+            out.append(FileProblem(str(path), Problem(1, 1, f"contract: {what} does not exist")))
+        elif trees[gaml_file] is not None:
+            out += [FileProblem(str(path), p) for p in check(path, trees[gaml_file])]
     return sorted(set(out))
