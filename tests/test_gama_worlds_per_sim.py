@@ -75,6 +75,28 @@ def test_random_scenarios_send_the_drawn_next_episode(gama):
     venv.close()
 
 
+def test_each_worlds_last_report_is_its_row_of_the_last_step_or_its_restart(gama):
+    """The backend's obs and render read each world's last report: the step's row, or the restart's
+    first report for a world that ended (here every world ends at step 3 and restarts)."""
+    venv, ref = _pair(gama, "forager", 4, 3, max_steps=3)
+    venv.seed(2)
+    ref.seed(2)
+    venv.reset(), ref.reset()
+    backend = venv.backend
+    for t in range(3):
+        actions = np.full((4, 2), 0.5, dtype=np.float32)
+        got, _ = venv.step(actions), ref.step(actions)
+        # after the last step every world restarted: its last report is its new episode's first one
+        np.testing.assert_allclose(backend.obs[:, 0], got[0], atol=1e-6)
+        assert got[2].all() == (t == 2)
+    first = [backend.last_report(w) for w in range(4)]
+    assert all(len(r.obs) == 1 for r in first)
+    np.testing.assert_allclose(np.concatenate([r.obs for r in first])[:, 0], ref.reset()[:], atol=1e-6)
+    assert backend.render(3).shape[2] == 3
+    venv.close()
+    assert backend.last_report(0) is None and backend.obs is None
+
+
 def test_bad_data_is_one_protocol_error_naming_the_world(gama):
     venv, _ = _pair(gama, "forager", 4, 4)
     venv.reset()

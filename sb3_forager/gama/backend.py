@@ -64,12 +64,17 @@ class GamaWorlds:
         self._arrival = np.full((self.n_worlds, self.n_agents), -1, dtype=np.int64)
         self._at_food = np.zeros((self.n_worlds, self.n_agents), dtype=bool)
 
+    def last_report(self, w: int) -> StepResult | None:
+        """World ``w``'s last report (a one-world result); None before its first reset."""
+        return self._reports[w]
+
     @property
     def obs(self) -> np.ndarray | None:
         """The last observations (N, K, obs_dim); None until every world reported once."""
-        if any(r is None for r in self._reports):
+        reports = [self.last_report(w) for w in range(self.n_worlds)]
+        if any(r is None for r in reports):
             return None
-        return np.concatenate([r.obs for r in self._reports])  # type: ignore[union-attr]
+        return np.concatenate([r.obs for r in reports])  # type: ignore[union-attr]
 
     def _run(self, coro: Awaitable[T]) -> T:
         return run_sync(coro, max(w.max_seconds() for w in self.worlds) * 2)  # type: ignore[arg-type]
@@ -119,7 +124,7 @@ class GamaWorlds:
     def render(self, world: int = 0, size: int = 400) -> np.ndarray | None:
         """The world as its last report's observations describe it, drawn here (GAMA headless draws
         none), in its episode's layout; None before its first reset."""
-        report, episode = self._reports[world], self.episodes[world]
+        report, episode = self.last_report(world), self.episodes[world]
         if report is None or episode is None:
             return None
         from ..sim.render import render_world  # PIL only when pictures are asked for

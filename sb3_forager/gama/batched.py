@@ -370,6 +370,8 @@ class GamaSimWorlds(GamaWorlds):
         self.worlds = self.sims  # what run_recovering restores (a dead server's simulations)
         self.n_agents = len(self.sims[0].contract.base.agent_ids)
         self._init_world_state()
+        # each world's last report as (result, row): a step's result is shared, not cut per world
+        self._last: list[tuple[StepResult, int] | None] = [None] * self.n_worlds
 
     @property
     def round_trips(self) -> int:
@@ -396,10 +398,11 @@ class GamaSimWorlds(GamaWorlds):
         if any(ep is None for ep in eps):
             raise ValueError("a GAMA world needs an episode for its first reset")
         self._reset_many(dict(zip(idx, eps)))
-        first = self._reports[idx[0]] if idx else None
         from .backend import _blank
 
-        reports = [r if r is not None else _blank(first) for r in self._reports]  # type: ignore[arg-type]
+        reports = [self.last_report(w) for w in range(self.n_worlds)]
+        first = reports[idx[0]] if idx else None
+        reports = [r if r is not None else _blank(first) for r in reports]  # type: ignore[arg-type]
         return self._result(reports, self._arrival, self.steps)
 
     def _reset_many(self, jobs: dict[int, Episode]) -> None:
@@ -457,17 +460,13 @@ class GamaSimWorlds(GamaWorlds):
             result.reset_obs = reset_obs
         return result
 
-    # each world's last report as (result, row): the step's result is shared, not cut per world
-    @property
-    def _reports(self) -> list[StepResult | None]:  # type: ignore[override]
-        return [None if e is None else e[0] if e[1] == 0 and len(e[0].obs) == 1 else batch_parse.row(*e)
-                for e in self._last]  # fmt: skip
-
-    @_reports.setter
-    def _reports(self, value: list[StepResult | None]) -> None:
-        self._last: list[tuple[StepResult, int] | None] = [None if r is None else (r, 0) for r in value]
+    def last_report(self, w: int) -> StepResult | None:
+        e = self._last[w]
+        if e is None:
+            return None
+        return e[0] if e[1] == 0 and len(e[0].obs) == 1 else batch_parse.row(*e)
 
     def close(self) -> None:
         self._run(gather_all(s.close() for s in self.sims))
-        self._reports = [None] * self.n_worlds
+        self._last = [None] * self.n_worlds
 
