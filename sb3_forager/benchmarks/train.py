@@ -6,6 +6,9 @@ default command for ``coop``) in a subprocess, times the whole process, then eva
 ``model.zip`` on fresh seeded episodes (not timed), against :data:`TARGETS` (wall-time budgets and
 what the models must reach).
 
+``--train-args "..."`` adds arguments to every target's training command (a candidate recipe,
+``--config candidate.yml``, measured against the same targets).
+
 ``--compare PATH`` also runs the same default command from another checkout of this repository
 (e.g. a clone of an older commit), alternately, for a wall-time ratio at equal final quality;
 ``--compare-args "..."`` adds the same arguments to both sides' commands (for example the old
@@ -75,14 +78,17 @@ TARGETS: dict[str, Target] = {
         300.0,
         [
             ("pairs, random starts", {"preset": "team"}, 1000,
-             [("team success", "success_rate", 0.99, True, "pct"), ("path efficiency", "path_efficiency", 0.96, True, "ratio")]),
+             [("team success", "success_rate", 0.99, True, "pct"), ("path efficiency", "path_efficiency", 0.975, True, "ratio")]),
             ("stress test (deterministic)", {"preset": "stress"}, 1, [("team success", "success_rate", 0.95, True, "pct")]),
             ("stress test (stochastic)", {"preset": "stress", "stochastic": True}, 100,
              [("team success", "success_rate", 0.95, True, "pct")]),
             ("ten foragers, random starts, 500 steps", {"preset": "team", "n_foragers": 10, "max_steps": 500}, 200,
              [("team success", "success_rate", 0.95, True, "pct")]),
             ("pairs, unseen random layouts of six squares", {"preset": "team", "obstacles": "random", "n_obstacles": 6},
-             1000, [("team success", "success_rate", 0.95, True, "pct")]),
+             1000, [("team success", "success_rate", 0.99, True, "pct")]),  # issue 18
+            ("pairs, unseen random layouts of ten squares (zero-shot)",
+             {"preset": "team", "obstacles": "random", "n_obstacles": 10}, 1000,
+             [("team success", "success_rate", 0.95, True, "pct")]),  # issue 18
         ],
     ),
     "forager-random": Target(
@@ -153,23 +159,36 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="ARGS",
         help='arguments added to both commands of --compare, e.g. "--config old.yml"',
     )
+    p.add_argument(
+        "--train-args",
+        default="",
+        metavar="ARGS",
+        help='arguments added to every target\'s training command, e.g. "--config candidate.yml"',
+    )
     p.add_argument("--logdir", default=None, help="where the runs go (default: a temporary folder)")
     return p
 
 
-def _checked(args: argparse.Namespace, prog: str) -> list[str] | None:
-    """The extra arguments of --compare, or None after printing the one error line."""
+def _checked(args: argparse.Namespace, prog: str) -> tuple[list[str], list[str]] | None:
+    """The extra arguments of the targets' commands and of --compare, or None after printing the one
+    error line."""
     if not (HERE / "scripts" / "train_sb3.py").is_file():
         print(f"{prog}: error: the benchmark runs scripts/train_sb3.py: use a source checkout", file=sys.stderr)
         return None
     if args.compare and not (Path(args.compare) / "scripts" / "train_sb3.py").is_file():
         print(f"{prog}: error: --compare {args.compare}: not a checkout (no scripts/train_sb3.py)", file=sys.stderr)
         return None
-    try:
-        return shlex.split(args.compare_args)
-    except ValueError as exc:
-        print(f"{prog}: error: --compare-args {args.compare_args!r}: {exc}", file=sys.stderr)
+    split: list[list[str]] = []
+    for flag, text in (("--train-args", args.train_args), ("--compare-args", args.compare_args)):
+        try:
+            split.append(shlex.split(text))
+        except ValueError as exc:
+            print(f"{prog}: error: {flag} {text!r}: {exc}", file=sys.stderr)
+            return None
+    if args.train_args and not args.targets:
+        print(f"{prog}: error: --train-args {args.train_args!r} is for the targets' runs: give --targets", file=sys.stderr)
         return None
+    return split[0], split[1]
 
 
 def check_compare_args(argv: list[str], prog: str = PROG) -> int:
@@ -179,9 +198,10 @@ def check_compare_args(argv: list[str], prog: str = PROG) -> int:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = build_parser(prog).parse_args(argv)
-    extra = _checked(args, prog)
-    if extra is None:
+    checked = _checked(args, prog)
+    if checked is None:
         return 2
+    train_extra, extra = checked
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
         logdir = Path(args.logdir) if args.logdir else Path(tmp)
         logdir.mkdir(parents=True, exist_ok=True)
@@ -189,10 +209,11 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         for env in args.targets:
             target = TARGETS[env]
             for seed in args.seeds:
-                wall, run, _ = run_command(HERE, env, seed, logdir, [])
+                wall, run, _ = run_command(HERE, env, seed, logdir, train_extra)
                 results = evaluate_run(run / "model.zip", target)
                 budget = Check("wall time (s)", wall, target.budget_s, False, "num")
-                print(f"## {env}, seed {seed}: {budget.text()}", flush=True)
+                print(f"## {env}, seed {seed}{' with ' + args.train_args if train_extra else ''}: {budget.text()}",
+                      flush=True)  # fmt: skip
                 missed += not budget.ok
                 for label, summary, checks in results:
                     print(f"  {label}: " + "; ".join(c.text() for c in checks), flush=True)
