@@ -222,6 +222,34 @@ def test_bench_gama_prints_the_table():
     assert set(rows) == {"1", "2"} and all(ours > 0 and stock > 0 for ours, stock, _ in rows.values())
 
 
+@pytest.mark.timeout(120)
+def test_bench_gama_repeats_the_worlds_table_and_takes_each_speedup_within_its_round(gama, capsys, monkeypatch):
+    from sb3_forager.benchmarks import gama as bench_gama
+
+    measured = []
+    real = bench_gama.bench_worlds_per_sim
+
+    def spy(servers, n, w, steps, seed):
+        out = real(servers, n, w, steps, seed)
+        measured.append((w, out[0]))
+        return out
+
+    monkeypatch.setattr(bench_gama, "bench_worlds_per_sim", spy)
+    argv = ["--gama-servers", f"127.0.0.1:{gama.port}", "--n", "3", "--steps", "6", "--no-stock",
+            "--gama-worlds-per-sim", "3", "--repeats", "3"]  # fmt: skip
+    assert bench_gama.main(argv) == 0
+    out = capsys.readouterr().out
+    assert [w for w, _ in measured] == [None, 3] * 3  # round after round
+    assert "median (min - max) of 3 rounds" in out
+    (row,) = [line for line in out.split("worlds of the single forager")[1].splitlines() if line.startswith("| 3 |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "0.333"  # one round trip per simulation of 3 worlds and step
+    base, rate = [r for w, r in measured if w is None], [r for w, r in measured if w == 3]
+    ratios = sorted(r / b for r, b in zip(rate, base))
+    assert cells[3] == f"{ratios[1]:.1f}x ({ratios[0]:.1f}x - {ratios[2]:.1f}x)"
+    assert cells[2].startswith(f"{sorted(rate)[1]:,.0f} (")
+
+
 @pytest.mark.timeout(60)
 def test_bench_gama_script_refuses_a_bad_argument():
     done = run("scripts/bench_gama.py", "--n", "0", timeout=60)
@@ -236,6 +264,8 @@ def test_bench_gama_script_refuses_a_bad_argument():
         (["--gama-servers", "127.0.0.1:99999"], "argument --gama-servers: port out of range"),
         (["--gama-servers", ","], "argument --gama-servers: no GAMA server given"),
         (["--standin"], "unrecognized arguments: --standin"),  # the package has no stand-in: scripts/ do
+        (["--repeats", "3"], "argument --repeats: 3 rounds of the --gama-worlds-per-sim table: give that option"),
+        (["--gama-worlds-per-sim", "8", "--repeats", "21"], "argument --repeats: must be in [1, 20], got 21"),
     ],
 )
 def test_bench_gama_bad_arguments_are_one_line_errors(args, message, capsys):

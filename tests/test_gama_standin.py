@@ -568,8 +568,8 @@ def test_the_w_world_answer_written_column_wise_is_the_encoders_text(gama, monke
         venv.step(rng.uniform(-1, 1, (5, 2)).astype(np.float32))
     venv.close()
     assert len(seen) == 20 and sum('"Reset"' in text for text, _ in seen) >= 3  # every world ended 3 times
-    bad = [(t, p) for t, p in seen if t != p]
-    assert not bad, [(i, t[max(0, i - 60):i + 60], p[max(0, i - 60):i + 60]) for t, p in bad[:1] for i in [next(j for j in range(len(t)) if t[j] != p[j])]]
+    for text, plain in seen:
+        assert text == plain
 
 
 @pytest.mark.timeout(30)

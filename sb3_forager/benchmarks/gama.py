@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import time
 from typing import Any
 
@@ -103,6 +104,35 @@ def bench_worlds_per_sim(servers: list[Server], n: int, w: int | None, steps: in
     return rounds * n / elapsed, trips
 
 
+def print_worlds_table(servers: list[Server], n: int, ws: list[int], steps: int, seed: int, repeats: int = 1) -> None:
+    """The table of W worlds per simulation against one experiment per world; with ``repeats`` > 1
+    every row ``repeats`` times, round after round (a shared machine's load changes between rounds:
+    each speed-up is taken within its round, then the median over rounds)."""
+    cells: list[int | None] = [None, *ws]
+    rates: dict[int | None, list[float]] = {c: [] for c in cells}
+    trips: dict[int | None, float] = {}
+    for _ in range(repeats):
+        for c in cells:
+            rate, trips[c] = bench_worlds_per_sim(servers, n, c, steps, seed)
+            rates[c].append(rate)
+
+    def spread(values: list[float], fmt: str) -> str:
+        mid = fmt.format(statistics.median(values))
+        return mid if len(values) == 1 else f"{mid} ({fmt.format(min(values))} - {fmt.format(max(values))})"
+
+    rounds = f", median (min - max) of {repeats} rounds" if repeats > 1 else ""
+    print()
+    print(f"{n} worlds of the single forager, {steps} agent-steps per cell{rounds}")
+    print()
+    print("| worlds per GAMA simulation | round trips per agent-step | agent-steps/s | speed-up |")
+    print("|---|---:|---:|---:|")
+    for c in cells:
+        label = "one experiment per world (today)" if c is None else str(c)
+        ratios = [r / b for r, b in zip(rates[c], rates[None])]
+        speedup = "1.0x" if c is None else spread(ratios, "{:.1f}x")
+        print(f"| {label} | {trips[c]:.3f} | {spread(rates[c], '{:,.0f}')} | {speedup} |")
+
+
 def bench_stock(servers: list[Server], n: int, steps: int, seed: int, gaml: str | None = None) -> float:
     """Env steps/s of ``n`` stock gama-gymnasium GamaEnvs stepped in turn (the ``bridges`` extra)."""
     from gama_gymnasium import GamaEnv  # applies nest_asyncio to the process on import
@@ -163,6 +193,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--gama-worlds-per-sim", type=int_arg(1, MAX_WORLDS_PER_SIM, "an integer"), nargs="+", default=None,
                    metavar="W", help="also measure W worlds per GAMA simulation (e.g. 1 8 32) against one experiment "
                    "per world, for the largest --n: agent-steps/s and round trips per agent-step")
+    p.add_argument("--repeats", type=int_arg(1, 20, "an integer"), default=1, metavar="R",
+                   help="with --gama-worlds-per-sim: measure its table R times, one round after the other, and print "
+                   "the median (and range) of each row and of the speed-ups of the same round (default 1)")
     add_gama_launch_arguments(p)
     return p  # fmt: skip
 
@@ -180,6 +213,8 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str)
         servers = checks.servers(DEFAULT_SERVERS if given is None else given)
     except ValueError as exc:
         parser.error(f"argument --gama-servers: {exc}")
+    if args.repeats > 1 and not args.gama_worlds_per_sim:
+        parser.error(f"argument --repeats: {args.repeats} rounds of the --gama-worlds-per-sim table: give that option")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
     def run() -> int:
@@ -197,17 +232,7 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str)
             else:
                 print(f"| {n} | {ours:,.0f} | {stock:,.0f} | {ours / stock:.1f}x |")
         if args.gama_worlds_per_sim:
-            n = max(args.n)
-            base, trips = bench_worlds_per_sim(servers, n, None, args.steps, args.seed)
-            print()
-            print(f"{n} worlds of the single forager, {args.steps} agent-steps per cell")
-            print()
-            print("| worlds per GAMA simulation | round trips per agent-step | agent-steps/s | speed-up |")
-            print("|---|---:|---:|---:|")
-            print(f"| one experiment per world (today) | {trips:.3f} | {base:,.0f} | 1.0x |")
-            for w in args.gama_worlds_per_sim:
-                rate, trips = bench_worlds_per_sim(servers, n, w, args.steps, args.seed)
-                print(f"| {w} | {trips:.3f} | {rate:,.0f} | {rate / base:.1f}x |")
+            print_worlds_table(servers, max(args.n), args.gama_worlds_per_sim, args.steps, args.seed, args.repeats)
         return 0
 
     return run_on_gama(prog, run, "the benchmark failed", also=(RuntimeError, OSError))
