@@ -160,20 +160,20 @@ def test_bench_train_refuses_a_bad_compare_before_training(tmp_path: Path) -> No
     assert not (tmp_path / "runs").exists()  # refused before any run
 
 
-def test_bench_train_passes_train_args_to_every_target_run(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_bench_train_passes_training_args_to_every_target_run(tmp_path: Path, monkeypatch, capsys) -> None:
     from sb3_forager.benchmarks import train as bench
 
     calls = []
     monkeypatch.setattr(bench, "run_command", lambda checkout, env, seed, logdir, extra: (
         calls.append((env, seed, list(extra))) or (1.0, tmp_path / env, "")))  # fmt: skip
     monkeypatch.setattr(bench, "evaluate_run", lambda model_zip, target: [])
-    rc = bench.main(["--targets", "team", "forager-random", "--seeds", "3", "--train-args", "--config 'my c.yml'",
+    rc = bench.main(["--targets", "team", "forager-random", "--seeds", "3", "--training-args", "--config 'my c.yml'",
                      "--logdir", str(tmp_path)])  # fmt: skip
     assert rc == 0
     assert calls == [("team", 3, ["--config", "my c.yml"]), ("forager-random", 3, ["--config", "my c.yml"])]
     assert "## team, seed 3 with --config 'my c.yml': wall time" in capsys.readouterr().out
-    assert bench.main(["--train-args", "--config x", "--targets"]) == 2  # nothing to add them to
-    assert "--train-args '--config x' is for the targets' runs" in capsys.readouterr().err
+    assert bench.main(["--training-args", "--config x", "--targets"]) == 2  # nothing to add them to
+    assert "--training-args '--config x' is for the targets' runs" in capsys.readouterr().err
     assert len(calls) == 2
 
 

@@ -6,7 +6,7 @@ default command for ``coop``) in a subprocess, times the whole process, then eva
 ``model.zip`` on fresh seeded episodes (not timed), against :data:`TARGETS` (wall-time budgets and
 what the models must reach).
 
-``--train-args "..."`` adds arguments to every target's training command (a candidate recipe,
+``--training-args "..."`` adds arguments to every target's training command (a candidate recipe,
 ``--config candidate.yml``, measured against the same targets).
 
 ``--compare PATH`` also runs the same default command from another checkout of this repository
@@ -160,7 +160,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help='arguments added to both commands of --compare, e.g. "--config old.yml"',
     )
     p.add_argument(
-        "--train-args",
+        "--training-args",
         default="",
         metavar="ARGS",
         help='arguments added to every target\'s training command, e.g. "--config candidate.yml"',
@@ -179,14 +179,14 @@ def _checked(args: argparse.Namespace, prog: str) -> tuple[list[str], list[str]]
         print(f"{prog}: error: --compare {args.compare}: not a checkout (no scripts/train_sb3.py)", file=sys.stderr)
         return None
     split: list[list[str]] = []
-    for flag, text in (("--train-args", args.train_args), ("--compare-args", args.compare_args)):
+    for flag, text in (("--training-args", args.training_args), ("--compare-args", args.compare_args)):
         try:
             split.append(shlex.split(text))
         except ValueError as exc:
             print(f"{prog}: error: {flag} {text!r}: {exc}", file=sys.stderr)
             return None
-    if args.train_args and not args.targets:
-        print(f"{prog}: error: --train-args {args.train_args!r} is for the targets' runs: give --targets", file=sys.stderr)
+    if args.training_args and not args.targets:
+        print(f"{prog}: error: --training-args {args.training_args!r} is for the targets' runs: give --targets", file=sys.stderr)
         return None
     return split[0], split[1]
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
                 wall, run, _ = run_command(HERE, env, seed, logdir, train_extra)
                 results = evaluate_run(run / "model.zip", target)
                 budget = Check("wall time (s)", wall, target.budget_s, False, "num")
-                print(f"## {env}, seed {seed}{' with ' + args.train_args if train_extra else ''}: {budget.text()}",
+                print(f"## {env}, seed {seed}{' with ' + args.training_args if train_extra else ''}: {budget.text()}",
                       flush=True)  # fmt: skip
                 missed += not budget.ok
                 for label, summary, checks in results:
