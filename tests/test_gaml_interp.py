@@ -96,6 +96,10 @@ def test_die_ends_the_dying_agent_only() -> None:
     m.step()  # a1 dies in its first reflex: none of its statements or reflexes after that run
     assert m.evaluate("log") == ["r1", "r2", "still 2", "s2"]
     assert m.evaluate("early(0)") == 7
+    # the dead are out of the population (not only hidden): a long run does not keep them; indices are not reused
+    assert m.evaluate("length(a)") == 1 and m.evaluate("a[0].index") == 2 and len(m.species["a"].members) == 1
+    m.execute("create a;")
+    assert m.evaluate("a[1].name") == "a3"
 
 
 def test_errors_are_gaml_errors() -> None:

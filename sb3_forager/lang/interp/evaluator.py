@@ -25,7 +25,7 @@ class Population:
 
     @property
     def members(self) -> list[Agent]:
-        return [a for a in self.species.members if not a.dead]
+        return list(self.species.members)
 
 
 class Ctx:

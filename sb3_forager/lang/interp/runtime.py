@@ -58,7 +58,8 @@ class Species:
         self.actions: dict[str, Action] = {}
         self.reflexes: list[tuple[str, Any, Tree]] = []
         self.inits: list[Tree] = []
-        self.members: list[Agent] = []
+        self.members: list[Agent] = []  # the live agents (``do die`` removes one, as GAMA's population)
+        self.created = 0  # agents created so far: the next one's index (never reused, as in GAMA)
 
     def find_action(self, name: str) -> Action | None:
         a = self.actions.get(name)
@@ -198,7 +199,7 @@ class Model:
             var = names.get(k, k)
             given[var] = v
         for sp in self.species.values():
-            sp.members = []
+            sp.members, sp.created = [], 0
         self.world = Agent(self.global_species, 0)
         self.world.attrs.update({"cycle": 0, "seed": 0.0, "location": GamaPoint(50.0, 50.0)})
         self.paused = False
@@ -220,7 +221,7 @@ class Model:
         """One simulation cycle."""
         self._reflexes(self.world)
         for sp in self.species.values():
-            for agent in [a for a in sp.members if not a.dead]:
+            for agent in list(sp.members):  # as they were at the cycle's start
                 if not agent.dead:
                     self._reflexes(agent)
         self.world.attrs["cycle"] = self.world.attrs.get("cycle", 0) + 1
@@ -288,7 +289,8 @@ class Model:
     def create(self, species: Species, n: int, values: dict[str, Any], body: Tree | None, caller: Ctx) -> list[Agent]:
         made = []
         for _ in range(n):
-            agent = Agent(species, len(species.members))
+            agent = Agent(species, species.created)
+            species.created += 1
             species.members.append(agent)
             actx = Ctx(self, agent, caller.agent)
             for name, ttext, expr in species.decls:

@@ -206,6 +206,8 @@ def _do(model: Any, st: Tree, ctx: Ctx) -> None:
         return
     if name == "die":
         ctx.agent.dead = True
+        if ctx.agent in ctx.agent.species.members:  # (the world agent is no member)
+            ctx.agent.species.members.remove(ctx.agent)
         raise _Die(ctx.agent)
     action = ctx.agent.species.find_action(name)
     if action is None:
