@@ -55,12 +55,12 @@ class GamaWorlds:
         self.n_agents = len(self.worlds[0].contract.agent_ids)
         self._default_parameters = default_parameters(default)
         self._init_world_state()
+        self._reports: list[StepResult | None] = [None] * self.n_worlds  # each world's last report
 
     def _init_world_state(self) -> None:
-        """Every world's episode, step count, last report, arrival steps and at-food flags (none yet)."""
+        """Every world's episode, step count, arrival steps and at-food flags (none yet)."""
         self.episodes: list[Episode | None] = [None] * self.n_worlds
         self.steps = np.zeros(self.n_worlds, dtype=np.int64)
-        self._reports: list[StepResult | None] = [None] * self.n_worlds
         self._arrival = np.full((self.n_worlds, self.n_agents), -1, dtype=np.int64)
         self._at_food = np.zeros((self.n_worlds, self.n_agents), dtype=bool)
 
@@ -97,16 +97,27 @@ class GamaWorlds:
         episodes: Sequence[Episode] | None = None,
         seeds: Sequence[int | None] | None = None,
     ) -> StepResult:
+        idx, eps = self._reset_jobs(worlds, episodes)
+        seeds = list(seeds) if seeds is not None else [None] * len(idx)
+        job = {w: (ep, s) for w, ep, s in zip(idx, eps, seeds)}
+        self._run_worlds(lambda w: self._reset_one(w, *job[w]), idx)  # type: ignore[arg-type]
+        return self._reset_result(idx)
+
+    def _reset_jobs(self, worlds: Any, episodes: Sequence[Episode] | None) -> tuple[list[int], list[Episode]]:
+        """The worlds a reset starts and their episodes (given, or each world's current one)."""
         idx = np.flatnonzero(world_mask(worlds, self.n_worlds)).tolist()
         eps = list(episodes) if episodes is not None else [self.episodes[w] for w in idx]
         if any(ep is None for ep in eps):
             raise ValueError("a GAMA world needs an episode for its first reset")
-        seeds = list(seeds) if seeds is not None else [None] * len(idx)
-        job = {w: (ep, s) for w, ep, s in zip(idx, eps, seeds)}
-        self._run_worlds(lambda w: self._reset_one(w, *job[w]), idx)  # type: ignore[arg-type]
-        first = self._reports[idx[0]] if idx else None
-        reports = [r if r is not None else _blank(first) for r in self._reports]  # type: ignore[arg-type]
-        return self._result(reports, self._arrival, self.steps)
+        return idx, eps  # type: ignore[return-value]
+
+    def _reset_result(self, idx: list[int]) -> StepResult:
+        """Every world's last report as one result after a reset of ``idx`` (a blank for a world
+        never reset yet)."""
+        reports = [self.last_report(w) for w in range(self.n_worlds)]
+        first = reports[idx[0]] if idx else None
+        reports = [r if r is not None else _blank(first) for r in reports]  # type: ignore[arg-type]
+        return self._result(reports, self._arrival, self.steps)  # type: ignore[arg-type]
 
     def step(
         self,

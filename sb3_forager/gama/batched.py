@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from ..sim import Episode, StepResult
-from ..sim.core import world_mask
 from .address import warn_if_remote
 from . import batch_parse
 from .backend import GamaWorlds, gather_all
@@ -393,17 +392,9 @@ class GamaSimWorlds(GamaWorlds):
               seeds: Sequence[int | None] | None = None) -> StepResult:  # fmt: skip
         """Start ``episodes`` in ``worlds``. Seeds are not sent: one simulation has one random generator
         for all its worlds and the forager models draw nothing (the episodes the seeds chose are sent)."""
-        idx = np.flatnonzero(world_mask(worlds, self.n_worlds)).tolist()
-        eps = list(episodes) if episodes is not None else [self.episodes[w] for w in idx]
-        if any(ep is None for ep in eps):
-            raise ValueError("a GAMA world needs an episode for its first reset")
+        idx, eps = self._reset_jobs(worlds, episodes)
         self._reset_many(dict(zip(idx, eps)))
-        from .backend import _blank
-
-        reports = [self.last_report(w) for w in range(self.n_worlds)]
-        first = reports[idx[0]] if idx else None
-        reports = [r if r is not None else _blank(first) for r in reports]  # type: ignore[arg-type]
-        return self._result(reports, self._arrival, self.steps)
+        return self._reset_result(idx)
 
     def _reset_many(self, jobs: dict[int, Episode]) -> None:
         per_sim: dict[int, list[tuple[int, int]]] = {}
