@@ -224,20 +224,9 @@ def _key_json(k: Any) -> str:
 def gama_json(value: Any) -> str:
     """The JSON text GAMA's encoder writes for a GAML value (see the module docstring).
 
-    The stand-in writes a W-world answer (32 worlds: ~500 values) every step, so the common exact
-    types (float, list of floats, str-keyed dict) are written without the generic dispatch below."""
-    t = type(value)
-    if t is float:
-        return format_float(value)
-    if t is list:
-        if value and all(type(v) is float for v in value):
-            return "[" + ",".join(float_texts(value)) + "]"
-        return "[" + ",".join(map(gama_json, value)) + "]"
-    if t is dict:
-        return "{" + ",".join(_key_json(k) + ":" + gama_json(v) for k, v in value.items()) + "}"
-    if t is bool:
-        return "true" if value else "false"
-    if t is Encoded:
+    A list of floats is written in one pass and map keys are encoded once (the W-world answers
+    carry hundreds of numbers per step); an :class:`Encoded` value is its text."""
+    if type(value) is Encoded:
         return value.text
     if value is None:
         return "null"
@@ -262,7 +251,9 @@ def gama_json(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(_key_json(k) + ":" + gama_json(v) for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple, np.ndarray)):
-        return "[" + ",".join(gama_json(v) for v in list(value)) + "]"
+        if type(value) is list and value and all(type(v) is float for v in value):
+            return "[" + ",".join(float_texts(value)) + "]"
+        return "[" + ",".join(map(gama_json, list(value))) + "]"
     if isinstance(value, _ExceptionValue):
         return gama_json({"exception": value.cls, "message": value.message, "stack": value.stack})
     if isinstance(value, (_AgentRef, _SpeciesRef)):
